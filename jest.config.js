@@ -1,0 +1,25 @@
+/** One jest run for the whole monorepo; TypeScript is stripped by SWC (types are checked by `tsc -b`). */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+    module: { type: 'commonjs' },
+  },
+];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.(t|j|mj)s$': swc },
+  // jose is ESM-only; let SWC turn it into CommonJS for jest (MACHINE-NOTES).
+  transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
+  moduleNameMapper: {
+    '^@ctos/(protocol|transport|runtime|testkit|launcher|anthropic-standin)$': '<rootDir>/packages/$1/src',
+    '^@ctos/(gateway|terminal-worker|ai-worker|message-worker)$': '<rootDir>/services/$1/src',
+  },
+  testMatch: ['<rootDir>/**/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  testTimeout: 60_000,
+  // Tests start real processes; two cores, two workers.
+  maxWorkers: 2,
+};

@@ -1,0 +1,19 @@
+/**
+ * CLI entry: `node dist/main.js` starts a stand-in from the environment (see `startStandinFromEnv`),
+ * prints `{"url":…}` on stdout and runs until SIGINT/SIGTERM. The only module that reads `process.env`.
+ */
+import { startStandinFromEnv } from './standin-cli';
+
+async function main(): Promise<void> {
+  const standin = await startStandinFromEnv(process.env, (line) => process.stdout.write(`${line}\n`));
+  const stop = (): void => {
+    void standin.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`anthropic-standin: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

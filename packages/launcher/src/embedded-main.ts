@@ -1,0 +1,26 @@
+import { ConfigError, createLogger, exitOnSignal, guardProcess } from '@ctos/runtime';
+import { processEnv } from './embedded-config';
+import { startEmbedded } from './embedded';
+
+/** `npm start`: embedded mode, one process, printing a one-time login URL. */
+async function main(): Promise<void> {
+  const env = processEnv();
+  const logger = createLogger({ service: 'embedded', level: env.LOG_LEVEL ?? 'info' });
+  guardProcess(logger);
+  let system;
+  try {
+    system = await startEmbedded({ env, logger });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  process.stdout.write(
+    `\n  ctos-realtime is running (embedded mode).\n\n  Open this URL to sign in (it works once):\n\n    ${system.loginUrl()}\n\n`,
+  );
+  exitOnSignal(() => system.stop(), logger);
+}
+
+void main();

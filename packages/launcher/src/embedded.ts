@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { createGateway, loadGatewayConfig, routeModules, type Gateway } from '@ctos/gateway';
+import { createMetricsRegistry, type Logger } from '@ctos/runtime';
+import { createTerminalWorker, loadTerminalWorkerConfig, type TerminalWorker } from '@ctos/terminal-worker';
+import { createMemoryTransport, MemoryCluster, type Transport } from '@ctos/transport';
+import { loadEmbeddedConfig } from './embedded-config';
+import { createLoginCodes } from './login';
+import { mountStaticWeb } from './static-web';
+
+/** The repository's built web page. */
+const DEFAULT_WEB_DIST = path.resolve(__dirname, '../../../web/dist');
+
+/** Options of {@link startEmbedded}. */
+export interface EmbeddedOptions {
+  /** Environment to read settings from (the services' and embedded mode's). */
+  env: Record<string, string | undefined>;
+  logger: Logger;
+}
+
+/** A running embedded system. */
+export interface Embedded {
+  /** `http://host:port`. */
+  url: string;
+  port: number;
+  /** The secret tokens are signed with (generated unless AUTH_JWT_SECRET is set). */
+  jwtSecret: string;
+  /** A fresh one-time login URL. */
+  loginUrl(): string;
+  gateway: Gateway;
+  terminalWorker: TerminalWorker;
+  /** Drains every service in order and releases everything. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Embedded mode: the gateway and every worker in this process on the in-memory bus and
+ * adapter — no Redis, no nginx, no Docker. The same service functions as the
+ * distributed build, composed differently.
+ */
+export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
+  const { env, logger } = options;
+  const embedded = loadEmbeddedConfig(env);
+  const gatewayConfig = loadGatewayConfig(env);
+  const terminalConfig = loadTerminalWorkerConfig(env);
+  // A secret of our own unless the operator gave one; tokens die with the process.
+  const jwtSecret = gatewayConfig.AUTH_JWT_SECRET ?? randomBytes(32).toString('hex');
+  const cluster = new MemoryCluster({
+    intervalMs: gatewayConfig.HEARTBEAT_INTERVAL_MS,
+    missedBeats: gatewayConfig.HEARTBEAT_MISSED_BEATS,
+  });
+  const transports: Transport[] = [];
+  const transport = (id: string): Transport => {
+    const t = createMemoryTransport(cluster, {
+      id,
+      observer: { onHandlerError: (error) => logger.error({ err: error, endpoint: id }, 'bus handler failed') },
+    });
+    transports.push(t);
+    return t;
+  };
+
+  const terminalWorker = createTerminalWorker({
+    id: 'terminal-embedded',
+    transport: transport('terminal-embedded'),
+    config: terminalConfig,
+    logger: logger.child({ service: 'terminal-worker' }),
+    metrics: createMetricsRegistry('terminal-worker'),
+  });
+  terminalWorker.start();
+
+  const login = createLoginCodes({
+    secret: jwtSecret,
+    user: embedded.EMBEDDED_USER,
+    tokenTtlSeconds: embedded.EMBEDDED_TOKEN_TTL_S,
+    ...(gatewayConfig.AUTH_JWT_ISSUER ? { issuer: gatewayConfig.AUTH_JWT_ISSUER } : {}),
+    ...(gatewayConfig.AUTH_JWT_AUDIENCE ? { audience: gatewayConfig.AUTH_JWT_AUDIENCE } : {}),
+  });
+  const gateway = createGateway({
+    id: 'gateway-embedded',
+    config: gatewayConfig,
+    jwtSecret,
+    transport: transport('gateway-embedded'),
+    logger: logger.child({ service: 'gateway' }),
+    metrics: createMetricsRegistry('gateway'),
+    extraRoutes: routeModules,
+    mount: (app) => {
+      login.mount(app);
+      mountStaticWeb(app, embedded.WEB_DIST_DIR ?? DEFAULT_WEB_DIST);
+    },
+  });
+  const port = await gateway.listen(gatewayConfig.PORT, gatewayConfig.HOST);
+  const url = `http://${gatewayConfig.HOST.includes(':') ? `[${gatewayConfig.HOST}]` : gatewayConfig.HOST}:${port}`;
+
+  return {
+    url,
+    port,
+    jwtSecret,
+    loginUrl: () => `${url}/?login=${login.issue()}`,
+    gateway,
+    terminalWorker,
+    async stop() {
+      await gateway.drain();
+      await terminalWorker.drain();
+      for (const t of transports) await t.dispose();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { idSchema } from './common';
+import type { ErrorCode } from './errors';
+import { SCHEMA_BOUNDS } from './limits';
+
+/**
+ * `ai:message` — a user turn. `conversation_id` is chosen by the client (a uuid); an id
+ * nobody has used starts a new conversation, another user's id answers `NOT_FOUND`.
+ */
+export const aiMessageSchema = z.object({
+  conversation_id: idSchema,
+  content: z.string().trim().min(1).max(SCHEMA_BOUNDS.AI_CONTENT_CHARS),
+});
+export type AiMessagePayload = z.input<typeof aiMessageSchema>;
+
+/** `ai:cancel`, `ai:history` — a conversation by id. */
+export const aiConversationRefSchema = z.object({
+  conversation_id: idSchema,
+});
+export type AiConversationRef = z.input<typeof aiConversationRefSchema>;
+
+/**
+ * `ai:resume` — after a reconnect or reload: send the chunks of reply `message_id` whose
+ * `index` is above `since` (omit it for all of them), then follow the live stream.
+ */
+export const aiResumeSchema = z.object({
+  conversation_id: idSchema,
+  message_id: idSchema,
+  since: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+export type AiResumePayload = z.input<typeof aiResumeSchema>;
+
+/** Token counts, in the Anthropic API's words. */
+export interface AiUsage {
+  input_tokens: number;
+  output_tokens: number;
+}
+
+/**
+ * Why a reply ended: the API's `stop_reason` values, plus ours — `cancelled` (the user
+ * stopped it), `interrupted` (it failed mid-stream or its worker was lost).
+ */
+export type AiStopReason =
+  'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal' | 'cancelled' | 'interrupted';
+
+/** `ai:stream:start` (server→client). */
+export interface AiStreamStartEvent {
+  conversation_id: string;
+  message_id: string;
+}
+
+/** `ai:stream:chunk` (server→client). `index` counts chunks of this reply from 0. */
+export interface AiStreamChunkEvent {
+  conversation_id: string;
+  message_id: string;
+  chunk: string;
+  index: number;
+}
+
+/** `ai:stream:end` (server→client). */
+export interface AiStreamEndEvent {
+  conversation_id: string;
+  message_id: string;
+  stop_reason: AiStopReason;
+  usage: AiUsage;
+}
+
+/** `ai:error` (server→client). `retryable` says whether sending the message again may work. */
+export interface AiErrorEvent {
+  conversation_id?: string;
+  message_id?: string;
+  code: ErrorCode;
+  error: string;
+  retryable: boolean;
+}
+
+/** A stored turn's state. */
+export type AiMessageStatus = 'complete' | 'streaming' | 'cancelled' | 'interrupted';
+
+/** One stored turn, as `ai:history` answers it. */
+export interface AiHistoryMessage {
+  message_id: string;
+  role: 'user' | 'assistant';
+  content: string;
+  status: AiMessageStatus;
+  created_at: string;
+  stop_reason?: AiStopReason;
+  usage?: AiUsage;
+}
+
+/** One entry of `ai:conversations`. */
+export interface AiConversationInfo {
+  conversation_id: string;
+  title: string;
+  created_at: string;
+  updated_at: string;
+  /** The reply being written now, if any. */
+  streaming_message_id?: string;
+}
+
+/** `ai:resume`'s acknowledgement data: where the reply stands. */
+export interface AiResumeResult {
+  message_id: string;
+  status: AiMessageStatus;
+  /** Index of the last chunk the server has sent or will send before live ones. */
+  last_index: number;
+}

@@ -1,0 +1,23 @@
+/**
+ * Hard upper bounds that every payload schema enforces, whatever the deployment's
+ * configuration says. Configured limits (sessions per user, input bytes per event…)
+ * are lower and are enforced by the services; these only stop absurd payloads early.
+ */
+export const SCHEMA_BOUNDS = {
+  /** Longest id we accept (session, conversation, message): uuids are 36 characters. */
+  ID_CHARS: 128,
+  /** Terminal size, in cells, per axis. Matches the issue's "resize bounded (1..1000)". */
+  MIN_CELLS: 1,
+  MAX_CELLS: 1000,
+  /** Largest `terminal:input` data, in UTF-16 code units, before the configured byte limit applies. */
+  TERMINAL_INPUT_CHARS: 1024 * 1024,
+  /** Largest AI user message, in characters. */
+  AI_CONTENT_CHARS: 200_000,
+  /** Largest page of messages a client may ask for. */
+  PAGE_SIZE: 500,
+  /** Message fields, in characters. */
+  MESSAGE_TITLE_CHARS: 200,
+  MESSAGE_CONTENT_CHARS: 20_000,
+  MESSAGE_SOURCE_CHARS: 64,
+  MESSAGE_LINK_CHARS: 2048,
+} as const;

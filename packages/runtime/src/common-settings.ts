@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { setting } from './config';
+
+/**
+ * Settings every process reads, as zod shape entries keyed by environment variable.
+ * `REDIS_URL` unset means embedded mode (only the embedded launcher accepts that).
+ */
+export const commonSettings = {
+  /** pino level. */
+  LOG_LEVEL: setting.logLevel(),
+  /** Redis for the bus, registry, adapter and stores. */
+  REDIS_URL: setting.redisUrl().optional(),
+  /** Prefix of every Redis key and channel of this deployment. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default('ctos'),
+  /** Heartbeat period of every instance (ms). */
+  HEARTBEAT_INTERVAL_MS: setting.int(1000, 50, 60_000),
+  /** Beats an instance may miss before it is declared dead. */
+  HEARTBEAT_MISSED_BEATS: setting.int(3, 2, 100),
+  /** Address the process's HTTP server binds (default loopback). */
+  HOST: z.string().min(1).default('127.0.0.1'),
+};
+
+/** The parsed form of {@link commonSettings}. */
+export type CommonConfig = z.output<z.ZodObject<typeof commonSettings>>;

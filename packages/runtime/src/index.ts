@@ -1,0 +1,12 @@
+/**
+ * @packageDocumentation
+ * What every ctos-realtime process shares: configuration parsing, JSON logs, the
+ * operational HTTP endpoints, resource ownership and orderly shutdown.
+ */
+export { ConfigError, parseConfig, setting } from './config';
+export { DisposableStore, type Disposable } from './disposable';
+export { createLogger, type Logger, type LoggerOptions } from './logger';
+export { createMetricsRegistry, createOpsApp, type ReadinessCheck } from './ops-server';
+export { DEFAULT_SHUTDOWN_TIMEOUT_MS, exitOnSignal, guardProcess } from './shutdown';
+export { commonSettings, type CommonConfig } from './common-settings';
+export { runServiceProcess, type ServiceProcessOptions } from './service-process';

@@ -1,0 +1,106 @@
+import type { BusBackend, Envelope, ReplyEnvelope } from '../bus';
+import type { RegistryBackend } from '../registry';
+import type { WorkerInfo, WorkerKind } from '../types';
+
+interface Endpoint {
+  queue: Envelope[];
+  consumer?: (envelope: Envelope) => void;
+  onReply?: (reply: ReplyEnvelope) => void;
+  draining: boolean;
+}
+
+/**
+ * The in-process stand-in for Redis that embedded mode runs on: inboxes, reply
+ * addresses, the registry table and death announcements, shared by every bus and
+ * registry made from the same network.
+ */
+export class MemoryNetwork {
+  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly workers = new Map<string, { info: WorkerInfo; beatAt: number }>();
+  private readonly deathListeners = new Set<(dead: { id: string; kind: WorkerKind }) => void>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** A bus backend for endpoint `id`. */
+  busBackend(id: string): BusBackend {
+    const endpoint: Endpoint = { queue: [], draining: false };
+    this.endpoints.set(id, endpoint);
+    return {
+      deliver: async (worker, envelope) => this.deliver(worker, envelope),
+      reply: async (requester, reply) => {
+        const target = this.endpoints.get(requester);
+        // Replies cross an async boundary, as they do over Redis.
+        if (target?.onReply) queueMicrotask(() => target.onReply?.(reply));
+      },
+      listenReplies: async (onReply) => {
+        endpoint.onReply = onReply;
+      },
+      consume: (onEnvelope) => {
+        endpoint.consumer = onEnvelope;
+        this.drainSoon(endpoint);
+      },
+      dispose: async () => {
+        this.endpoints.delete(id);
+        endpoint.queue.length = 0;
+        endpoint.consumer = undefined;
+        endpoint.onReply = undefined;
+      },
+    };
+  }
+
+  /** The registry backend; every registry of this network shares one table. */
+  registryBackend(): RegistryBackend {
+    return {
+      beat: async (info) => {
+        this.workers.set(info.id, { info, beatAt: this.now() });
+      },
+      remove: async (id) => {
+        this.workers.delete(id);
+      },
+      list: async (kind, deadlineMs) => {
+        const cutoff = this.now() - deadlineMs;
+        return [...this.workers.values()]
+          .filter((w) => w.info.kind === kind && w.beatAt > cutoff)
+          .map((w) => ({ ...w.info }));
+      },
+      reap: async (deadlineMs) => {
+        const cutoff = this.now() - deadlineMs;
+        const dead: Array<{ id: string; kind: WorkerKind }> = [];
+        for (const [id, w] of this.workers) {
+          if (w.beatAt > cutoff) continue;
+          this.workers.delete(id);
+          this.endpoints.delete(id);
+          dead.push({ id, kind: w.info.kind });
+        }
+        return dead;
+      },
+      publishDeath: async (dead) => {
+        for (const listener of this.deathListeners) queueMicrotask(() => listener(dead));
+      },
+      subscribeDeaths: async (listener) => {
+        this.deathListeners.add(listener);
+        return () => this.deathListeners.delete(listener);
+      },
+      dispose: async () => undefined,
+    };
+  }
+
+  private deliver(worker: string, envelope: Envelope): void {
+    const endpoint = this.endpoints.get(worker);
+    // An unknown inbox belongs to a dead worker: the message is dropped like a stream
+    // that expired; a request to it times out.
+    if (!endpoint) return;
+    endpoint.queue.push(envelope);
+    this.drainSoon(endpoint);
+  }
+
+  private drainSoon(endpoint: Endpoint): void {
+    if (endpoint.draining || !endpoint.consumer) return;
+    endpoint.draining = true;
+    queueMicrotask(() => {
+      endpoint.draining = false;
+      const batch = endpoint.queue.splice(0);
+      for (const envelope of batch) endpoint.consumer?.(envelope);
+    });
+  }
+}

@@ -1,0 +1,25 @@
+import type { Server } from 'socket.io';
+import type { KeyValueStore } from './store';
+import type { Bus, Registry, RoomEmitter } from './types';
+
+/** A Socket.IO adapter constructor, as `new Server(..., { adapter })` takes it. */
+export type AdapterFactory = NonNullable<ConstructorParameters<typeof Server>[1]>['adapter'];
+
+/**
+ * Everything a process needs to take part in the cluster, in one of two builds:
+ * Redis ({@link createRedisTransport}) or in-process ({@link createMemoryTransport}).
+ * Services take a Transport and never know which.
+ */
+export interface Transport {
+  readonly bus: Bus;
+  readonly registry: Registry;
+  readonly emitter: RoomEmitter;
+  readonly store: KeyValueStore;
+  /** The Socket.IO adapter a gateway's server must use, so rooms span the cluster. */
+  readonly adapter: AdapterFactory;
+  /** Gateways call this with their server once it exists. */
+  attachServer(server: Server): () => void;
+  /** True while every connection the transport needs is up. */
+  healthy(): boolean;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,110 @@
+import type { ServerEventName, ServerToClientEvents } from '@ctos/protocol';
+
+/** The kinds of process that take part in the cluster. */
+export type WorkerKind = 'gateway' | 'terminal' | 'ai' | 'message';
+
+/** A live instance as the registry sees it. `load` and `capacity` are in the kind's own unit (sessions, streams). */
+export interface WorkerInfo {
+  id: string;
+  kind: WorkerKind;
+  load: number;
+  capacity: number;
+}
+
+/** What an instance announces about itself. */
+export interface Announcement {
+  id: string;
+  kind: WorkerKind;
+  capacity: number;
+  /** Read at each heartbeat. */
+  load: () => number;
+}
+
+/** The handle of an {@link Registry.announce} call. */
+export interface AnnouncementHandle {
+  touch(): void;
+  dispose(): Promise<void>;
+}
+
+/** Heartbeat timing: an instance is dead after `missedBeats` × `intervalMs` without a beat. */
+export interface HeartbeatOptions {
+  /** Default 1000 ms. */
+  intervalMs: number;
+  /** Default 3. */
+  missedBeats: number;
+}
+
+export const DEFAULT_HEARTBEAT: HeartbeatOptions = { intervalMs: 1000, missedBeats: 3 };
+
+/**
+ * The worker registry: instances heartbeat their load; one that stops is declared dead
+ * and every registry instance in the cluster hears of it once.
+ */
+export interface Registry {
+  /**
+   * Start heartbeating as `self` until the returned handle is disposed (which
+   * deregisters). `touch()` beats at once, so a load change is seen before the next beat.
+   */
+  announce(self: Announcement): AnnouncementHandle;
+  /** Live instances of a kind, freshest data first. */
+  live(kind: WorkerKind): Promise<WorkerInfo[]>;
+  /**
+   * The least-loaded live instance of a kind with room left. Rejects with
+   * `ServiceError('UNAVAILABLE')` when none is alive or all are full.
+   */
+  pick(kind: WorkerKind): Promise<WorkerInfo>;
+  /** Called once per dead instance, on every registry in the cluster. */
+  onDeath(listener: (dead: { id: string; kind: WorkerKind }) => void): () => void;
+  /** True while the registry can reach its backend. */
+  readonly healthy: boolean;
+  dispose(): Promise<void>;
+}
+
+/** Where a request goes: any live worker of a kind (least loaded), or one worker. */
+export type RequestTarget = { kind: WorkerKind } | { worker: string };
+
+/** Options of {@link Bus.request}. */
+export interface RequestOptions {
+  /** Reject with `TIMEOUT` after this long (ms). Default {@link DEFAULT_REQUEST_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
+/** A request's wait for its reply, by default (ms). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+
+/**
+ * Handles the messages of a worker's inbox, in the order they were sent. The return
+ * value of a request is its reply; a thrown `ServiceError` is a refusal with its code;
+ * anything else thrown becomes `INTERNAL`. Sends ignore the return value.
+ */
+export type InboxHandler = (body: unknown, kind: 'request' | 'send') => unknown;
+
+/**
+ * Gateway ↔ worker messaging. A request goes to one live worker and waits for its reply;
+ * a send goes to the one worker that owns a session, in order, and is kept in the
+ * worker's inbox until it reads it.
+ */
+export interface Bus {
+  /** This endpoint's id: its inbox and its reply address. */
+  readonly id: string;
+  /** Rejects with `ServiceError` codes `TIMEOUT`, `UNAVAILABLE`, or the worker's refusal. */
+  request<T = unknown>(target: RequestTarget, body: unknown, options?: RequestOptions): Promise<T>;
+  /** Appends `body` to `worker`'s inbox. Rejects with `UNAVAILABLE` if the transport is down. */
+  send(worker: string, body: unknown): Promise<void>;
+  /** Starts reading this endpoint's inbox. One handler per endpoint. */
+  serve(handler: InboxHandler): void;
+  dispose(): Promise<void>;
+}
+
+/** The payload type of a server→client event. */
+export type ServerPayload<E extends ServerEventName> = Parameters<ServerToClientEvents[E]>[0];
+
+/**
+ * Emits Socket.IO events into rooms from any process; every gateway holding a socket in
+ * the room delivers it. The returned promise settles when the event is handed to the
+ * transport (a Redis PUBLISH answered); it never rejects — a failed emit is logged and
+ * counted, because the output it carries is kept in a replay buffer.
+ */
+export interface RoomEmitter {
+  emit<E extends ServerEventName>(room: string | string[], event: E, payload: ServerPayload<E>): Promise<void>;
+}

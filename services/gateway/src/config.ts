@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { commonSettings, ConfigError, parseConfig, setting } from '@ctos/runtime';
+
+/** Environment variables of the gateway, with their defaults. */
+export const gatewaySettings = {
+  ...commonSettings,
+  /** Port of Socket.IO and the HTTP endpoints; the seed's 8089. */
+  PORT: setting.port(8089),
+  /** HS256 secret that signs users' tokens (at least 32 characters). */
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** If set, tokens must carry this `iss`. */
+  AUTH_JWT_ISSUER: z.string().min(1).optional(),
+  /** If set, tokens must carry this `aud`. */
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  /**
+   * Origins allowed to open a socket (comma-separated, e.g. `https://os.example.com`).
+   * Empty: only the page's own origin (Origin host equal to the Host header).
+   */
+  ALLOWED_ORIGINS: setting.list([]),
+  /** Transports offered, in order (`websocket,polling`; see P10 for why polling needs affinity). */
+  SOCKET_TRANSPORTS: setting
+    .list(['websocket', 'polling'])
+    .pipe(z.array(z.enum(['websocket', 'polling'])).min(1, 'needs at least one of websocket, polling')),
+  /** Socket.IO heartbeat period (ms); below any proxy's read timeout (P13). */
+  SOCKET_PING_INTERVAL_MS: setting.int(25_000, 1000),
+  /** How long a missing pong is tolerated (ms). */
+  SOCKET_PING_TIMEOUT_MS: setting.int(20_000, 1000),
+  /** Largest Socket.IO message accepted (bytes); bigger ones close the connection. */
+  SOCKET_MAX_PAYLOAD_BYTES: setting.int(1024 * 1024, 1024),
+  /** Largest `terminal:input` data (bytes, UTF-8); bigger gets LIMIT_EXCEEDED. */
+  TERMINAL_MAX_INPUT_BYTES: setting.int(64 * 1024, 1),
+  /** How long the gateway waits for a worker's reply (ms). */
+  BUS_REQUEST_TIMEOUT_MS: setting.int(5000, 100),
+  /** Sockets this gateway takes before refusing new ones. */
+  GATEWAY_MAX_SOCKETS: setting.int(20_000, 1),
+};
+
+/** The gateway's parsed configuration. */
+export type GatewayConfig = z.output<z.ZodObject<typeof gatewaySettings>>;
+
+/**
+ * Parses the gateway's settings from `env` (default: this process's).
+ * @throws ConfigError listing every bad value.
+ */
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const config = parseConfig(z.object(gatewaySettings), env);
+  if (config.TERMINAL_MAX_INPUT_BYTES * 2 > config.SOCKET_MAX_PAYLOAD_BYTES) {
+    // UTF-8 input can be up to twice its byte count once JSON-escaped: keep room for a
+    // clear LIMIT_EXCEEDED before the transport would drop the connection.
+    throw new ConfigError(['SOCKET_MAX_PAYLOAD_BYTES must be at least twice TERMINAL_MAX_INPUT_BYTES']);
+  }
+  return config;
+}

@@ -1,0 +1,40 @@
+import type { ClientToServerEvents, ServerToClientEvents } from '@ctos/protocol';
+import type { Logger } from '@ctos/runtime';
+import type { Transport } from '@ctos/transport';
+import type { Server, Socket } from 'socket.io';
+import type { GatewayConfig } from './config';
+import type { GatewayMetrics } from './metrics';
+
+/** Per-socket state, set at the handshake. */
+export interface SocketData {
+  /** The authenticated user (the token's `sub`). */
+  user: string;
+  /** Terminal sessions this socket is attached to, for detaching on disconnect. */
+  terminals: Set<string>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- gateways talk through the bus, not server-side emits
+export type InterServerEvents = {};
+
+/** The gateway's typed Socket.IO server. */
+export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** One client's typed socket. */
+export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** What every route module gets. */
+export interface RouteContext {
+  gatewayId: string;
+  transport: Transport;
+  config: GatewayConfig;
+  logger: Logger;
+  metrics: GatewayMetrics;
+}
+
+/** A family of events (terminal, ai, message): wires a socket's handlers on connection. */
+export interface RouteModule {
+  connect(socket: GatewaySocket): void;
+  /** Called after the socket disconnected (its rooms are already left). */
+  disconnect?(socket: GatewaySocket): void;
+  dispose?(): void;
+}

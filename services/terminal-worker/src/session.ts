@@ -1,0 +1,387 @@
+import { readlinkSync } from 'node:fs';
+import * as pty from 'node-pty';
+import type { TerminalCloseReason, TerminalOutputEvent, TerminalSessionInfo } from '@ctos/protocol';
+import { ReplayBuffer } from './replay-buffer';
+import { isAlive } from './process-tree';
+import { ScreenMirror } from './screen-mirror';
+
+/** Limits and tuning of one session; every field comes from configuration. */
+export interface SessionLimits {
+  /** Replay buffer size (bytes). */
+  replayBytes: number;
+  /** Pause the PTY when an acking client is this many bytes behind (VS Code: 100,000). */
+  flowHighBytes: number;
+  /** Resume once every acking client is at most this many bytes behind (VS Code: 5,000). */
+  flowLowBytes: number;
+  /** A detached session is closed after this long (ms). */
+  idleTimeoutMs: number;
+  /** Output coalescing window under a flood (ms). */
+  coalesceMs: number;
+  /** Scrollback lines the screen mirror keeps for snapshots. */
+  scrollback: number;
+}
+
+/** How to start the shell. `env` is complete: nothing of the worker's leaks in. */
+export interface ShellSpec {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+/** What a session needs from its worker. */
+export interface SessionHost {
+  /** Emits into the session's room; settles when handed to the transport. */
+  emitOutput(event: TerminalOutputEvent): Promise<void>;
+  /** The session ended; `closed` has been emitted (or is on its way). */
+  onClosed(session: TerminalSession, reason: TerminalCloseReason, exitCode?: number, signal?: number): void;
+}
+
+/** A socket attached to the session. `acked` is the last `seq` it reported rendered. */
+interface Attachment {
+  gateway: string;
+  acked: number;
+  flowControl: boolean;
+}
+
+/**
+ * Output bytes sent in one coalescing window before batching starts: keystroke echoes
+ * stay far below it and go out at once; a flood passes it within a window.
+ */
+const FLOOD_BYTES_PER_WINDOW = 16 * 1024;
+/** A chunk this large is sent without waiting for the window to end. */
+const MAX_CHUNK_CHARS = 256 * 1024;
+/** A create/attach hold that is never released (its gateway died) lapses after this (ms). */
+const HOLD_TIMEOUT_MS = 10_000;
+/** While paused, how often to check whether the shell has exited, so its last output is drained (ms). */
+const EXIT_WATCH_MS = 50;
+/** OSC 0 / OSC 2: set window title, ended by BEL or ST. */
+const TITLE_PATTERN = /\x1b\][02];([^\x07\x1b]*)(?:\x07|\x1b\\)/g;
+
+/**
+ * One PTY and everything about it: output sequencing and replay, attachments, flow
+ * control by acknowledged bytes, the create/attach hold, the idle timer, and exit.
+ */
+export class TerminalSession {
+  readonly createdAt = new Date();
+  lastActivity = new Date();
+  title: string | undefined;
+  cols: number;
+  rows: number;
+
+  private readonly pty: pty.IPty;
+  private readonly replay: ReplayBuffer;
+  private readonly mirror: ScreenMirror;
+  private readonly attachments = new Map<string, Attachment>();
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private holds = 0;
+  private holdTimer: NodeJS.Timeout | undefined;
+  private inFlight = false;
+  private windowStart = 0;
+  private windowBytes = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private exitWatch: NodeJS.Timeout | undefined;
+  private paused = false;
+  private exited: { exitCode: number; signal?: number } | undefined;
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly user: string,
+    shell: ShellSpec,
+    cols: number,
+    rows: number,
+    private readonly limits: SessionLimits,
+    private readonly host: SessionHost,
+  ) {
+    this.cols = cols;
+    this.rows = rows;
+    this.mirror = new ScreenMirror(cols, rows, limits.scrollback);
+    this.replay = new ReplayBuffer(limits.replayBytes, (entry) => {
+      if (entry.kind === 'output') this.mirror.write(entry.data);
+      else this.mirror.resize(entry.cols, entry.rows);
+    });
+    // Spawned at the client's size, so the shell never starts at a wrong width (P04).
+    this.pty = pty.spawn(shell.file, shell.args, {
+      name: shell.env.TERM ?? 'xterm-256color',
+      cols,
+      rows,
+      cwd: shell.cwd,
+      env: shell.env,
+      encoding: 'utf8', // a streaming decoder: a character split across reads arrives whole
+    });
+    this.pty.onData((data) => this.onData(data));
+    this.pty.onExit(({ exitCode, signal }) => {
+      this.exited = signal ? { exitCode, signal } : { exitCode };
+      this.schedule();
+    });
+    this.startIdleTimer();
+  }
+
+  /** The shell's pid, which is also its Unix session id. */
+  get pid(): number {
+    return this.pty.pid;
+  }
+
+  /** Output position (bytes) so far. */
+  get seq(): number {
+    return this.replay.end;
+  }
+
+  get attachedCount(): number {
+    return this.attachments.size;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Adds (or refreshes) an attachment and holds output until {@link release}, so the
+   * gateway can deliver the replay and join the room before live output flows. Returns
+   * the replay after `since` (or the mirror's screen plus the buffer when `since` is
+   * older than the buffer or absent).
+   */
+  async attach(
+    socket: string,
+    gateway: string,
+    flowControl: boolean,
+    since: number | undefined,
+  ): Promise<{ data: string; seq: number; snapshot: boolean }> {
+    this.hold();
+    const replay = this.replay.since(since ?? 0);
+    let data = replay.data;
+    let snapshot = false;
+    if (!replay.complete || (since === undefined && this.replay.start > 0)) {
+      data = (await this.mirror.snapshot()) + replay.data;
+      snapshot = true;
+    }
+    const seq = this.replay.end;
+    this.attachments.set(socket, { gateway, acked: seq, flowControl });
+    this.stopIdleTimer();
+    this.updateFlow();
+    return { data, seq, snapshot };
+  }
+
+  /** Holds output of a session just created for `socket`, which is attached at position 0. */
+  attachCreator(socket: string, gateway: string, flowControl: boolean): void {
+    this.hold();
+    this.attachments.set(socket, { gateway, acked: 0, flowControl });
+    this.stopIdleTimer();
+  }
+
+  /** Ends one hold; output flows again when none is left. */
+  release(): void {
+    if (this.holds === 0) return;
+    this.holds--;
+    if (this.holds === 0 && this.holdTimer) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    }
+    this.schedule();
+  }
+
+  detach(socket: string): void {
+    if (!this.attachments.delete(socket)) return;
+    this.afterDetach();
+  }
+
+  /** Drops every attachment held through a gateway that died. */
+  detachGateway(gateway: string): void {
+    let removed = false;
+    for (const [socket, attachment] of this.attachments) {
+      if (attachment.gateway === gateway) removed = this.attachments.delete(socket) || removed;
+    }
+    if (removed) this.afterDetach();
+  }
+
+  /** A client has rendered up to `seq`. */
+  ack(socket: string, seq: number): void {
+    const attachment = this.attachments.get(socket);
+    if (!attachment) return;
+    // An ack is a promise about the client's screen: it can neither go back nor pass what was sent.
+    attachment.acked = Math.min(Math.max(attachment.acked, seq), this.replay.end);
+    attachment.flowControl = true;
+    this.updateFlow();
+  }
+
+  write(data: string): void {
+    if (this.closed || this.exited) return;
+    this.lastActivity = new Date();
+    try {
+      this.pty.write(data);
+    } catch {
+      // The PTY closed under us (the shell is exiting); its exit event ends the session.
+    }
+  }
+
+  resize(cols: number, rows: number): void {
+    if (this.closed || this.exited || (cols === this.cols && rows === this.rows)) return;
+    try {
+      this.pty.resize(cols, rows);
+    } catch {
+      // Resizing a PTY whose shell just exited throws (P03); the exit event follows.
+      return;
+    }
+    this.cols = cols;
+    this.rows = rows;
+    this.replay.resize(cols, rows);
+  }
+
+  /** What `terminal:list` shows. */
+  info(): TerminalSessionInfo {
+    let cwd: string | undefined;
+    try {
+      cwd = readlinkSync(`/proc/${this.pty.pid}/cwd`);
+    } catch {
+      cwd = undefined; // not Linux, or the shell is gone
+    }
+    return {
+      session_id: this.id,
+      created_at: this.createdAt.toISOString(),
+      last_activity: this.lastActivity.toISOString(),
+      ...(cwd === undefined ? {} : { cwd }),
+      cols: this.cols,
+      rows: this.rows,
+      seq: this.replay.end,
+      ...(this.title === undefined ? {} : { title: this.title }),
+      attached: this.attachments.size,
+    };
+  }
+
+  /**
+   * Ends the session for `reason`: SIGHUP to the shell (the worker kills what is left of
+   * its Unix session), timers cleared, `host.onClosed` called once.
+   */
+  close(reason: TerminalCloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of [this.flushTimer, this.idleTimer, this.holdTimer, this.exitWatch]) clearTimeout(timer);
+    clearInterval(this.exitWatch);
+    if (!this.exited) this.pty.kill('SIGHUP');
+    this.mirror.dispose();
+    this.host.onClosed(this, reason, this.exited?.exitCode, this.exited?.signal);
+  }
+
+  private onData(data: string): void {
+    this.pending.push(data);
+    this.pendingChars += data.length;
+    this.schedule();
+  }
+
+  private hold(): void {
+    this.holds++;
+    this.holdTimer ??= setTimeout(() => {
+      this.holdTimer = undefined;
+      this.holds = 0;
+      this.schedule();
+    }, HOLD_TIMEOUT_MS);
+  }
+
+  /**
+   * Sends pending output now, later, or not yet. A read goes out at once when nothing
+   * is in flight and output is light (a keystroke echo); reads that arrive while a send
+   * is in flight, or past the flood threshold, are coalesced into one chunk.
+   */
+  private schedule(): void {
+    if (this.closed || this.holds > 0 || this.inFlight || this.flushTimer) {
+      this.updateFlow();
+      return;
+    }
+    if (this.pendingChars === 0) {
+      if (this.exited) this.close('exit');
+      return;
+    }
+    const now = performance.now();
+    if (now - this.windowStart >= this.limits.coalesceMs) {
+      this.windowStart = now;
+      this.windowBytes = 0;
+    }
+    if (this.windowBytes < FLOOD_BYTES_PER_WINDOW || this.pendingChars >= MAX_CHUNK_CHARS || this.exited) {
+      this.flush();
+    } else {
+      this.flushTimer = setTimeout(
+        () => {
+          this.flushTimer = undefined;
+          this.schedule();
+        },
+        this.windowStart + this.limits.coalesceMs - now,
+      );
+    }
+    this.updateFlow();
+  }
+
+  private flush(): void {
+    const data = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+    this.pending = [];
+    this.pendingChars = 0;
+    const bytes = Buffer.byteLength(data, 'utf8');
+    this.windowBytes += bytes;
+    this.replay.append(data, bytes);
+    if (data.includes('\x1b]')) this.trackTitle(data);
+    this.inFlight = true;
+    void this.host.emitOutput({ session_id: this.id, data, seq: this.replay.end }).finally(() => {
+      this.inFlight = false;
+      this.schedule();
+    });
+  }
+
+  /**
+   * Pauses the PTY while any acking client is more than the high watermark behind, or
+   * while held output piles up; resumes once all are under the low watermark. Clients
+   * that never ack (the original ChingTech OS client) do not hold the PTY.
+   */
+  private updateFlow(): void {
+    if (this.closed) return;
+    let behind = this.pendingChars;
+    for (const attachment of this.attachments.values()) {
+      if (attachment.flowControl) behind = Math.max(behind, this.replay.end - attachment.acked + this.pendingChars);
+    }
+    if (!this.paused && behind > this.limits.flowHighBytes) {
+      this.paused = true;
+      this.pty.pause();
+      this.watchExitWhilePaused();
+    } else if (this.paused && behind <= this.limits.flowLowBytes) {
+      this.paused = false;
+      this.pty.resume();
+      clearInterval(this.exitWatch);
+      this.exitWatch = undefined;
+    }
+  }
+
+  /**
+   * node-pty reports exit only after the PTY's stream closes, and destroys the stream
+   * 200 ms after the shell dies; a paused stream would lose the last output. So while
+   * paused, watch the shell and resume reading as soon as it is gone (P02).
+   */
+  private watchExitWhilePaused(): void {
+    clearInterval(this.exitWatch);
+    this.exitWatch = setInterval(() => {
+      if (isAlive(this.pty.pid)) return;
+      clearInterval(this.exitWatch);
+      this.exitWatch = undefined;
+      this.pty.resume();
+    }, EXIT_WATCH_MS);
+  }
+
+  private afterDetach(): void {
+    if (this.attachments.size === 0) this.startIdleTimer();
+    this.updateFlow();
+  }
+
+  private startIdleTimer(): void {
+    this.stopIdleTimer();
+    this.idleTimer = setTimeout(() => this.close('timeout'), this.limits.idleTimeoutMs);
+  }
+
+  private stopIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  private trackTitle(data: string): void {
+    for (const match of data.matchAll(TITLE_PATTERN)) this.title = match[1];
+  }
+}

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import {
+  rooms,
+  ServiceError,
+  terminalBusMessageSchema,
+  type TerminalBusMessage,
+  type TerminalCloseReason,
+  type TerminalSessionInfo,
+} from '@ctos/protocol';
+import type { Logger } from '@ctos/runtime';
+import { SessionDirectory, type AnnouncementHandle, type Transport } from '@ctos/transport';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { TerminalWorkerConfig } from './config';
+import { signalSession } from './process-tree';
+import { TerminalSession, type SessionLimits } from './session';
+import { shellSpec } from './shell-env';
+
+/** After SIGHUP, what is left of a closed session's processes is killed this much later (ms). */
+const KILL_GRACE_MS = 1000;
+
+/** What {@link createTerminalWorker} needs. */
+export interface TerminalWorkerDeps {
+  id: string;
+  transport: Transport;
+  config: TerminalWorkerConfig;
+  logger: Logger;
+  metrics: Registry;
+}
+
+/** A running terminal-worker. */
+export interface TerminalWorker {
+  readonly id: string;
+  /** Live sessions by id (read-only view, for tests and metrics). */
+  readonly sessions: ReadonlyMap<string, TerminalSession>;
+  /** Starts reading the inbox and heartbeating. */
+  start(): void;
+  /** Stops taking sessions, closes its own with reason `shutdown`, and leaves the registry. */
+  drain(): Promise<void>;
+}
+
+/**
+ * The terminal-worker: owns PTY sessions and answers the gateways' terminal messages
+ * (see `TerminalBusMessage` in @ctos/protocol). Errors it produces: `NOT_FOUND` (unknown
+ * or another user's session), `LIMIT_EXCEEDED` (sessions per user), `UNAVAILABLE`
+ * (draining), `INVALID_PAYLOAD` (a malformed bus message).
+ */
+export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
+  const { transport, config, id } = deps;
+  const logger = deps.logger.child({ worker: id });
+  const directory = new SessionDirectory(transport.store, 'term');
+  const sessions = new Map<string, TerminalSession>();
+  const killTimers = new Map<NodeJS.Timeout, number>();
+  const closing = new Set<Promise<void>>();
+  const limits: SessionLimits = {
+    replayBytes: config.TERMINAL_REPLAY_BYTES,
+    flowHighBytes: config.TERMINAL_FLOW_HIGH_BYTES,
+    flowLowBytes: config.TERMINAL_FLOW_LOW_BYTES,
+    idleTimeoutMs: config.TERMINAL_IDLE_TIMEOUT_MS,
+    coalesceMs: config.TERMINAL_COALESCE_MS,
+    scrollback: config.TERMINAL_SCROLLBACK_LINES,
+  };
+  let announcement: AnnouncementHandle | undefined;
+  let draining = false;
+  let stopDeathWatch: (() => void) | undefined;
+
+  const sessionGauge = new Gauge({
+    name: 'ctos_terminal_sessions',
+    help: 'Live PTY sessions on this worker.',
+    registers: [deps.metrics],
+    collect() {
+      this.set(sessions.size);
+    },
+  });
+  const pausedGauge = new Gauge({
+    name: 'ctos_terminal_sessions_paused',
+    help: 'Sessions whose PTY is paused by flow control.',
+    registers: [deps.metrics],
+    collect() {
+      this.set([...sessions.values()].filter((s) => s.isPaused).length);
+    },
+  });
+  const closedCounter = new Counter({
+    name: 'ctos_terminal_sessions_closed_total',
+    help: 'Sessions ended, by reason.',
+    labelNames: ['reason'],
+    registers: [deps.metrics],
+  });
+  const outputBytes = new Counter({
+    name: 'ctos_terminal_output_bytes_total',
+    help: 'Bytes of PTY output sent to clients.',
+    registers: [deps.metrics],
+  });
+  void sessionGauge;
+  void pausedGauge;
+
+  const killLater = (pid: number): void => {
+    const timer = setTimeout(() => {
+      killTimers.delete(timer);
+      signalSession(pid, 'SIGKILL');
+    }, KILL_GRACE_MS);
+    killTimers.set(timer, pid);
+  };
+
+  const onClosed = (
+    session: TerminalSession,
+    reason: TerminalCloseReason,
+    exitCode?: number,
+    signal?: number,
+  ): void => {
+    sessions.delete(session.id);
+    announcement?.touch();
+    closedCounter.inc({ reason });
+    signalSession(session.pid, 'SIGHUP');
+    killLater(session.pid);
+    logger.info({ session_id: session.id, user_id: session.user, reason, exit_code: exitCode }, 'session closed');
+    const done = (async () => {
+      await transport.emitter.emit(rooms.terminal(session.id), 'terminal:closed', {
+        session_id: session.id,
+        reason,
+        ...(exitCode === undefined ? {} : { exit_code: exitCode }),
+        ...(signal === undefined ? {} : { signal }),
+      });
+      await directory.remove({ session_id: session.id, user: session.user, worker: id }).catch((error: unknown) => {
+        logger.warn({ err: error, session_id: session.id }, 'could not remove session from the directory');
+      });
+    })();
+    closing.add(done);
+    void done.finally(() => closing.delete(done));
+  };
+
+  const host = {
+    emitOutput: (event: { session_id: string; data: string; seq: number }) => {
+      outputBytes.inc(event.data.length);
+      return transport.emitter.emit(rooms.terminal(event.session_id), 'terminal:output', event);
+    },
+    onClosed,
+  };
+
+  /** The session, if it exists here and belongs to `user`; else `NOT_FOUND`. */
+  const owned = (sessionId: string, user: string): TerminalSession => {
+    const session = sessions.get(sessionId);
+    if (!session || session.user !== user) throw new ServiceError('NOT_FOUND', 'No such terminal session.');
+    return session;
+  };
+
+  const create = async (m: Extract<TerminalBusMessage, { op: 'create' }>) => {
+    if (draining) throw new ServiceError('UNAVAILABLE', 'This terminal worker is shutting down; try again.');
+    if (sessions.size >= config.TERMINAL_WORKER_CAPACITY) {
+      throw new ServiceError('UNAVAILABLE', 'This terminal worker is full; try again.');
+    }
+    const existing = await directory.forUser(m.user);
+    if (existing.length >= config.TERMINAL_MAX_SESSIONS_PER_USER) {
+      throw new ServiceError(
+        'LIMIT_EXCEEDED',
+        `You already have ${existing.length} terminal sessions open (the limit is ${config.TERMINAL_MAX_SESSIONS_PER_USER}); close one first.`,
+      );
+    }
+    const sessionId = randomUUID();
+    let session: TerminalSession;
+    try {
+      session = new TerminalSession(sessionId, m.user, shellSpec(config), m.cols, m.rows, limits, host);
+    } catch (error) {
+      logger.error({ err: error, user_id: m.user }, 'could not start a shell');
+      throw new ServiceError('INTERNAL', 'The shell could not be started; the operator has been told.');
+    }
+    session.attachCreator(m.socket, m.gateway, m.flow_control);
+    sessions.set(sessionId, session);
+    announcement?.touch();
+    await directory.register({
+      session_id: sessionId,
+      worker: id,
+      user: m.user,
+      created_at: session.createdAt.toISOString(),
+    });
+    logger.info({ session_id: sessionId, user_id: m.user, pid: session.pid }, 'session created');
+    return { session_id: sessionId, created_at: session.createdAt.toISOString(), worker: id };
+  };
+
+  const handle = (body: unknown): unknown => {
+    const parsed = terminalBusMessageSchema.safeParse(body);
+    if (!parsed.success) throw new ServiceError('INVALID_PAYLOAD', 'Malformed terminal message.');
+    const m = parsed.data;
+    switch (m.op) {
+      case 'create':
+        return create(m);
+      case 'attach': {
+        const session = owned(m.session_id, m.user);
+        return session.attach(m.socket, m.gateway, m.flow_control, m.since).then((replay) => ({
+          session_id: session.id,
+          created_at: session.createdAt.toISOString(),
+          cols: session.cols,
+          rows: session.rows,
+          ...replay,
+        }));
+      }
+      case 'release':
+        sessions.get(m.session_id)?.release();
+        return undefined;
+      case 'input':
+        sessions.get(m.session_id)?.write(m.data);
+        return undefined;
+      case 'resize':
+        sessions.get(m.session_id)?.resize(m.cols, m.rows);
+        return undefined;
+      case 'ack':
+        sessions.get(m.session_id)?.ack(m.socket, m.seq);
+        return undefined;
+      case 'detach':
+        sessions.get(m.session_id)?.detach(m.socket);
+        return undefined;
+      case 'close':
+        owned(m.session_id, m.user).close('closed');
+        return {};
+      case 'info': {
+        const infos: TerminalSessionInfo[] = [];
+        for (const sessionId of m.session_ids) {
+          const session = sessions.get(sessionId);
+          if (session && session.user === m.user) infos.push(session.info());
+        }
+        return infos;
+      }
+    }
+  };
+
+  return {
+    id,
+    sessions,
+    start() {
+      transport.bus.serve(handle);
+      announcement = transport.registry.announce({
+        id,
+        kind: 'terminal',
+        capacity: config.TERMINAL_WORKER_CAPACITY,
+        load: () => sessions.size,
+      });
+      stopDeathWatch = transport.registry.onDeath((dead) => {
+        if (dead.kind !== 'gateway') return;
+        for (const session of sessions.values()) session.detachGateway(dead.id);
+      });
+      logger.info({ capacity: config.TERMINAL_WORKER_CAPACITY }, 'terminal worker started');
+    },
+    async drain() {
+      draining = true;
+      stopDeathWatch?.();
+      // Leave the registry first, so no gateway places a session here while we close.
+      await announcement?.dispose();
+      for (const session of [...sessions.values()]) session.close('shutdown');
+      await Promise.all([...closing]);
+      // The process exits next: kill now what would have been killed after the grace.
+      for (const [timer, pid] of killTimers) {
+        clearTimeout(timer);
+        signalSession(pid, 'SIGKILL');
+      }
+      killTimers.clear();
+    },
+  };
+}
