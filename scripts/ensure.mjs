@@ -21,7 +21,10 @@ function mtime(file) {
 }
 
 // npm writes node_modules/.package-lock.json on every install: older than the lockfile means stale.
-if (!existsSync(path.join(root, 'node_modules')) || mtime('node_modules/.package-lock.json') < mtime('package-lock.json')) {
+if (
+  !existsSync(path.join(root, 'node_modules')) ||
+  mtime('node_modules/.package-lock.json') < mtime('package-lock.json')
+) {
   console.log('> installing npm dependencies (npm ci)');
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
@@ -43,12 +46,16 @@ if (args.has('--system-packages')) {
   if (needed.length > 0) {
     const packages = needed.map(([, pkg]) => pkg);
     if (process.getuid?.() !== 0) {
-      console.error(`The tests need these Debian packages: ${packages.join(' ')}\nInstall them with: sudo apt-get install -y ${packages.join(' ')}`);
+      console.error(
+        `The tests need these Debian packages: ${packages.join(' ')}\nInstall them with: sudo apt-get install -y ${packages.join(' ')}`,
+      );
       process.exit(1);
     }
     console.log(`> installing Debian packages: ${packages.join(' ')}`);
     run('apt-get', ['update', '-qq']);
-    run('apt-get', ['install', '-y', '-qq', ...packages], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    run('apt-get', ['install', '-y', '-qq', ...packages], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   }
 }
 

@@ -21,8 +21,8 @@ export interface StandinOptions {
   /** Interface to listen on; default `'127.0.0.1'`. */
   readonly host?: string;
   /**
-   * When set, requests must carry it as `x-api-key` (or `authorization: Bearer …`), else 401
-   * `authentication_error`. When unset, any key is accepted.
+   * When set, requests must carry it as `x-api-key` or as `authorization: Bearer …` (which is how
+   * `@anthropic-ai/sdk` 1.x sends `apiKey`), else 401 `authentication_error`. When unset, any key is accepted.
    */
   readonly apiKey?: string;
   /** Decides each reply; default {@link echoScript}. */

@@ -40,6 +40,7 @@ export interface RegistryObserver {
  */
 export class HeartbeatRegistry implements Registry {
   private readonly listeners = new Set<(dead: { id: string; kind: WorkerKind }) => void>();
+  private readonly beating = new Set<NodeJS.Timeout>();
   private readonly reaper: NodeJS.Timeout;
   private unsubscribe: Promise<() => void>;
   private backendHealthy = true;
@@ -73,6 +74,7 @@ export class HeartbeatRegistry implements Registry {
     void beat();
     const timer = setInterval(() => void beat(), this.options.intervalMs);
     timer.unref();
+    this.beating.add(timer);
     let stopped = false;
     return {
       touch: () => {
@@ -82,6 +84,7 @@ export class HeartbeatRegistry implements Registry {
         if (stopped) return;
         stopped = true;
         clearInterval(timer);
+        this.beating.delete(timer);
         await this.guard('remove', () => this.backend.remove(self.id, self.kind));
       },
     };
@@ -121,6 +124,10 @@ export class HeartbeatRegistry implements Registry {
     if (this.disposed) return;
     this.disposed = true;
     clearInterval(this.reaper);
+    // Beats stop without deregistering: to the others this looks like a crash, and an
+    // instance that meant to leave disposed its announcement first.
+    for (const timer of this.beating) clearInterval(timer);
+    this.beating.clear();
     this.listeners.clear();
     (await this.unsubscribe.catch(() => () => undefined))();
   }

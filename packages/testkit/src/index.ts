@@ -1,0 +1,11 @@
+/**
+ * @packageDocumentation
+ * Test helpers: real Redis (shared, or one of the test's own), real service processes,
+ * real Socket.IO clients, tokens, and polling waits.
+ */
+export { connectClient, OutputCollector, type ClientSocket } from './client';
+export { freePort } from './ports';
+export { REPO_ROOT, startService, type ServiceProcess } from './processes';
+export { deletePrefix, SHARED_REDIS_URL, startOwnRedis, uniquePrefix, type OwnRedis } from './redis';
+export { signToken, TEST_JWT_SECRET, type TokenOptions } from './tokens';
+export { waitFor, type WaitOptions } from './wait-for';

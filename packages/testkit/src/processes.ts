@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { waitFor } from './wait-for';
+
+/** The repository root. */
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+/** A service process a test started. */
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Lines it printed (stdout and stderr). */
+  readonly lines: string[];
+  /** The port from its `listening` log line. */
+  port: number;
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Sends a signal and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Starts a compiled service (`services/<name>/dist/main.js`, `npm run build` first) with
+ * `env` added to a minimal environment, and waits for its `listening` line.
+ */
+export async function startService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
+  const script = path.join(REPO_ROOT, 'services', name, 'dist', 'main.js');
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffered = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buffered += chunk;
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      lines.push(...parts);
+    });
+  }
+  const service: ServiceProcess = {
+    child,
+    pid: child.pid!,
+    lines,
+    port: 0,
+    waitForLine: (pattern, timeoutMs = 15_000) =>
+      waitFor(() => lines.find((line) => pattern.test(line)), {
+        timeoutMs,
+        message: `${name} to print ${String(pattern)} (printed: ${lines.slice(-5).join(' | ')})`,
+      }),
+    kill: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill(signal);
+      await exited;
+    },
+  };
+  const listening = await service.waitForLine(/"msg":"listening"/);
+  service.port = (JSON.parse(listening) as { port: number }).port;
+  return service;
+}
