@@ -41,7 +41,10 @@ export interface Standin {
   readonly requests: readonly RecordedRequest[];
   /** Every response connection that closed so far, in order. */
   readonly closes: readonly ConnectionClose[];
-  /** Replaces the script for the following requests and restarts `ScriptRequest.attempt` at 0; no script means {@link echoScript}. */
+  /**
+   * Replaces the script for the following requests and restarts `ScriptRequest.attempt` at 0; no script
+   * means {@link echoScript}.
+   */
   setScript(script?: Script): void;
   /**
    * Resolves with request `index` once its body has arrived.
@@ -281,8 +284,9 @@ class StandinServer implements Standin {
     if (record.method !== 'POST') {
       return sendApiError(ctx, 405, 'invalid_request_error', `Method ${record.method} not allowed`, { allow: 'POST' });
     }
-    if (tooLarge)
+    if (tooLarge) {
       return sendApiError(ctx, 413, 'request_too_large', 'Request exceeds the maximum allowed number of bytes.');
+    }
     if (this.#apiKey !== undefined) {
       const key = hasKey(req, this.#apiKey);
       if (key === 'missing') return sendApiError(ctx, 401, 'authentication_error', 'x-api-key header is required');

@@ -1,12 +1,12 @@
-import Anthropic from '@anthropic-ai/sdk';
+import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import { sequence, startStandin, type Standin } from '@ctos/anthropic-standin';
 import { ask, clientFor, collectText, eventually } from './support';
 
-async function caught(promise: Promise<unknown>): Promise<Anthropic.APIError> {
+async function caught(promise: Promise<unknown>): Promise<APIError> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof Anthropic.APIError) return error;
+    if (error instanceof APIError) return error;
     throw error;
   }
   throw new Error('expected the call to fail');

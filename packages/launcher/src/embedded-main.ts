@@ -5,11 +5,12 @@ import { startEmbedded } from './embedded';
 /** `npm start`: embedded mode, one process, printing a one-time login URL. */
 async function main(): Promise<void> {
   const env = processEnv();
-  const logger = createLogger({ service: 'embedded', level: env.LOG_LEVEL ?? 'info' });
+  const level = env.LOG_LEVEL ?? 'info';
+  const logger = createLogger({ service: 'embedded', level });
   guardProcess(logger);
   let system;
   try {
-    system = await startEmbedded({ env, logger });
+    system = await startEmbedded({ env, logger: (service) => createLogger({ service, level }) });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

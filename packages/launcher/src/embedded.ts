@@ -15,7 +15,8 @@ const DEFAULT_WEB_DIST = path.resolve(__dirname, '../../../web/dist');
 export interface EmbeddedOptions {
   /** Environment to read settings from (the services' and embedded mode's). */
   env: Record<string, string | undefined>;
-  logger: Logger;
+  /** A logger per service name (`gateway`, `terminal-worker`…). */
+  logger: (service: string) => Logger;
 }
 
 /** A running embedded system. */
@@ -53,7 +54,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   const transport = (id: string): Transport => {
     const t = createMemoryTransport(cluster, {
       id,
-      observer: { onHandlerError: (error) => logger.error({ err: error, endpoint: id }, 'bus handler failed') },
+      observer: { onHandlerError: (error) => logger(id).error({ err: error }, 'bus handler failed') },
     });
     transports.push(t);
     return t;
@@ -63,7 +64,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     id: 'terminal-embedded',
     transport: transport('terminal-embedded'),
     config: terminalConfig,
-    logger: logger.child({ service: 'terminal-worker' }),
+    logger: logger('terminal-worker'),
     metrics: createMetricsRegistry('terminal-worker'),
   });
   terminalWorker.start();
@@ -80,7 +81,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     config: gatewayConfig,
     jwtSecret,
     transport: transport('gateway-embedded'),
-    logger: logger.child({ service: 'gateway' }),
+    logger: logger('gateway'),
     metrics: createMetricsRegistry('gateway'),
     extraRoutes: routeModules,
     mount: (app) => {

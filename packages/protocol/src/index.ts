@@ -14,3 +14,4 @@ export * from './message';
 export * from './terminal';
 export * from './rooms';
 export * from './internal/terminal-bus';
+export * from './internal/message-bus';

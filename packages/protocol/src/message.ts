@@ -69,9 +69,15 @@ export interface MessageItem {
   read: boolean;
 }
 
-/** `message:unread_count` (server→client), sent to every socket of the user. */
+/**
+ * `message:unread_count` (server→client), sent to every socket of the user whenever the
+ * count changes. `read` says what one of the user's tabs just marked read (`all` arrives
+ * as `up_to` the newest id), so the other tabs update their lists without a refetch;
+ * it is absent when a new message changed the count.
+ */
 export interface MessageUnreadCountEvent {
   count: number;
+  read?: { message_id: number } | { up_to: number };
 }
 
 /** `message:sync`'s acknowledgement data. */

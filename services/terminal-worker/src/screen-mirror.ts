@@ -1,5 +1,5 @@
 import { SerializeAddon } from '@xterm/addon-serialize';
-import xtermHeadless from '@xterm/headless';
+import { Terminal } from '@xterm/headless';
 
 /**
  * A headless xterm.js kept in step with the output that left the replay buffer, so a
@@ -8,12 +8,13 @@ import xtermHeadless from '@xterm/headless';
  * whose output fits in the buffer costs nothing here.
  */
 export class ScreenMirror {
-  private readonly terminal: InstanceType<typeof xtermHeadless.Terminal>;
+  private readonly terminal: Terminal;
   private readonly serializer = new SerializeAddon();
 
   constructor(cols: number, rows: number, scrollback: number) {
-    // @xterm/headless is CommonJS without an exports map: default-import it (MACHINE-NOTES).
-    this.terminal = new xtermHeadless.Terminal({ cols, rows, scrollback, allowProposedApi: true });
+    // A named import is right here: we compile to CommonJS, and the package sets __esModule
+    // (MACHINE-NOTES' default-import advice is for native ESM).
+    this.terminal = new Terminal({ cols, rows, scrollback, allowProposedApi: true });
     this.terminal.loadAddon(this.serializer as unknown as Parameters<typeof this.terminal.loadAddon>[0]);
   }
 

@@ -1,4 +1,4 @@
-import { readlinkSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readlinkSync } from 'node:fs';
 import * as pty from 'node-pty';
 import type { TerminalCloseReason, TerminalOutputEvent, TerminalSessionInfo } from '@ctos/protocol';
 import { ReplayBuffer } from './replay-buffer';
@@ -86,6 +86,7 @@ export class TerminalSession {
   private paused = false;
   private exited: { exitCode: number; signal?: number } | undefined;
   private closed = false;
+  private slaveFd: number | undefined;
 
   constructor(
     readonly id: string,
@@ -112,9 +113,11 @@ export class TerminalSession {
       env: shell.env,
       encoding: 'utf8', // a streaming decoder: a character split across reads arrives whole
     });
+    this.slaveFd = holdSlaveOpen(this.pty);
     this.pty.onData((data) => this.onData(data));
     this.pty.onExit(({ exitCode, signal }) => {
       this.exited = signal ? { exitCode, signal } : { exitCode };
+      this.releaseSlave();
       this.schedule();
     });
     this.startIdleTimer();
@@ -261,8 +264,15 @@ export class TerminalSession {
     for (const timer of [this.flushTimer, this.idleTimer, this.holdTimer, this.exitWatch]) clearTimeout(timer);
     clearInterval(this.exitWatch);
     if (!this.exited) this.pty.kill('SIGHUP');
+    this.releaseSlave();
     this.mirror.dispose();
     this.host.onClosed(this, reason, this.exited?.exitCode, this.exited?.signal);
+  }
+
+  private releaseSlave(): void {
+    if (this.slaveFd === undefined) return;
+    closeSync(this.slaveFd);
+    this.slaveFd = undefined;
   }
 
   private onData(data: string): void {
@@ -383,5 +393,24 @@ export class TerminalSession {
 
   private trackTitle(data: string): void {
     for (const match of data.matchAll(TITLE_PATTERN)) this.title = match[1];
+  }
+}
+
+/**
+ * Opens the PTY's slave side in the worker and keeps it open until the shell has exited.
+ * On Linux, once the last slave descriptor closes, reading the master fails with EIO
+ * while output may still sit in the kernel's buffer, so the tail of a fast command's
+ * output is lost (node-pty#726, PITFALLS P02: 30 of 30 runs lost bytes here). With our
+ * descriptor open the master never sees EIO; node-pty ends the stream 200 ms after the
+ * exit instead, by which time the buffer is drained. O_NOCTTY: never become our
+ * controlling terminal. Returns undefined where node-pty does not say the slave's name.
+ */
+function holdSlaveOpen(terminal: pty.IPty): number | undefined {
+  const slavePath = (terminal as unknown as { _pty?: unknown })._pty;
+  if (typeof slavePath !== 'string' || !slavePath.startsWith('/dev/')) return undefined;
+  try {
+    return openSync(slavePath, fsConstants.O_RDWR | fsConstants.O_NOCTTY);
+  } catch {
+    return undefined; // without it we are as good as node-pty alone
   }
 }

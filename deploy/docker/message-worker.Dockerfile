@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+# The message-worker: stores user messages, serves `message:*` and the producer API (POST /messages).
+# Build from the repository root:  docker build -f deploy/docker/message-worker.Dockerfile .
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# 1. The package manifests alone, so the dependency layers below are rebuilt only when a
+#    package.json or the lockfile changes, not on every source edit.
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /src
+COPY . .
+RUN mkdir /manifests \
+ && cp package.json package-lock.json /manifests/ \
+ && find packages services web -maxdepth 2 -name package.json -exec cp --parents {} /manifests/ \;
+
+# 2. Compile the TypeScript (every dependency, dev ones included; compiling runs no install script).
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY --from=manifests /manifests/ ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npx tsc -b services/message-worker
+
+# 3. Production dependencies of this service only (and of the workspace packages it uses).
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY --from=manifests /manifests/ ./
+RUN npm ci --omit=dev --workspace services/message-worker --ignore-scripts --no-audit --no-fund
+
+# 4. What runs: Node, production dependencies, compiled JavaScript; no compiler, no sources.
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    OPS_PORT=9103 \
+    MESSAGE_API_PORT=8091
+WORKDIR /app
+COPY --from=prod-deps /app ./
+COPY --from=build /app/packages/protocol/dist packages/protocol/dist
+COPY --from=build /app/packages/transport/dist packages/transport/dist
+COPY --from=build /app/packages/runtime/dist packages/runtime/dist
+COPY --from=build /app/services/message-worker/dist services/message-worker/dist
+COPY deploy/docker/healthcheck.cjs ./healthcheck.cjs
+USER node
+EXPOSE 9103 8091
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "/app/healthcheck.cjs", "OPS_PORT", "9103"]
+CMD ["node", "services/message-worker/dist/main.js"]

@@ -1,0 +1,60 @@
+# syntax=docker/dockerfile:1
+# The terminal-worker: owns the PTYs. Its image is also the users' machine: it carries the
+# shell and the tools people expect in a terminal, and runs every shell as the
+# unprivileged user `ctos` (uid 10001), like the worker itself.
+# Build from the repository root:  docker build -f deploy/docker/terminal-worker.Dockerfile .
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# 1. The package manifests alone, so the dependency layers below are rebuilt only when a
+#    package.json or the lockfile changes, not on every source edit.
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /src
+COPY . .
+RUN mkdir /manifests \
+ && cp package.json package-lock.json /manifests/ \
+ && find packages services web -maxdepth 2 -name package.json -exec cp --parents {} /manifests/ \;
+
+# 2. Compile the TypeScript (every dependency, dev ones included; compiling runs no install script).
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY --from=manifests /manifests/ ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npx tsc -b services/terminal-worker
+
+# 3. Production dependencies of this service only. node-pty has no Linux prebuild: its
+#    install script compiles it, so this stage has a compiler (the final one does not).
+FROM ${NODE_IMAGE} AS prod-deps
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=manifests /manifests/ ./
+RUN npm ci --omit=dev --workspace services/terminal-worker --no-audit --no-fund
+
+# 4. What runs. tini is PID 1 so processes that users' shells leave behind (reparented to
+#    PID 1) are reaped instead of piling up as zombies against the pids limit.
+FROM ${NODE_IMAGE}
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      tini bash coreutils procps less nano vim-tiny git curl ca-certificates openssh-client \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 10001 --user-group --shell /bin/bash ctos
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    OPS_PORT=9101 \
+    TERMINAL_SHELL=/bin/bash \
+    TERMINAL_CWD=/home/ctos
+WORKDIR /app
+COPY --from=prod-deps /app ./
+COPY --from=build /app/packages/protocol/dist packages/protocol/dist
+COPY --from=build /app/packages/transport/dist packages/transport/dist
+COPY --from=build /app/packages/runtime/dist packages/runtime/dist
+COPY --from=build /app/services/terminal-worker/dist services/terminal-worker/dist
+COPY deploy/docker/healthcheck.cjs ./healthcheck.cjs
+USER ctos
+EXPOSE 9101
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "/app/healthcheck.cjs", "OPS_PORT", "9101"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "services/terminal-worker/dist/main.js"]

@@ -1,0 +1,185 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+/** Lines kept in memory per process, for error messages (the log file has them all). */
+const RECENT_LINES = 50;
+
+/** How long one process may take to print its `listening` line (ms): a cold Node start on a busy 2-core box. */
+export const START_TIMEOUT_MS = 30_000;
+
+/** How long a process may drain after SIGTERM before it is killed (ms): the services' own limit plus margin. */
+export const STOP_TIMEOUT_MS = 15_000;
+
+/** What to start: a program, its arguments and its whole environment. */
+export interface ProcessSpec {
+  /** Unique within the cluster, e.g. `gateway-2`. */
+  name: string;
+  /** `redis`, `nginx`, `anthropic-standin`, `gateway`, `terminal-worker`, `ai-worker`, `message-worker`. */
+  role: string;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd?: string;
+  /** Where stdout and stderr go, line by line. */
+  logFile: string;
+}
+
+/** How a process ended. */
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * One process the launcher owns. It runs in its own process group, so a Ctrl-C in the
+ * launcher's terminal reaches only the launcher, which then stops everything in order.
+ */
+export class ManagedProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Ports it announced, by log message: `{"msg":"listening","port":…}` gives `listening → port`. */
+  readonly announced = new Map<string, number>();
+  exit: ProcessExit | undefined;
+  private readonly recent: string[] = [];
+  private readonly lineListeners = new Set<(line: string) => void>();
+  private readonly exited: Promise<ProcessExit>;
+  private readonly log: WriteStream;
+
+  constructor(
+    readonly spec: ProcessSpec,
+    onLine?: (process: ManagedProcess, line: string) => void,
+  ) {
+    this.log = createWriteStream(spec.logFile, { flags: 'a', mode: 0o600 });
+    this.child = spawn(spec.command, spec.args, {
+      env: spec.env,
+      cwd: spec.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    if (this.child.pid === undefined) {
+      // spawn failed synchronously (ENOENT arrives as an 'error' event; pid is then undefined).
+      this.pid = -1;
+    } else {
+      this.pid = this.child.pid;
+    }
+    this.exited = new Promise((resolve) => {
+      this.child.once('error', (error) => {
+        this.addLine(`launcher: could not start ${spec.command}: ${error.message}`);
+        this.exit ??= { code: null, signal: null };
+        resolve(this.exit);
+      });
+      this.child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+    });
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      let buffered = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        buffered += chunk;
+        const parts = buffered.split('\n');
+        buffered = parts.pop() ?? '';
+        for (const line of parts) {
+          this.addLine(line);
+          onLine?.(this, line);
+        }
+      });
+    }
+  }
+
+  get running(): boolean {
+    return this.exit === undefined;
+  }
+
+  /** Resolves when it has exited. */
+  waitForExit(): Promise<ProcessExit> {
+    return this.exited;
+  }
+
+  /**
+   * Resolves with the first line (already printed or still to come) that `match` accepts.
+   * @throws Error naming the process and its last lines when it exits first or `timeoutMs` passes.
+   */
+  waitForLine(match: (line: string) => boolean, what: string, timeoutMs = START_TIMEOUT_MS): Promise<string> {
+    const seen = this.recent.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const fail = (reason: string): void => {
+        cleanup();
+        reject(new Error(`${this.spec.name} ${reason} before ${what}. Its last lines:\n  ${this.tail()}`));
+      };
+      const listener = (line: string): void => {
+        if (!match(line)) return;
+        cleanup();
+        resolve(line);
+      };
+      const timer = setTimeout(() => fail(`took longer than ${timeoutMs} ms`), timeoutMs);
+      const onExit = (): void => fail('exited');
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.lineListeners.delete(listener);
+        this.child.off('exit', onExit);
+      };
+      this.lineListeners.add(listener);
+      if (this.exit) fail('exited');
+      else this.child.once('exit', onExit);
+    });
+  }
+
+  /**
+   * Waits until the service has logged every message of `messages` (JSON lines such as
+   * `{"msg":"listening","port":8089}`) and returns their ports, in the same order.
+   * @throws Error naming the process and its last lines when it exits first or `timeoutMs` passes.
+   */
+  async waitForPorts(messages: readonly string[], timeoutMs = START_TIMEOUT_MS): Promise<number[]> {
+    const all = (): boolean => messages.every((m) => this.announced.has(m));
+    if (!all()) await this.waitForLine(all, `it logged ${messages.map((m) => `"${m}"`).join(', ')}`, timeoutMs);
+    return messages.map((m) => this.announced.get(m)!);
+  }
+
+  /** Sends `signal` to the process (not its group: a worker's shells are its own to stop). */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.running) return;
+    try {
+      process.kill(this.pid, signal);
+    } catch (error) {
+      // ESRCH: it exited between the check and the kill; nothing left to signal.
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after `timeoutMs`; resolves when it has exited. */
+  async stop(timeoutMs = STOP_TIMEOUT_MS): Promise<ProcessExit> {
+    if (this.running) {
+      this.signal('SIGTERM');
+      const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    await new Promise<void>((resolve) => this.log.end(resolve));
+    return this.exit!;
+  }
+
+  /** The last lines it printed, for error messages. */
+  tail(): string {
+    return this.recent.slice(-10).join('\n  ');
+  }
+
+  private addLine(line: string): void {
+    if (line.includes('listening"')) this.recordPort(line);
+    this.recent.push(line);
+    if (this.recent.length > RECENT_LINES) this.recent.shift();
+    if (this.log.writable) this.log.write(`${line}\n`);
+    for (const listener of this.lineListeners) listener(line);
+  }
+
+  private recordPort(line: string): void {
+    try {
+      const { msg, port } = JSON.parse(line) as { msg?: unknown; port?: unknown };
+      if (typeof msg === 'string' && typeof port === 'number') this.announced.set(msg, port);
+    } catch {
+      // Not a JSON log line that merely mentions "listening": not an announcement.
+    }
+  }
+}

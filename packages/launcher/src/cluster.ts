@@ -1,0 +1,482 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Logger } from '@ctos/runtime';
+import { SignJWT } from 'jose';
+import { loadClusterConfig, type ClusterConfig } from './cluster-config';
+import {
+  checkNginxConfig,
+  findNginx,
+  nginxArgs,
+  writeNginxPrefix,
+  writeUpstreams,
+  type NginxPrefix,
+  type UpstreamAddress,
+} from './cluster-nginx';
+import { ManagedProcess, START_TIMEOUT_MS, type ProcessExit } from './cluster-process';
+
+/** The repository root (this file is in packages/launcher/src or dist). */
+const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+/** Every process binds loopback: nginx is the only door, as in docker-compose. */
+const LOOPBACK = '127.0.0.1';
+
+/** Poll period while waiting for nginx or Redis to answer (ms). */
+const POLL_MS = 25;
+
+/** Log levels that would hide the `listening` lines the launcher reads. */
+const QUIETER_THAN_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
+
+/** The services the launcher runs from their compiled entry points. */
+export type ClusterRole = 'gateway' | 'terminal-worker' | 'ai-worker' | 'message-worker';
+
+/** Settings only the launcher reads: never passed on to a service. */
+const LAUNCHER_ONLY = [
+  'CLUSTER_STATE_DIR',
+  'CLUSTER_GATEWAYS',
+  'CLUSTER_TERMINAL_WORKERS',
+  'CLUSTER_AI_WORKERS',
+  'CLUSTER_MESSAGE_WORKERS',
+  'CLUSTER_USER',
+  'CLUSTER_TOKEN_TTL_S',
+  'WEB_DIST_DIR',
+];
+
+/** Secrets, each given only to the role that needs it (a shell's user can read its worker's environment). */
+const SECRETS: Record<string, ClusterRole | 'anthropic-standin'> = {
+  AUTH_JWT_SECRET: 'gateway',
+  ANTHROPIC_API_KEY: 'ai-worker',
+  MESSAGE_API_TOKENS: 'message-worker',
+};
+
+/**
+ * How each role is started. Its port variables are set to 0 (any free port); the real
+ * ports are read from its log: `announces` maps a log message to the name the port gets
+ * in cluster.json. The first is the process's main `port`.
+ */
+const ROLE_SPECS: Record<ClusterRole, { script: string; portVariables: string[]; announces: Record<string, string> }> =
+  {
+    gateway: { script: 'services/gateway/dist/main.js', portVariables: ['PORT'], announces: { listening: 'http' } },
+    'terminal-worker': {
+      script: 'services/terminal-worker/dist/main.js',
+      portVariables: ['OPS_PORT'],
+      announces: { listening: 'ops' },
+    },
+    'ai-worker': {
+      script: 'services/ai-worker/dist/main.js',
+      portVariables: ['OPS_PORT'],
+      announces: { listening: 'ops' },
+    },
+    'message-worker': {
+      script: 'services/message-worker/dist/main.js',
+      portVariables: ['OPS_PORT', 'MESSAGE_API_PORT'],
+      announces: { listening: 'ops', 'producer API listening': 'api' },
+    },
+  };
+
+/** Start-up order; shutdown runs it backwards after nginx. */
+const ROLE_ORDER: readonly ClusterRole[] = ['terminal-worker', 'ai-worker', 'message-worker', 'gateway'];
+
+/** Options of {@link startCluster}. */
+export interface ClusterOptions {
+  /**
+   * The environment: the launcher's settings (see `clusterSettings`) and every service
+   * setting, passed on to the processes. Tests pass a minimal one.
+   */
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  /** Called with every line a process prints (the launcher's console shows warnings from here). */
+  onProcessLine?: (process: ClusterProcessInfo, line: string) => void;
+  /** Keep a state folder the launcher created after `stop()` (logs, Redis's AOF). Default: remove it. */
+  keepState?: boolean;
+}
+
+/** One process as listed in cluster.json. */
+export interface ClusterProcessInfo {
+  /** Unique in the cluster: `gateway-1`, `terminal-worker-3`, `redis`, `nginx`… */
+  name: string;
+  role: ClusterRole | 'redis' | 'nginx' | 'anthropic-standin';
+  pid: number;
+  /** Its main port: a gateway's Socket.IO port, a worker's ops port, nginx's public port. */
+  port: number;
+  /**
+   * Every port it listens on, by purpose: `http` (gateway, nginx, stand-in), `ops`
+   * (/healthz, /readyz, /metrics of a worker), `api` (the message-worker's producer API), `redis`.
+   */
+  ports: Record<string, number>;
+  /** Its stdout and stderr. */
+  log: string;
+  started_at: string;
+  /** Set once it has exited. */
+  exit?: ProcessExit;
+}
+
+/** The content of cluster.json. */
+export interface ClusterState {
+  url: string;
+  launcher_pid: number;
+  state_dir: string;
+  redis_url: string;
+  redis_prefix: string;
+  started_at: string;
+  processes: ClusterProcessInfo[];
+}
+
+/** A running process cluster. */
+export interface Cluster {
+  /** `http://HOST:PORT`, nginx. */
+  readonly url: string;
+  readonly port: number;
+  readonly stateDir: string;
+  /** cluster.json: every process with role, pid and port. */
+  readonly stateFile: string;
+  readonly redisUrl: string;
+  readonly redisPrefix: string;
+  /** The HS256 secret the gateways verify tokens with. */
+  readonly jwtSecret: string;
+  /** Bearer tokens the message-worker's producer API accepts. */
+  readonly messageApiTokens: string[];
+  /** `ANTHROPIC_BASE_URL` given to the AI workers (the stand-in's unless one was configured). */
+  readonly anthropicBaseUrl: string | undefined;
+  /** Roles not started because their entry point is not built. */
+  readonly skipped: readonly ClusterRole[];
+  /** Every process started so far, exited ones included. */
+  processes(): ClusterProcessInfo[];
+  /** A token for `user`, as a host application would issue it. */
+  signToken(user: string, ttlSeconds?: number): Promise<string>;
+  /**
+   * Starts one more process of `role` while the cluster runs and waits until it listens.
+   * A new gateway is added to nginx's upstreams (nginx reloads).
+   * @throws Error when its entry point is missing or it fails to start.
+   */
+  addProcess(role: ClusterRole, env?: Record<string, string>): Promise<ClusterProcessInfo>;
+  /** Stops everything it started, in order: nginx, gateways, workers, the stand-in, Redis. */
+  stop(): Promise<void>;
+}
+
+/** A TCP port free on 127.0.0.1 now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, LOOPBACK, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves when `GET url` answers 200, or rejects after `timeoutMs` with `what` in the message. */
+async function waitForHttp(url: string, what: string, timeoutMs: number, alive: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = request(url, { timeout: 1000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      // Not listening yet (ECONNREFUSED) or a slow answer: poll again.
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
+    if (ok) return;
+    if (!alive()) throw new Error(`${what} exited while starting`);
+    if (Date.now() > deadline) throw new Error(`${what} did not answer ${url} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/** Writes `file` atomically (readers never see half a file). */
+function writeJsonAtomically(file: string, value: unknown): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, file);
+}
+
+/** Only defined values, as strings: the environment a child process gets. */
+function definedEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+/**
+ * Starts the production topology as plain processes on this machine (no Docker): a
+ * `redis-server` on a free port with AOF in the state folder, the gateways, the
+ * terminal-, AI and message-workers (roles whose entry point is not built are skipped
+ * with a warning), the Anthropic stand-in when no key or base URL is set, and Debian's
+ * nginx with the same configuration as docker-compose in front of the gateways. Writes
+ * cluster.json (role, pid and port of each process) into the state folder.
+ * @throws ConfigError for a bad setting; Error when a process fails to start (everything
+ * started so far is stopped first).
+ */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const { logger } = options;
+  const config: ClusterConfig = loadClusterConfig(options.env);
+  const createdStateDir = !config.CLUSTER_STATE_DIR;
+  const stateDir = path.resolve(config.CLUSTER_STATE_DIR ?? mkdtempSync(path.join(tmpdir(), 'ctos-cluster-')));
+  mkdirSync(path.join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
+  mkdirSync(path.join(stateDir, 'redis'), { recursive: true, mode: 0o700 });
+  const stateFile = path.join(stateDir, 'cluster.json');
+  const webRoot = path.resolve(config.WEB_DIST_DIR ?? path.join(REPO_ROOT, 'web', 'dist'));
+  if (!existsSync(path.join(webRoot, 'index.html'))) {
+    logger.warn({ webRoot }, 'the web page is not built (run: npm run build); nginx will answer 404 for it');
+  }
+
+  const jwtSecret = config.AUTH_JWT_SECRET ?? randomBytes(32).toString('hex');
+  const messageApiTokens = (config.MESSAGE_API_TOKENS ?? randomBytes(32).toString('hex'))
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const startedAt = new Date().toISOString();
+  const managed: Array<{ process: ManagedProcess; info: ClusterProcessInfo }> = [];
+  const counters = new Map<string, number>();
+  let stopping = false;
+  let nginxPrefix: NginxPrefix | undefined;
+  let redisUrl = '';
+  let anthropicBaseUrl = config.ANTHROPIC_BASE_URL;
+  let publicPort = config.PORT;
+  const url = (): string => `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${publicPort}`;
+
+  // Everything but the launcher's own settings and the secrets goes to every service.
+  const baseEnv: Record<string, string> = definedEnv(options.env);
+  for (const key of [...LAUNCHER_ONLY, ...Object.keys(SECRETS)]) delete baseEnv[key];
+  // The launcher finds ports in the services' info-level `listening` lines; quieter levels
+  // would hide them. The console shows only warnings anyway; the log files have the rest.
+  if (QUIETER_THAN_INFO.has(config.LOG_LEVEL)) baseEnv.LOG_LEVEL = 'info';
+
+  const writeState = (): void => {
+    const state: ClusterState = {
+      url: url(),
+      launcher_pid: process.pid,
+      state_dir: stateDir,
+      redis_url: redisUrl,
+      redis_prefix: config.REDIS_PREFIX,
+      started_at: startedAt,
+      processes: managed.map((m) => m.info),
+    };
+    writeJsonAtomically(stateFile, state);
+  };
+
+  /** Last resort if the launcher dies without stop(): no orphans left behind. */
+  const killAllNow = (): void => {
+    for (const { process: p } of managed) p.signal('SIGKILL');
+  };
+  process.on('exit', killAllNow);
+
+  const launch = (
+    role: ClusterProcessInfo['role'],
+    command: string,
+    args: string[],
+    env: Record<string, string>,
+  ): { process: ManagedProcess; info: ClusterProcessInfo } => {
+    const n = (counters.get(role) ?? 0) + 1;
+    counters.set(role, n);
+    const name = role === 'redis' || role === 'nginx' || role === 'anthropic-standin' ? role : `${role}-${n}`;
+    const logFile = path.join(stateDir, 'logs', `${name}.log`);
+    const info: ClusterProcessInfo = { name, role, pid: 0, port: 0, ports: {}, log: logFile, started_at: '' };
+    const child = new ManagedProcess({ name, role, command, args, env, cwd: REPO_ROOT, logFile }, (_p, line) =>
+      options.onProcessLine?.(info, line),
+    );
+    info.pid = child.pid;
+    info.started_at = new Date().toISOString();
+    const entry = { process: child, info };
+    managed.push(entry);
+    void child.waitForExit().then((exit) => {
+      info.exit = exit;
+      if (!stopping) {
+        logger.warn({ process: name, pid: child.pid, ...exit }, 'a cluster process exited');
+        writeState();
+      }
+    });
+    return entry;
+  };
+
+  const setPorts = (entry: { info: ClusterProcessInfo }, ports: Record<string, number>): void => {
+    entry.info.ports = ports;
+    entry.info.port = Object.values(ports)[0] ?? 0;
+  };
+
+  const startRole = async (role: ClusterRole, extra: Record<string, string> = {}): Promise<ClusterProcessInfo> => {
+    const spec = ROLE_SPECS[role];
+    const script = path.join(REPO_ROOT, spec.script);
+    if (!existsSync(script)) throw new Error(`${role} is not built (no ${spec.script}); run: npm run build`);
+    const env: Record<string, string> = {
+      ...baseEnv,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: config.REDIS_PREFIX,
+      HOST: LOOPBACK,
+      ...Object.fromEntries(spec.portVariables.map((name) => [name, '0'])),
+    };
+    if (role === 'gateway') env.AUTH_JWT_SECRET = jwtSecret;
+    if (role === 'message-worker') env.MESSAGE_API_TOKENS = messageApiTokens.join(',');
+    if (role === 'ai-worker') {
+      if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY;
+      if (anthropicBaseUrl) env.ANTHROPIC_BASE_URL = anthropicBaseUrl;
+      // The stand-in accepts any key; the SDK insists on having one.
+      if (!config.ANTHROPIC_API_KEY && anthropicBaseUrl) env.ANTHROPIC_API_KEY = 'stand-in';
+    }
+    Object.assign(env, extra);
+    const entry = launch(role, process.execPath, [script], env);
+    const messages = Object.keys(spec.announces);
+    const ports = await entry.process.waitForPorts(messages);
+    setPorts(entry, Object.fromEntries(messages.map((m, i) => [spec.announces[m]!, ports[i]!])));
+    return entry.info;
+  };
+
+  const liveGateways = (): UpstreamAddress[] =>
+    managed
+      .filter((m) => m.info.role === 'gateway' && m.process.running && m.info.port > 0)
+      .map((m) => ({ host: LOOPBACK, port: m.info.port }));
+
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    const stopRole = (role: ClusterProcessInfo['role']): Promise<unknown> =>
+      Promise.all(managed.filter((m) => m.info.role === role).map((m) => m.process.stop()));
+    await stopRole('nginx');
+    await stopRole('gateway');
+    await Promise.all([stopRole('terminal-worker'), stopRole('ai-worker'), stopRole('message-worker')]);
+    await stopRole('anthropic-standin');
+    await stopRole('redis');
+    process.off('exit', killAllNow);
+  };
+
+  const skipped: ClusterRole[] = [];
+  try {
+    // Redis: AOF in the state folder, as the compose file persists it.
+    const redisPort = await freePort();
+    redisUrl = `redis://${LOOPBACK}:${redisPort}`;
+    const redis = launch(
+      'redis',
+      'redis-server',
+      [
+        '--port',
+        String(redisPort),
+        '--bind',
+        LOOPBACK,
+        '--dir',
+        path.join(stateDir, 'redis'),
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--save',
+        '',
+      ],
+      { PATH: options.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' },
+    );
+    await redis.process.waitForLine((l) => l.includes('Ready to accept connections'), 'it was ready');
+    setPorts(redis, { redis: redisPort });
+
+    // The Anthropic stand-in, unless a key or an endpoint was given.
+    const aiWorkerBuilt = existsSync(path.join(REPO_ROOT, ROLE_SPECS['ai-worker'].script));
+    if (!config.ANTHROPIC_API_KEY && !config.ANTHROPIC_BASE_URL && config.CLUSTER_AI_WORKERS > 0 && aiWorkerBuilt) {
+      const cli = path.join(REPO_ROOT, 'packages', 'anthropic-standin', 'dist', 'main.js');
+      if (existsSync(cli)) {
+        const standin = launch('anthropic-standin', process.execPath, [cli], {
+          PATH: baseEnv.PATH ?? '/usr/bin:/bin',
+          PORT: '0',
+          STANDIN_HOST: LOOPBACK,
+        });
+        const line = await standin.process.waitForLine((l) => l.startsWith('{"url":'), 'it printed its URL');
+        anthropicBaseUrl = (JSON.parse(line) as { url: string }).url;
+        setPorts(standin, { http: Number(new URL(anthropicBaseUrl).port) });
+      } else {
+        logger.warn({ cli }, 'the Anthropic stand-in is not built; AI workers get no endpoint');
+      }
+    }
+
+    const wanted: Record<ClusterRole, number> = {
+      'terminal-worker': config.CLUSTER_TERMINAL_WORKERS,
+      'ai-worker': config.CLUSTER_AI_WORKERS,
+      'message-worker': config.CLUSTER_MESSAGE_WORKERS,
+      gateway: config.CLUSTER_GATEWAYS,
+    };
+    const starts: Array<Promise<ClusterProcessInfo>> = [];
+    for (const role of ROLE_ORDER) {
+      if (wanted[role] === 0) continue;
+      if (!existsSync(path.join(REPO_ROOT, ROLE_SPECS[role].script))) {
+        if (role === 'gateway')
+          throw new Error(`the gateway is not built (no ${ROLE_SPECS[role].script}); run: npm run build`);
+        logger.warn({ role, entry: ROLE_SPECS[role].script }, 'skipping a role whose entry point is not built');
+        skipped.push(role);
+        continue;
+      }
+      for (let i = 0; i < wanted[role]; i++) starts.push(startRole(role));
+    }
+    await Promise.all(starts);
+
+    // nginx last: its upstreams are the gateways' real ports.
+    const nginx = findNginx(options.env.PATH);
+    if (publicPort === 0) publicPort = await freePort();
+    nginxPrefix = writeNginxPrefix(path.join(stateDir, 'nginx'), {
+      listen: { host: config.HOST, port: publicPort },
+      gateways: liveGateways(),
+      webRoot,
+    });
+    await checkNginxConfig(nginx, nginxPrefix);
+    const proxy = launch('nginx', nginx, nginxArgs(nginxPrefix), { PATH: options.env.PATH ?? '/usr/bin:/bin' });
+    const probeHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? LOOPBACK : config.HOST;
+    await waitForHttp(
+      `http://${probeHost.includes(':') ? `[${probeHost}]` : probeHost}:${publicPort}/healthz`,
+      'nginx',
+      START_TIMEOUT_MS,
+      () => proxy.process.running,
+    );
+    setPorts(proxy, { http: publicPort });
+    writeState();
+  } catch (error) {
+    await stopAll();
+    if (createdStateDir && !options.keepState) rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+
+  const key = new TextEncoder().encode(jwtSecret);
+  let stopped: Promise<void> | undefined;
+
+  return {
+    url: url(),
+    port: publicPort,
+    stateDir,
+    stateFile,
+    redisUrl,
+    redisPrefix: config.REDIS_PREFIX,
+    jwtSecret,
+    messageApiTokens,
+    anthropicBaseUrl,
+    skipped,
+    processes: () => managed.map((m) => ({ ...m.info })),
+    async signToken(user, ttlSeconds = config.CLUSTER_TOKEN_TTL_S) {
+      let jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(user).setIssuedAt();
+      jwt = jwt.setExpirationTime(`${ttlSeconds}s`);
+      if (config.AUTH_JWT_ISSUER) jwt = jwt.setIssuer(config.AUTH_JWT_ISSUER);
+      if (config.AUTH_JWT_AUDIENCE) jwt = jwt.setAudience(config.AUTH_JWT_AUDIENCE);
+      return jwt.sign(key);
+    },
+    async addProcess(role, env = {}) {
+      if (stopping) throw new Error('the cluster is stopping');
+      const info = await startRole(role, env);
+      if (role === 'gateway' && nginxPrefix) {
+        writeUpstreams(nginxPrefix.dir, liveGateways());
+        await checkNginxConfig(findNginx(options.env.PATH), nginxPrefix);
+        // SIGHUP: nginx re-reads its configuration and replaces its workers gracefully.
+        managed.find((m) => m.info.role === 'nginx')?.process.signal('SIGHUP');
+      }
+      writeState();
+      return { ...info };
+    },
+    stop() {
+      stopped ??= (async () => {
+        await stopAll();
+        if (createdStateDir && !options.keepState) rmSync(stateDir, { recursive: true, force: true });
+        else writeState();
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import type { MessageBusMessage, MessageListResult, MessageReadResult, MessageSyncResult } from '@ctos/protocol';
+import { bindEvent } from './bind-event';
+import type { RouteContext, RouteModule } from './types';
+
+/**
+ * The message events: `message:read`, `message:sync` and `message:list`, validated here
+ * and answered by any message-worker over the bus, always for the socket's own user (a
+ * worker reads only that user's messages, so another user's id is `NOT_FOUND`).
+ * Delivery needs no routing: every socket is in its `user:<id>` room from the handshake,
+ * and workers emit `message:new` and `message:unread_count` there.
+ *
+ * Errors: `INVALID_PAYLOAD`, `NOT_FOUND`, and the bus's `UNAVAILABLE` (no message-worker
+ * running) and `TIMEOUT`.
+ */
+export function messageRoutes(context: RouteContext): RouteModule {
+  const { bus } = context.transport;
+  const timeoutMs = context.config.BUS_REQUEST_TIMEOUT_MS;
+  const request = <T>(message: MessageBusMessage): Promise<T> =>
+    bus.request<T>({ kind: 'message' }, message, { timeoutMs });
+
+  return {
+    connect(socket) {
+      const user = socket.data.user;
+
+      bindEvent(socket, context, 'message:read', async (mark) => ({
+        data: await request<MessageReadResult>({ op: 'read', user, mark }),
+      }));
+
+      bindEvent(socket, context, 'message:sync', async (payload) => ({
+        data: await request<MessageSyncResult>({
+          op: 'sync',
+          user,
+          ...(payload?.since === undefined ? {} : { since: payload.since }),
+          ...(payload?.limit === undefined ? {} : { limit: payload.limit }),
+        }),
+      }));
+
+      bindEvent(socket, context, 'message:list', async (payload) => ({
+        data: await request<MessageListResult>({
+          op: 'list',
+          user,
+          ...(payload?.before === undefined ? {} : { before: payload.before }),
+          ...(payload?.limit === undefined ? {} : { limit: payload.limit }),
+        }),
+      }));
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import {
+  rooms,
+  type MessageDraft,
+  type MessageListResult,
+  type MessageReadPayload,
+  type MessageReadResult,
+  type MessageSyncResult,
+} from '@ctos/protocol';
+import type { Logger } from '@ctos/runtime';
+import type { KeyValueStore, RoomEmitter } from '@ctos/transport';
+import { IdempotencyLedger } from './idempotency';
+import { mapLimit } from './map-limit';
+import { MessageStore, type RetentionPolicy } from './message-store';
+import { draftDigest } from './producer-request';
+import { UserLock } from './user-lock';
+
+/**
+ * Recipients of one request written at once. Each is a few store round trips under its
+ * own user's lock; 16 keeps a 1,000-recipient request well under a second on one Redis
+ * without monopolising its connection.
+ */
+const PUBLISH_CONCURRENCY = 16;
+
+/** A message to publish to one or more users. */
+export interface PublishRequest {
+  /** Recipients, each once. */
+  users: string[];
+  draft: MessageDraft;
+  /** The producer's key: a retry with the same key and message creates nothing new. */
+  idempotencyKey?: string;
+}
+
+/** The id each recipient's copy got; `duplicate` when it was created by an earlier request with the same key. */
+export interface PublishResult {
+  messages: Array<{ user_id: string; id: number; duplicate: boolean }>;
+}
+
+/** What {@link MessageService} needs. */
+export interface MessageServiceDeps {
+  store: KeyValueStore;
+  emitter: RoomEmitter;
+  retention: RetentionPolicy;
+  /** How long idempotency keys are remembered (ms). */
+  idempotencyTtlMs: number;
+  logger: Logger;
+  /** The clock messages are stamped with; tests move it. */
+  now?: () => number;
+  /** Hears each message created, and each duplicate answered. */
+  onPublished?(outcome: 'created' | 'duplicate'): void;
+}
+
+/**
+ * Per-user messages: publishing (persist, then `message:new` and `message:unread_count`
+ * to the user's room, so every tab on every gateway hears it), catch-up, paging, and
+ * per-user read state. It knows nothing of the bus or HTTP; the worker wires both.
+ *
+ * Errors it produces: `NOT_FOUND` (marking an id the user does not have),
+ * `INVALID_PAYLOAD` ({@link IdempotencyConflictError}), `UNAVAILABLE`
+ * ({@link IdempotencyBusyError}, or a user's lock busy too long). Store failures are
+ * passed on as they are.
+ */
+export class MessageService {
+  private readonly messages: MessageStore;
+  private readonly lock: UserLock;
+  private readonly ledger: IdempotencyLedger;
+
+  constructor(private readonly deps: MessageServiceDeps) {
+    this.messages = new MessageStore(deps.store, deps.retention, deps.now);
+    this.lock = new UserLock(deps.store, (user) => this.messages.lockKey(user));
+    this.ledger = new IdempotencyLedger(deps.store, deps.idempotencyTtlMs);
+  }
+
+  /** Creates the message for every recipient (once per key) and delivers it live. */
+  async publish(request: PublishRequest): Promise<PublishResult> {
+    const digest = draftDigest(request.draft);
+    const messages = await mapLimit(request.users, PUBLISH_CONCURRENCY, (user) =>
+      this.publishOne(user, request, digest),
+    );
+    return { messages };
+  }
+
+  private async publishOne(
+    user: string,
+    request: PublishRequest,
+    digest: string,
+  ): Promise<PublishResult['messages'][number]> {
+    const claim =
+      request.idempotencyKey === undefined ? undefined : await this.ledger.claim(user, request.idempotencyKey, digest);
+    if (claim?.kind === 'duplicate') {
+      this.deps.onPublished?.('duplicate');
+      return { user_id: user, id: claim.id, duplicate: true };
+    }
+    try {
+      const id = await this.lock.run(user, async () => {
+        const message = await this.messages.append(user, request.draft);
+        // Recorded before the emits: the window in which a crash lets a retry duplicate
+        // the message is the few commands between the write and this.
+        await claim?.complete(message.id);
+        const count = await this.messages.unreadCount(user);
+        await this.deps.emitter.emit(rooms.user(user), 'message:new', { ...message, read: false });
+        await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count });
+        return message.id;
+      });
+      this.deps.onPublished?.('created');
+      this.deps.logger.debug({ user_id: user, message_id: id, source: request.draft.source }, 'message created');
+      return { user_id: user, id, duplicate: false };
+    } catch (error) {
+      await claim?.abandon();
+      throw error;
+    }
+  }
+
+  /** `message:sync`: what came after `since` (oldest first), the unread count and the newest id. */
+  async sync(user: string, since: number, limit: number): Promise<MessageSyncResult> {
+    await this.messages.dropAged(user);
+    const latestId = await this.messages.latestId(user);
+    const page = await this.messages.after(user, since, limit);
+    return { ...page, unread_count: await this.messages.unreadCount(user), latest_id: latestId };
+  }
+
+  /** `message:list`: a page before `before` (newest first) and the unread count. */
+  async list(user: string, before: number | undefined, limit: number): Promise<MessageListResult> {
+    await this.messages.dropAged(user);
+    const page = await this.messages.before(user, before, limit);
+    return { ...page, unread_count: await this.messages.unreadCount(user) };
+  }
+
+  /**
+   * `message:read`: marks read for `user` only and tells every socket of the user the new
+   * count and what was read, in order with new messages (both run under the user's lock).
+   */
+  async read(user: string, mark: MessageReadPayload): Promise<MessageReadResult> {
+    return this.lock.run(user, async () => {
+      await this.messages.dropAged(user);
+      const read = await this.messages.markRead(user, mark);
+      const count = await this.messages.unreadCount(user);
+      await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count, read });
+      return { unread_count: count };
+    });
+  }
+}

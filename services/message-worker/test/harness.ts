@@ -1,0 +1,230 @@
+import { createGateway, loadGatewayConfig, messageRoutes, type Gateway } from '@ctos/gateway';
+import type { MessageItem, MessageUnreadCountEvent } from '@ctos/protocol';
+import { createLogger } from '@ctos/runtime';
+import {
+  connectClient,
+  deletePrefix,
+  SHARED_REDIS_URL,
+  signToken,
+  TEST_JWT_SECRET,
+  uniquePrefix,
+  waitFor,
+  type ClientSocket,
+} from '@ctos/testkit';
+import {
+  createMemoryTransport,
+  createRedisTransport,
+  MemoryCluster,
+  type HeartbeatOptions,
+  type Transport,
+} from '@ctos/transport';
+import { Registry } from 'prom-client';
+import { createMessageWorker, loadMessageWorkerConfig, type MessageWorker } from '../src';
+
+/** The two builds every store-dependent behaviour is checked on. */
+export const BUILDS = ['memory', 'redis'] as const;
+export type Build = (typeof BUILDS)[number];
+
+/** The service token test producers send. */
+export const API_TOKEN = 'producer-token-for-tests-0123456789abcdef';
+
+/** Quick beats so workers are live at once; death is not tested here. */
+const HEARTBEAT: HeartbeatOptions = { intervalMs: 200, missedBeats: 5 };
+
+/** A logger that prints nothing. */
+export const quiet = (service: string) => createLogger({ service, level: 'silent' });
+
+/** Opens transports of one build that see each other, and removes what they stored. */
+export function transportFactory(build: Build): { open(id: string): Transport; cleanup(): Promise<void> } {
+  const opened: Transport[] = [];
+  if (build === 'memory') {
+    const cluster = new MemoryCluster(HEARTBEAT);
+    return {
+      open: (id) => {
+        const transport = createMemoryTransport(cluster, { id });
+        opened.push(transport);
+        return transport;
+      },
+      cleanup: async () => {
+        for (const transport of opened.splice(0)) await transport.dispose();
+      },
+    };
+  }
+  const prefix = uniquePrefix('msg');
+  return {
+    open: (id) => {
+      const transport = createRedisTransport({ url: SHARED_REDIS_URL, prefix, id, heartbeat: HEARTBEAT });
+      opened.push(transport);
+      return transport;
+    },
+    cleanup: async () => {
+      for (const transport of opened.splice(0)) await transport.dispose();
+      await deletePrefix(SHARED_REDIS_URL, prefix);
+    },
+  };
+}
+
+/** What a test cluster's producer call answered. */
+export interface PostAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+/** Options of {@link TestCluster.post}. */
+export interface PostOptions {
+  /** The bearer token; `null` sends no Authorization header. Default {@link API_TOKEN}. */
+  token?: string | null;
+  /** Sent as the Idempotency-Key header. */
+  key?: string;
+  /** Which worker's API to call. Default 0. */
+  worker?: number;
+  /** Sent as the body as it is, instead of `JSON.stringify(body)`. */
+  raw?: string;
+  contentType?: string;
+}
+
+/** Gateways and message-workers of one build, with clients and a producer. */
+export interface TestCluster {
+  gatewayUrls: string[];
+  workers: MessageWorker[];
+  /** Base URL of each worker's producer API. */
+  apiUrls: string[];
+  /** A connected socket of `user` on gateway `gateway` (default 0). */
+  connect(user: string, gateway?: number): Promise<ClientSocket>;
+  /** Calls `POST /messages` on a worker's producer API. */
+  post(body: unknown, options?: PostOptions): Promise<PostAnswer>;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startCluster}. */
+export interface ClusterOptions {
+  gateways?: number;
+  workers?: number;
+  /** Message-worker settings beyond the defaults. */
+  env?: Record<string, string>;
+  now?: () => number;
+}
+
+/**
+ * Starts `gateways` gateways and `workers` message-workers on one build, in this
+ * process, each on a port of its own at 127.0.0.1, and waits until every gateway sees
+ * every worker.
+ */
+export async function startCluster(build: Build, options: ClusterOptions = {}): Promise<TestCluster> {
+  const transports = transportFactory(build);
+  const workers: MessageWorker[] = [];
+  const apiUrls: string[] = [];
+  const gateways: Gateway[] = [];
+  const gatewayUrls: string[] = [];
+  const sockets: ClientSocket[] = [];
+  const config = loadMessageWorkerConfig({ MESSAGE_API_TOKENS: API_TOKEN, ...options.env });
+  for (let i = 0; i < (options.workers ?? 1); i++) {
+    const id = `message-${i}`;
+    const worker = createMessageWorker({
+      id,
+      transport: transports.open(id),
+      config,
+      logger: quiet('message-worker'),
+      metrics: new Registry(),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    worker.start();
+    apiUrls.push(`http://127.0.0.1:${await worker.listen(0, '127.0.0.1')}`);
+    workers.push(worker);
+  }
+  const gatewayConfig = loadGatewayConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent' });
+  for (let i = 0; i < (options.gateways ?? 1); i++) {
+    const id = `gateway-${i}`;
+    const transport = transports.open(id);
+    const gateway = createGateway({
+      id,
+      config: gatewayConfig,
+      jwtSecret: TEST_JWT_SECRET,
+      transport,
+      logger: quiet('gateway'),
+      metrics: new Registry(),
+      extraRoutes: [messageRoutes],
+    });
+    gatewayUrls.push(`http://127.0.0.1:${await gateway.listen(0, '127.0.0.1')}`);
+    gateways.push(gateway);
+    await waitFor(async () => (await transport.registry.live('message')).length === workers.length, {
+      message: `gateway ${id} to see ${workers.length} message workers`,
+    });
+  }
+
+  return {
+    gatewayUrls,
+    workers,
+    apiUrls,
+    async connect(user, gateway = 0) {
+      const url = gatewayUrls[gateway];
+      if (!url) throw new Error(`no gateway ${gateway}`);
+      const socket = await connectClient(url, await signToken(user));
+      sockets.push(socket);
+      return socket;
+    },
+    async post(body, postOptions = {}) {
+      const headers: Record<string, string> = { 'content-type': postOptions.contentType ?? 'application/json' };
+      const token = postOptions.token === undefined ? API_TOKEN : postOptions.token;
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      if (postOptions.key !== undefined) headers['idempotency-key'] = postOptions.key;
+      const response = await fetch(`${apiUrls[postOptions.worker ?? 0]}/messages`, {
+        method: 'POST',
+        headers,
+        body: postOptions.raw ?? JSON.stringify(body),
+      });
+      return {
+        status: response.status,
+        body: (await response.json()) as Record<string, unknown>,
+        headers: response.headers,
+      };
+    },
+    async stop() {
+      for (const socket of sockets.splice(0)) socket.close();
+      for (const gateway of gateways) await gateway.drain();
+      for (const worker of workers) await worker.drain();
+      await transports.cleanup();
+    },
+  };
+}
+
+/** What one socket has heard of its user's messages. */
+export class Inbox {
+  readonly messages: MessageItem[] = [];
+  readonly counts: MessageUnreadCountEvent[] = [];
+
+  constructor(socket: ClientSocket) {
+    socket.on('message:new', (message) => this.messages.push(message));
+    socket.on('message:unread_count', (event) => this.counts.push(event));
+  }
+
+  /** The ids received, in arrival order. */
+  get ids(): number[] {
+    return this.messages.map((message) => message.id);
+  }
+
+  /** The latest unread count heard, if any. */
+  get count(): number | undefined {
+    return this.counts[this.counts.length - 1]?.count;
+  }
+
+  /** Waits until a message titled `title` has arrived, and returns it. */
+  waitForTitle(title: string): Promise<MessageItem> {
+    return waitFor(() => this.messages.find((message) => message.title === title), {
+      message: `message:new titled ${JSON.stringify(title)} (got ${JSON.stringify(this.messages.map((m) => m.title))})`,
+    });
+  }
+
+  /** Waits until the latest unread count heard is `count`. */
+  waitForCount(count: number): Promise<true> {
+    return waitFor(() => this.count === count || undefined, {
+      message: `message:unread_count ${count} (got ${JSON.stringify(this.counts)})`,
+    });
+  }
+}
+
+/** A message draft as a producer would post it, for `user_id`. */
+export function draft(userId: string, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { user_id: userId, source: 'tests', title, content: `content of ${title}`, ...extra };
+}

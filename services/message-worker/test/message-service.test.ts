@@ -1,0 +1,204 @@
+import { ServiceError, type MessageDraft, type ServerEventName } from '@ctos/protocol';
+import type { KeyValueStore, RoomEmitter } from '@ctos/transport';
+import { MessageService } from '../src';
+import { BUILDS, quiet, transportFactory } from './harness';
+
+/** An emitter that records what would have gone to each room. */
+class RecordingEmitter implements RoomEmitter {
+  readonly events: Array<{ room: string; event: ServerEventName; payload: unknown }> = [];
+  async emit(room: string | string[], event: ServerEventName, payload: unknown): Promise<void> {
+    for (const one of Array.isArray(room) ? room : [room]) this.events.push({ room: one, event, payload });
+  }
+  ids(room: string): number[] {
+    return this.events
+      .filter((e) => e.room === room && e.event === 'message:new')
+      .map((e) => (e.payload as { id: number }).id);
+  }
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** A store whose every call first waits 0–3 ms (fault injection, not a wait for a condition). */
+function laggy(store: KeyValueStore): KeyValueStore {
+  let turn = 0;
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        await new Promise((resolve) => setTimeout(resolve, turn++ % 4));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+function note(title: string, extra: Partial<MessageDraft> = {}): MessageDraft {
+  return { severity: 'info', source: 'tests', category: 'general', title, content: `about ${title}`, ...extra };
+}
+
+describe.each(BUILDS)('message storage and read state (%s)', (build) => {
+  let transports: ReturnType<typeof transportFactory>;
+  let store: KeyValueStore;
+  let clock: number;
+  const make = (retention = { maxCount: 1000, maxAgeMs: 30 * DAY_MS }, emitter = new RecordingEmitter()) => ({
+    emitter,
+    service: new MessageService({
+      store,
+      emitter,
+      retention,
+      idempotencyTtlMs: DAY_MS,
+      logger: quiet('message-worker'),
+      now: () => clock,
+    }),
+  });
+
+  beforeEach(() => {
+    transports = transportFactory(build);
+    store = transports.open('store').store;
+    clock = Date.parse('2026-11-29T10:00:00Z');
+  });
+  afterEach(() => transports.cleanup());
+
+  it('gives each user their own ids from 1, in order, and delivers to their room only', async () => {
+    const { service, emitter } = make();
+    for (const title of ['a', 'b', 'c']) await service.publish({ users: ['alice'], draft: note(title) });
+    const bob = await service.publish({ users: ['bob'], draft: note('d') });
+    expect(bob.messages).toEqual([{ user_id: 'bob', id: 1, duplicate: false }]);
+    expect(emitter.ids('user:alice')).toEqual([1, 2, 3]);
+    expect(emitter.ids('user:bob')).toEqual([1]);
+    const sync = await service.sync('alice', 0, 10);
+    expect(sync.messages.map((m) => m.title)).toEqual(['a', 'b', 'c']);
+    expect(sync).toMatchObject({ unread_count: 3, latest_id: 3, has_more: false });
+    expect(sync.messages[0]).toEqual({
+      id: 1,
+      severity: 'info',
+      source: 'tests',
+      category: 'general',
+      title: 'a',
+      content: 'about a',
+      created_at: '2026-11-29T10:00:00.000Z',
+      read: false,
+    });
+  });
+
+  it('keeps user ids that contain separators apart', async () => {
+    const { service } = make();
+    await service.publish({ users: ['a:m:b'], draft: note('one') });
+    await service.publish({ users: ['a'], draft: note('two') });
+    expect((await service.sync('a', 0, 10)).messages.map((m) => m.title)).toEqual(['two']);
+    expect((await service.sync('a:m:b', 0, 10)).messages.map((m) => m.title)).toEqual(['one']);
+  });
+
+  it('pages a sync oldest first and a list newest first', async () => {
+    const { service } = make();
+    for (let i = 1; i <= 7; i++) await service.publish({ users: ['alice'], draft: note(`m${i}`) });
+    const first = await service.sync('alice', 0, 3);
+    expect(first.messages.map((m) => m.id)).toEqual([1, 2, 3]);
+    expect(first.has_more).toBe(true);
+    const last = await service.sync('alice', 6, 3);
+    expect(last.messages.map((m) => m.id)).toEqual([7]);
+    expect(last.has_more).toBe(false);
+    const newest = await service.list('alice', undefined, 3);
+    expect(newest.messages.map((m) => m.id)).toEqual([7, 6, 5]);
+    expect(newest.has_more).toBe(true);
+    const older = await service.list('alice', 5, 10);
+    expect(older.messages.map((m) => m.id)).toEqual([4, 3, 2, 1]);
+    expect(older.has_more).toBe(false);
+  });
+
+  it('marks read per user: one message, up to an id, then everything', async () => {
+    const { service, emitter } = make();
+    for (let i = 1; i <= 5; i++) await service.publish({ users: ['alice', 'bob'], draft: note(`m${i}`) });
+    await expect(service.read('alice', { message_id: 2 })).resolves.toEqual({ unread_count: 4 });
+    await expect(service.read('alice', { up_to: 3 })).resolves.toEqual({ unread_count: 2 });
+    const page = await service.list('alice', undefined, 10);
+    expect(page.messages.map((m) => [m.id, m.read])).toEqual([
+      [5, false],
+      [4, false],
+      [3, true],
+      [2, true],
+      [1, true],
+    ]);
+    expect((await service.sync('bob', 0, 10)).unread_count).toBe(5);
+    await expect(service.read('alice', { all: true })).resolves.toEqual({ unread_count: 0 });
+    const counts = emitter.events.filter((e) => e.room === 'user:alice' && e.event === 'message:unread_count');
+    expect(counts.slice(-3).map((e) => e.payload)).toEqual([
+      { count: 4, read: { message_id: 2 } },
+      { count: 2, read: { up_to: 3 } },
+      { count: 0, read: { up_to: 5 } },
+    ]);
+  });
+
+  it('answers NOT_FOUND for an id the user does not have, and changes nothing', async () => {
+    const { service } = make();
+    await service.publish({ users: ['alice'], draft: note('a') });
+    await service.publish({ users: ['alice'], draft: note('b') });
+    await service.publish({ users: ['bob'], draft: note('c') });
+    for (const mark of [{ message_id: 2 }, { up_to: 2 }]) {
+      const refusal = await service.read('bob', mark).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(ServiceError);
+      expect((refusal as ServiceError).code).toBe('NOT_FOUND');
+    }
+    expect((await service.sync('bob', 0, 10)).unread_count).toBe(1);
+    expect((await service.sync('alice', 0, 10)).unread_count).toBe(2);
+  });
+
+  it('keeps at most the configured number of messages, and their unread state with them', async () => {
+    const { service } = make({ maxCount: 3, maxAgeMs: 30 * DAY_MS });
+    for (let i = 1; i <= 5; i++) await service.publish({ users: ['alice'], draft: note(`m${i}`) });
+    const sync = await service.sync('alice', 0, 10);
+    expect(sync.messages.map((m) => m.id)).toEqual([3, 4, 5]);
+    expect(sync).toMatchObject({ unread_count: 3, latest_id: 5 });
+  });
+
+  it('drops messages older than the age limit, on the next read or write', async () => {
+    const { service } = make({ maxCount: 1000, maxAgeMs: DAY_MS });
+    await service.publish({ users: ['alice'], draft: note('old') });
+    clock += DAY_MS / 2;
+    await service.publish({ users: ['alice'], draft: note('newer') });
+    clock += DAY_MS / 2 + 1;
+    const sync = await service.sync('alice', 0, 10);
+    expect(sync.messages.map((m) => m.title)).toEqual(['newer']);
+    expect(sync.unread_count).toBe(1);
+    expect((await service.list('alice', undefined, 10)).messages.map((m) => m.title)).toEqual(['newer']);
+  });
+
+  it('creates one message for a key however often it is retried, even at once', async () => {
+    const { service, emitter } = make();
+    const request = { users: ['alice'], draft: note('once'), idempotencyKey: 'event-42' };
+    const answers = await Promise.all([service.publish(request), service.publish(request), service.publish(request)]);
+    const again = await service.publish(request);
+    const ids = [...answers, again].map((answer) => answer.messages[0]?.id);
+    expect(new Set(ids)).toEqual(new Set([1]));
+    expect([...answers, again].filter((answer) => !answer.messages[0]?.duplicate)).toHaveLength(1);
+    expect(emitter.ids('user:alice')).toEqual([1]);
+    expect((await service.sync('alice', 0, 10)).messages).toHaveLength(1);
+  });
+
+  it('refuses a key reused for a different message', async () => {
+    const { service } = make();
+    await service.publish({ users: ['alice'], draft: note('first'), idempotencyKey: 'k' });
+    const refusal = await service
+      .publish({ users: ['alice'], draft: note('second'), idempotencyKey: 'k' })
+      .catch((error: unknown) => error);
+    expect((refusal as ServiceError).code).toBe('INVALID_PAYLOAD');
+    expect((await service.sync('alice', 0, 10)).messages.map((m) => m.title)).toEqual(['first']);
+  });
+
+  it('commits and delivers one user’s messages in id order when two workers write at once', async () => {
+    const emitter = new RecordingEmitter();
+    const one = make(undefined, emitter).service;
+    // The second worker's store is slow by a varying few ms, as a busy network would make
+    // it: without the lock its ids would be taken before, and emitted after, the other's.
+    const fast = store;
+    store = laggy(fast);
+    const two = make(undefined, emitter).service;
+    store = fast;
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 ? one : two).publish({ users: ['alice'], draft: note(`m${i}`) })),
+    );
+    expect(emitter.ids('user:alice')).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect((await one.sync('alice', 0, 100)).messages.map((m) => m.id)).toEqual(emitter.ids('user:alice'));
+  });
+});

@@ -1,0 +1,203 @@
+import type { MessageItem } from '@ctos/protocol';
+import { request, type AppSocket } from '../shell/socket-client';
+
+/** Messages asked for per page: enough to fill the centre twice. */
+const PAGE_SIZE = 50;
+/**
+ * After a `message:new`, wait this long (ms) for the server's `message:unread_count`;
+ * without one, ask for the count (`message:sync`), so the badge is right either way.
+ */
+const COUNT_RECONCILE_MS = 400;
+/** At most this many catch-up pages per reconnect (50 × 40 = 2,000 messages); the rest load on demand. */
+const MAX_SYNC_PAGES = 40;
+
+/** How new messages reached the store: live (`message:new`) or caught up after a reconnect. */
+export type Arrival = 'live' | 'caught-up';
+
+/** What a store change tells its listeners. */
+export interface StoreChange {
+  /** Messages not seen before, oldest first. */
+  added: MessageItem[];
+  arrival: Arrival;
+}
+
+/**
+ * The user's messages as this tab knows them: the newest page, live `message:new`
+ * events, and on every (re)connect a `message:sync` from the last id it has — so a tab
+ * that missed events while disconnected catches up whether or not it had received any
+ * before (P18). Ids are ordered per user, so duplicates are dropped by id. The unread
+ * count is the server's (`message:unread_count`, acks), shared by all the user's tabs.
+ */
+export class MessageStore {
+  private readonly items = new Map<number, MessageItem>();
+  private unreadNow = 0;
+  private lastId = 0;
+  private listed = false;
+  private hasOlder = false;
+  private reconcileTimer: ReturnType<typeof setTimeout> | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly listeners = new Set<(change: StoreChange) => void>();
+
+  constructor(private readonly socket: AppSocket) {
+    socket.on('message:new', (item) => {
+      const added = this.add([item]);
+      if (added.length === 0) return;
+      // The server follows with `message:unread_count`; if that is lost, ask for the count.
+      if (!item.read) this.scheduleReconcile();
+      this.emit({ added, arrival: 'live' });
+    });
+    socket.on('message:unread_count', ({ count, read }) => {
+      clearTimeout(this.reconcileTimer);
+      if (read) this.applyRead(read);
+      this.setUnread(count);
+    });
+  }
+
+  /** The unread count, as the server last said. */
+  get unread(): number {
+    return this.unreadNow;
+  }
+
+  /** Whether older messages than the loaded ones exist. */
+  get moreOlder(): boolean {
+    return this.hasOlder;
+  }
+
+  /** Loaded messages, newest first. */
+  messages(): MessageItem[] {
+    return [...this.items.values()].sort((a, b) => b.id - a.id);
+  }
+
+  /** Calls `listener` on every change; returns its disposer. */
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** On every (re)connect: the newest page once, then everything after the last id held. */
+  async connected(): Promise<void> {
+    if (!this.listed) {
+      const page = await request(this.socket, 'message:list', { limit: PAGE_SIZE });
+      if (!page.success) return; // retried on the next connect; the badge keeps its last value
+      this.listed = true;
+      this.hasOlder = page.has_more;
+      const added = this.add(page.messages);
+      this.setUnread(page.unread_count);
+      if (added.length > 0) this.emit({ added: [], arrival: 'caught-up' });
+    }
+    const caughtUp: MessageItem[] = [];
+    for (let page = 0; page < MAX_SYNC_PAGES; page++) {
+      const response = await request(this.socket, 'message:sync', { since: this.lastId, limit: PAGE_SIZE });
+      if (!response.success) break;
+      caughtUp.push(...this.add(response.messages));
+      this.setUnread(response.unread_count);
+      if (!response.has_more || response.messages.length === 0) break;
+    }
+    if (caughtUp.length > 0) this.emit({ added: caughtUp, arrival: 'caught-up' });
+  }
+
+  /** Loads the page before the oldest loaded message. */
+  async loadOlder(): Promise<string | undefined> {
+    const oldest = Math.min(...this.items.keys());
+    const response = await request(this.socket, 'message:list', {
+      ...(Number.isFinite(oldest) ? { before: oldest } : {}),
+      limit: PAGE_SIZE,
+    });
+    if (!response.success) return response.error;
+    this.hasOlder = response.has_more;
+    this.add(response.messages);
+    this.setUnread(response.unread_count);
+    this.emit({ added: [], arrival: 'caught-up' });
+    return undefined;
+  }
+
+  /**
+   * Marks one message (or all, without `id`) read for this user; every tab's count follows.
+   * @returns the server's error sentence, or undefined.
+   */
+  async markRead(id?: number): Promise<string | undefined> {
+    const changed = [...this.items.values()].filter((item) => !item.read && (id === undefined || item.id === id));
+    for (const item of changed) item.read = true;
+    const before = this.unreadNow;
+    if (id === undefined) this.unreadNow = 0;
+    else if (changed.length > 0) this.unreadNow = Math.max(0, this.unreadNow - 1);
+    this.emit({ added: [], arrival: 'live' });
+    const response = await request(this.socket, 'message:read', id === undefined ? { all: true } : { message_id: id });
+    if (!response.success) {
+      for (const item of changed) item.read = false;
+      this.unreadNow = before;
+      this.emit({ added: [], arrival: 'live' });
+      return response.error;
+    }
+    this.setUnread(response.unread_count);
+    return undefined;
+  }
+
+  dispose(): void {
+    clearTimeout(this.reconcileTimer);
+    clearTimeout(this.refreshTimer);
+    this.listeners.clear();
+  }
+
+  /** Adds messages not held yet; returns them, oldest first. */
+  private add(messages: MessageItem[]): MessageItem[] {
+    const added: MessageItem[] = [];
+    for (const message of messages) {
+      if (this.items.has(message.id)) continue;
+      this.items.set(message.id, { ...message });
+      added.push(message);
+      this.lastId = Math.max(this.lastId, message.id);
+    }
+    return added.sort((a, b) => a.id - b.id);
+  }
+
+  /** Another tab marked messages read: mirror it without a refetch. */
+  private applyRead(read: { message_id: number } | { up_to: number }): void {
+    for (const item of this.items.values()) {
+      if ('message_id' in read ? item.id === read.message_id : item.id <= read.up_to) item.read = true;
+    }
+    this.emit({ added: [], arrival: 'live' });
+  }
+
+  private setUnread(count: number): void {
+    const changed = count !== this.unreadNow;
+    this.unreadNow = count;
+    const localUnread = [...this.items.values()].filter((item) => !item.read).length;
+    if (count === 0 && localUnread > 0) {
+      for (const item of this.items.values()) item.read = true; // read in another tab
+    } else if (localUnread > count) {
+      this.scheduleReadRefresh(); // some were read elsewhere: learn which
+    }
+    if (changed || count === 0) this.emit({ added: [], arrival: 'live' });
+  }
+
+  private scheduleReconcile(): void {
+    clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = setTimeout(() => {
+      void request(this.socket, 'message:sync', { since: this.lastId, limit: 1 }).then((response) => {
+        if (!response.success) return;
+        const added = this.add(response.messages);
+        if (added.length > 0) this.emit({ added, arrival: 'live' });
+        this.setUnread(response.unread_count);
+      });
+    }, COUNT_RECONCILE_MS);
+  }
+
+  private scheduleReadRefresh(): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      void request(this.socket, 'message:list', { limit: PAGE_SIZE }).then((response) => {
+        if (!response.success) return;
+        for (const fresh of response.messages) {
+          const held = this.items.get(fresh.id);
+          if (held) held.read = fresh.read;
+        }
+        this.emit({ added: [], arrival: 'live' });
+      });
+    }, COUNT_RECONCILE_MS);
+  }
+
+  private emit(change: StoreChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+}

@@ -1,0 +1,73 @@
+import {
+  ackFail,
+  type ClientEventName,
+  type ClientPayload,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+} from '@ctos/protocol';
+import { io, type Socket } from 'socket.io-client';
+
+/** The one socket the page uses for everything (the seed's SocketClient). */
+export type AppSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/**
+ * Reconnect backoff: 0.5 s doubling to 10 s, each delay randomised by ±50 % so a
+ * restarted gateway is not hit by every tab at the same instant; attempts never stop
+ * (the original gave up after 5 and then looked connected).
+ */
+const RECONNECT_DELAY_MS = 500;
+const RECONNECT_DELAY_MAX_MS = 10_000;
+const RECONNECT_JITTER = 0.5;
+
+/** How long a request waits for its acknowledgement (ms): above the gateway's 5 s bus timeout. */
+export const REQUEST_TIMEOUT_MS = 8000;
+
+/**
+ * Opens the socket to this page's own origin (the CSP allows no other). `token()` is read
+ * on every connection attempt, so a renewed token is used by the next reconnect.
+ */
+export function connectSocket(token: () => string): AppSocket {
+  return io(window.location.origin, {
+    path: '/socket.io',
+    transports: ['websocket', 'polling'],
+    // Where a proxy blocks WebSocket, fall back to long-polling instead of retrying WebSocket for ever.
+    tryAllTransports: true,
+    auth: (send) => send({ token: token() }),
+    reconnection: true,
+    reconnectionAttempts: Infinity,
+    reconnectionDelay: RECONNECT_DELAY_MS,
+    reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,
+    randomizationFactor: RECONNECT_JITTER,
+  });
+}
+
+/** The acknowledgement an event answers with (`{success:true,...}` or `{success:false, error, code}`). */
+export type AckFor<E extends ClientEventName> =
+  NonNullable<Parameters<ClientToServerEvents[E]>[1]> extends (response: infer R) => void ? R : never;
+
+/** The loose shape of `socket.timeout(ms)` this module calls; typed ends are `request`'s. */
+interface TimedEmitter {
+  emit(event: string, payload: unknown, ack: (error: Error | null, response: unknown) => void): void;
+}
+
+/**
+ * Sends an acknowledged event and resolves with its acknowledgement, typed from the
+ * protocol's event map. "No answer" — the timeout passed, or the socket closed before
+ * the answer — resolves as `{success:false, code:'TIMEOUT'}`, so callers handle one shape.
+ * (socket.io-client's own `timeout().emitWithAck` types its answer as `any`.)
+ */
+export function request<E extends ClientEventName>(
+  socket: AppSocket,
+  event: E,
+  payload: ClientPayload<E>,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<AckFor<E>> {
+  return new Promise((resolve) => {
+    const timed = socket.timeout(timeoutMs) as unknown as TimedEmitter;
+    timed.emit(event, payload, (error, response) => {
+      // socket.io reports only a timeout or a disconnect here: both mean "unknown, try again".
+      if (error) resolve(ackFail('TIMEOUT', 'The server did not answer in time. Try again.') as AckFor<E>);
+      else resolve(response as AckFor<E>);
+    });
+  });
+}

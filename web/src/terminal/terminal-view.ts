@@ -1,0 +1,330 @@
+import type { AckResponse, TerminalAttachResult, TerminalClosedEvent, TerminalOutputEvent } from '@ctos/protocol';
+import { FitAddon } from '@xterm/addon-fit';
+import { Unicode11Addon } from '@xterm/addon-unicode11';
+import { WebLinksAddon } from '@xterm/addon-web-links';
+import { WebglAddon } from '@xterm/addon-webgl';
+import { Terminal } from '@xterm/xterm';
+import '@xterm/xterm/css/xterm.css';
+import { request, type AppSocket } from '../shell/socket-client';
+import { copyText } from './clipboard';
+import { TERMINAL_FONT, TERMINAL_THEME } from './terminal-theme';
+
+/** Acknowledge rendered output every this many bytes (VS Code's 5,000): few acks, and below the worker's low watermark. */
+const ACK_EVERY_BYTES = 5000;
+/** Wait this long (ms) after the last size change before resizing the PTY, so a drag sends one resize, not fifty. */
+const RESIZE_SETTLE_MS = 60;
+/** First retry of an attach that failed for a passing reason (ms); it doubles up to the maximum. */
+const ATTACH_RETRY_MS = 1000;
+const ATTACH_RETRY_MAX_MS = 10_000;
+/** Lines kept above the screen. */
+const SCROLLBACK_LINES = 5000;
+
+/** What a terminal view tells its window. */
+export interface TerminalViewEvents {
+  /** The shell set a title (OSC 0/2). */
+  onTitle(title: string): void;
+  /** The session ended (or never existed); `how` is a short phrase. */
+  onEnded(how: string): void;
+  /** The user pressed a key after the end: the window may close. */
+  onDismiss(): void;
+}
+
+/** A terminal view's state for the diagnostics handle. */
+export interface TerminalViewInfo {
+  session_id: string | undefined;
+  cols: number;
+  rows: number;
+  seq: number;
+  ended: boolean;
+  /** Cursor column and row on the screen (0-based cells). */
+  cursor_x: number;
+  cursor_y: number;
+}
+
+/**
+ * One window's xterm.js bound to a session: created at the window's real size (P04),
+ * re-attached with its last `seq` after every reconnect (nothing lost or doubled, P06),
+ * acknowledging rendered bytes from xterm's write callbacks so a flood never freezes
+ * the tab, with Unicode 11 widths (P08) and xterm's own bracketed-paste sanitising (P07).
+ */
+export class TerminalView {
+  readonly term: Terminal;
+  private sessionIdNow: string | undefined;
+  /** Position after the last output handed to xterm (bytes). */
+  private seq = 0;
+  private acked = 0;
+  /** Live output that arrived while an attach was in flight; written after its replay. */
+  private early: TerminalOutputEvent[] | undefined;
+  /** Counts attaches so the answer of a superseded one is ignored. */
+  private attachGeneration = 0;
+  private retryDelay = ATTACH_RETRY_MS;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private resizeTimer: ReturnType<typeof setTimeout> | undefined;
+  private fitFrame = 0;
+  private ended = false;
+  private readonly fit = new FitAddon();
+  private readonly disposers: Array<() => void> = [];
+
+  constructor(
+    private readonly socket: AppSocket,
+    private readonly container: HTMLElement,
+    private readonly events: TerminalViewEvents,
+  ) {
+    this.term = new Terminal({
+      allowProposedApi: true, // the unicode11 addon uses the proposed unicode API
+      cursorBlink: true,
+      fontFamily: TERMINAL_FONT,
+      fontSize: 13.5,
+      lineHeight: 1.15,
+      scrollback: SCROLLBACK_LINES,
+      theme: TERMINAL_THEME,
+      macOptionIsMeta: true,
+      rightClickSelectsWord: true,
+    });
+    this.term.loadAddon(this.fit);
+    this.term.loadAddon(new WebLinksAddon());
+    this.term.loadAddon(new Unicode11Addon());
+    this.term.unicode.activeVersion = '11'; // wide emoji take two cells, as on the host (P08)
+    this.term.open(container);
+    this.loadRenderer();
+    this.term.attachCustomKeyEventHandler((event) => this.onKey(event));
+    this.fitNow();
+
+    const onOutput = (event: TerminalOutputEvent): void => {
+      if (event.session_id !== this.sessionIdNow) return;
+      if (this.early) this.early.push(event);
+      else this.write(event.data, event.seq);
+    };
+    const onClosed = (event: TerminalClosedEvent): void => {
+      if (event.session_id === this.sessionIdNow) this.end(describeClose(event));
+    };
+    socket.on('terminal:output', onOutput);
+    socket.on('terminal:closed', onClosed);
+    const input = this.term.onData((data) => {
+      if (this.ended) this.events.onDismiss();
+      else if (this.sessionIdNow) socket.emit('terminal:input', { session_id: this.sessionIdNow, data });
+    });
+    const resize = this.term.onResize(() => this.scheduleResize());
+    const title = this.term.onTitleChange((text) => this.events.onTitle(text));
+    const observer = new ResizeObserver(() => {
+      cancelAnimationFrame(this.fitFrame);
+      this.fitFrame = requestAnimationFrame(() => this.fitNow());
+    });
+    observer.observe(container);
+    this.disposers.push(
+      () => socket.off('terminal:output', onOutput),
+      () => socket.off('terminal:closed', onClosed),
+      () => input.dispose(),
+      () => resize.dispose(),
+      () => title.dispose(),
+      () => observer.disconnect(),
+      () => cancelAnimationFrame(this.fitFrame),
+      () => clearTimeout(this.resizeTimer),
+      () => clearTimeout(this.retryTimer),
+    );
+  }
+
+  get sessionId(): string | undefined {
+    return this.sessionIdNow;
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** A read-only summary for the diagnostics handle. */
+  info(): TerminalViewInfo {
+    const buffer = this.term.buffer.active;
+    return {
+      cursor_x: buffer.cursorX,
+      cursor_y: buffer.cursorY,
+      session_id: this.sessionIdNow,
+      cols: this.term.cols,
+      rows: this.term.rows,
+      seq: this.seq,
+      ended: this.ended,
+    };
+  }
+
+  /** The whole buffer (scrollback and screen) as text, one line per row, trailing blanks trimmed. */
+  text(): string {
+    const buffer = this.term.buffer.active;
+    const lines: string[] = [];
+    for (let row = 0; row < buffer.length; row++) {
+      const line = buffer.getLine(row);
+      if (!line) continue;
+      if (line.isWrapped && lines.length > 0) lines[lines.length - 1] += line.translateToString(true);
+      else lines.push(line.translateToString(true));
+    }
+    return lines.join('\n').replace(/\n+$/, '');
+  }
+
+  focus(): void {
+    this.term.focus();
+  }
+
+  /**
+   * Starts a new session at the window's size now.
+   * @returns the failed acknowledgement (`LIMIT_EXCEEDED`, `UNAVAILABLE`, `TIMEOUT`…), or undefined on success.
+   */
+  async create(): Promise<AckResponse | undefined> {
+    this.fitNow();
+    const response = await request(this.socket, 'terminal:create', {
+      cols: this.term.cols,
+      rows: this.term.rows,
+      flow_control: true,
+    });
+    if (!response.success) return response;
+    this.sessionIdNow = response.session_id;
+    this.seq = 0;
+    this.acked = 0;
+    // The window may have changed size while the session was being created.
+    this.scheduleResize();
+    return undefined;
+  }
+
+  /**
+   * Shows an existing session: its whole screen (a restored window after a reload), or
+   * only what this view lacks after its `seq` (`resume`, after a reconnect).
+   */
+  async attach(sessionId: string, mode: 'restore' | 'resume'): Promise<void> {
+    if (this.ended) return;
+    clearTimeout(this.retryTimer);
+    const generation = ++this.attachGeneration;
+    this.sessionIdNow = sessionId;
+    this.early = [];
+    const response = await request(this.socket, 'terminal:attach', {
+      session_id: sessionId,
+      ...(mode === 'resume' ? { since: this.seq } : {}),
+      flow_control: true,
+    });
+    if (generation !== this.attachGeneration) return; // a newer attach owns the view
+    const early = this.early;
+    this.early = undefined;
+    if (!response.success) {
+      if (response.code === 'NOT_FOUND') this.end('it no longer exists');
+      else this.retryAttach(sessionId, response.error);
+      return;
+    }
+    this.retryDelay = ATTACH_RETRY_MS;
+    this.applyReplay(response);
+    for (const event of early) this.write(event.data, event.seq);
+    if (this.term.cols !== response.cols || this.term.rows !== response.rows) this.scheduleResize(0);
+  }
+
+  /** Ends the session (the user closed its window). */
+  close(): void {
+    if (this.sessionIdNow && !this.ended) this.socket.emit('terminal:close', { session_id: this.sessionIdNow });
+    this.ended = true;
+  }
+
+  dispose(): void {
+    for (const dispose of this.disposers.splice(0)) dispose();
+    this.term.dispose();
+  }
+
+  private applyReplay(response: TerminalAttachResult): void {
+    if (response.snapshot) {
+      // A serialized screen replaces whatever this view shows.
+      this.term.reset();
+      this.seq = 0;
+    }
+    if (response.data) this.write(response.data, response.seq);
+    this.seq = Math.max(this.seq, response.seq);
+    // The worker counts this attachment as having rendered everything up to here.
+    this.acked = response.seq;
+  }
+
+  private retryAttach(sessionId: string, reason: string): void {
+    this.notice(`\x1b[33m${reason}\x1b[0m`);
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, ATTACH_RETRY_MAX_MS);
+    this.retryTimer = setTimeout(() => {
+      // When disconnected, the reconnect's resume does it.
+      if (this.socket.connected) void this.attach(sessionId, 'resume');
+    }, delay);
+  }
+
+  private end(how: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.notice(`\x1b[90m[session ended: ${how}. Press any key to close this window.]\x1b[0m`);
+    this.events.onEnded(how);
+  }
+
+  /** A dim line of our own, outside the session's byte count. */
+  private notice(text: string): void {
+    this.term.write(`\r\n${text}\r\n`);
+  }
+
+  private write(data: string, seq: number): void {
+    if (seq <= this.seq) return; // already shown: a replay overlapping live output
+    this.seq = seq;
+    this.term.write(data, () => {
+      if (seq - this.acked < ACK_EVERY_BYTES || !this.sessionIdNow || this.ended) return;
+      this.acked = seq;
+      this.socket.emit('terminal:ack', { session_id: this.sessionIdNow, seq });
+    });
+  }
+
+  private fitNow(): void {
+    // A minimised window has no size; fitting it would propose nothing useful.
+    if (this.container.clientWidth === 0 || this.container.clientHeight === 0) return;
+    try {
+      this.fit.fit();
+    } catch {
+      // The renderer has not measured its font yet; the next resize fits.
+    }
+  }
+
+  private scheduleResize(delay = RESIZE_SETTLE_MS): void {
+    clearTimeout(this.resizeTimer);
+    this.resizeTimer = setTimeout(() => {
+      if (!this.sessionIdNow || this.ended) return;
+      this.socket.emit('terminal:resize', {
+        session_id: this.sessionIdNow,
+        cols: this.term.cols,
+        rows: this.term.rows,
+      });
+    }, delay);
+  }
+
+  private loadRenderer(): void {
+    try {
+      const webgl = new WebglAddon();
+      // A lost GPU context falls back to the DOM renderer instead of a blank terminal.
+      webgl.onContextLoss(() => webgl.dispose());
+      this.term.loadAddon(webgl);
+    } catch {
+      // No WebGL (headless, blocked GPU): xterm's DOM renderer stays.
+    }
+  }
+
+  /** Ctrl+Shift+C copies the selection; Ctrl+Shift+V is left to the browser's paste, which xterm brackets. */
+  private onKey(event: KeyboardEvent): boolean {
+    if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey) return true;
+    const key = event.key.toLowerCase();
+    if (key === 'c') {
+      const selection = this.term.getSelection();
+      if (selection) void copyText(selection);
+      event.preventDefault();
+      return false;
+    }
+    return key !== 'v';
+  }
+}
+
+function describeClose(event: TerminalClosedEvent): string {
+  switch (event.reason) {
+    case 'exit':
+      return `exited with code ${event.exit_code ?? '?'}`;
+    case 'closed':
+      return 'closed';
+    case 'timeout':
+      return 'closed after being idle';
+    case 'worker_lost':
+      return 'its server was lost';
+    case 'shutdown':
+      return 'the server shut down';
+  }
+}

@@ -1,0 +1,208 @@
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { Embedded } from '@ctos/launcher';
+import { connectClient, signToken, waitFor, type ClientSocket } from '@ctos/testkit';
+import type { Browser } from 'playwright-core';
+import {
+  connection,
+  launchBrowser,
+  openDesktop,
+  openTerminal,
+  run,
+  screenshot,
+  startServer,
+  terminals,
+  TEST_SECRET,
+  TEST_USER,
+  waitForConnected,
+  waitForTerminalText,
+  type OpenDesktop,
+} from './support/desktop';
+
+/** What the paste test reaches in the page; declared here because these tests compile without DOM types. */
+interface PasteGlobals {
+  document: { querySelector(selector: string): { dispatchEvent(event: unknown): boolean } | null };
+  DataTransfer: new () => { setData(format: string, data: string): void };
+  ClipboardEvent: new (
+    type: string,
+    init: { clipboardData: unknown; bubbles: boolean; cancelable: boolean },
+  ) => unknown;
+}
+
+let server: Embedded;
+let browser: Browser;
+const desktops: OpenDesktop[] = [];
+const sockets: ClientSocket[] = [];
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+});
+
+afterEach(async () => {
+  for (const desktop of desktops.splice(0)) await desktop.context.close();
+  // Each test starts with no sessions: a new page would otherwise restore the last test's.
+  const cleaner = await observer();
+  const list = await cleaner.emitWithAck('terminal:list', {});
+  for (const session of list.success ? list.sessions : []) {
+    await cleaner.emitWithAck('terminal:close', { session_id: session.session_id });
+  }
+  for (const socket of sockets.splice(0)) socket.close();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function desktop(): Promise<OpenDesktop> {
+  const opened = await openDesktop(browser, server);
+  desktops.push(opened);
+  return opened;
+}
+
+/** A second client of the same user, as another tab would be, to look at the server's side. */
+async function observer(): Promise<ClientSocket> {
+  const socket = await connectClient(server.url, await signToken(TEST_USER, { secret: TEST_SECRET }));
+  sockets.push(socket);
+  return socket;
+}
+
+/** The selector of the window showing session `id`. */
+function windowOf(id: string): string {
+  return `.window[data-key="terminal:${id}"]`;
+}
+
+function unique(prefix: string): string {
+  return `${prefix}${randomBytes(4).toString('hex')}`;
+}
+
+test('a terminal opened from the dock starts at its window size and echoes a command', async () => {
+  const { page, errors } = await desktop();
+  const term = await openTerminal(page);
+  const id = term.session_id ?? '';
+  await run(page, 'stty size; echo hel""lo');
+  const text = await waitForTerminalText(page, id, /^hello$/m);
+  // The PTY was created at the window's size, not 80×24 (P04).
+  expect(text).toMatch(new RegExp(`^${term.rows} ${term.cols}$`, 'm'));
+  expect(term.cols).not.toBe(80);
+  await run(page, 'clear; ls --color=always /usr | head -5; printf "\\033[1;32mready\\033[0m\\n"');
+  await waitForTerminalText(page, id, /^ready$/m);
+  await screenshot(page, 'terminal');
+  expect(errors).toEqual([]);
+});
+
+test('CJK and emoji output render, each wide character taking two cells', async () => {
+  const { page } = await desktop();
+  const id = (await openTerminal(page)).session_id ?? '';
+  // Typed as byte escapes: the keyboard path stays ASCII, the output is 語😀.
+  await run(page, "printf '\\xe8\\xaa\\x9e\\xf0\\x9f\\x98\\x80\\n'");
+  await waitForTerminalText(page, id, /^語😀$/m);
+  // ✅⏳🟢語 is four wide characters: the cursor stands at column 8 (0-based) after them (P08).
+  await run(page, "printf '\\xe2\\x9c\\x85\\xe2\\x8f\\xb3\\xf0\\x9f\\x9f\\xa2\\xe8\\xaa\\x9e'; read -r -t 10 _; echo");
+  await waitForTerminalText(page, id, /✅⏳🟢語/);
+  const cursor = await waitFor(
+    async () => {
+      const info = (await terminals(page)).find((candidate) => candidate.session_id === id);
+      return info?.cursor_x === 8 ? info.cursor_x : undefined;
+    },
+    { message: 'the cursor after four wide characters at column 8' },
+  );
+  expect(cursor).toBe(8);
+  await page.keyboard.press('Enter');
+});
+
+test('resizing the window resizes the shell', async () => {
+  const { page } = await desktop();
+  const before = await openTerminal(page);
+  const id = before.session_id ?? '';
+  const handle = await page.locator(`${windowOf(id)} .edge-se`).boundingBox();
+  if (!handle) throw new Error('no resize handle');
+  const x = handle.x + handle.width / 2;
+  const y = handle.y + handle.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x - 150, y - 90, { steps: 6 });
+  await page.mouse.move(x - 260, y - 160, { steps: 6 });
+  await page.mouse.up();
+  const after = await waitFor(async () => {
+    const info = (await terminals(page)).find((candidate) => candidate.session_id === id);
+    return info && info.cols < before.cols && info.rows < before.rows ? info : undefined;
+  });
+  // Wait until the server has the new size, then ask the shell.
+  const watcher = await observer();
+  await waitFor(async () => {
+    const list = await watcher.emitWithAck('terminal:list', {});
+    const session = list.success ? list.sessions.find((candidate) => candidate.session_id === id) : undefined;
+    return session?.cols === after.cols && session.rows === after.rows;
+  });
+  await run(page, 'stty size');
+  await waitForTerminalText(page, id, new RegExp(`^${after.rows} ${after.cols}$`, 'm'));
+});
+
+test('pasted text cannot end the bracketed paste and run commands (P07)', async () => {
+  const { page } = await desktop();
+  const id = (await openTerminal(page)).session_id ?? '';
+  const marker = `/tmp/${unique('ctos-paste-')}`;
+  const done = unique('done-');
+  await run(page, 'bind -v | grep -q "enable-bracketed-paste on" && echo bracketed-on');
+  await waitForTerminalText(page, id, /^bracketed-on$/m);
+  const payload = `echo first\x1b[201~touch ${marker}\r`;
+  // The browser's paste path: a paste event on xterm's text area, as Ctrl+Shift+V or the context menu raise.
+  await page.evaluate((text) => {
+    const g = globalThis as unknown as PasteGlobals;
+    const area = g.document.querySelector('.window-terminal.focused .xterm-helper-textarea');
+    const data = new g.DataTransfer();
+    data.setData('text/plain', text);
+    area?.dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, payload);
+  await waitForTerminalText(page, id, /echo first/);
+  // Discard the pasted line, then run a command: input is ordered, so anything the paste ran has run by now.
+  await page.keyboard.press('Control+C');
+  await run(page, `echo ${done}`);
+  const text = await waitForTerminalText(page, id, new RegExp(`^${done}$`, 'm'));
+  expect(existsSync(marker)).toBe(false);
+  expect(text).not.toMatch(/^first$/m);
+});
+
+test('after a reload the terminal comes back in its window with its earlier output', async () => {
+  const { page } = await desktop();
+  const id = (await openTerminal(page)).session_id ?? '';
+  const marker = unique('before-reload-');
+  await run(page, `echo ${marker}`);
+  await waitForTerminalText(page, id, new RegExp(`^${marker}$`, 'm'));
+  const boxBefore = await page.locator(windowOf(id)).boundingBox();
+  await page.reload();
+  await waitForConnected(page);
+  await waitForTerminalText(page, id, new RegExp(`^${marker}$`, 'm'));
+  expect((await terminals(page)).map((info) => info.session_id)).toEqual([id]);
+  expect(await page.locator(windowOf(id)).boundingBox()).toEqual(boxBefore);
+  // Still live: input reaches the same shell.
+  await page.click(`${windowOf(id)} .xterm`);
+  await run(page, 'echo after-reload');
+  await waitForTerminalText(page, id, /^after-reload$/m);
+});
+
+test('a dropped connection recovers with every line of output exactly once', async () => {
+  const { page, context } = await desktop();
+  const id = (await openTerminal(page)).session_id ?? '';
+  const watcher = await observer();
+  const seen: string[] = [];
+  watcher.on('terminal:output', (event) => {
+    if (event.session_id === id) seen.push(event.data);
+  });
+  const attached = await watcher.emitWithAck('terminal:attach', { session_id: id, flow_control: false });
+  expect(attached.success).toBe(true);
+  await run(page, 'for i in $(seq 1 30); do echo L$i; sleep 0.1; done; echo loop-done');
+  await waitForTerminalText(page, id, /^L3$/m);
+  await context.setOffline(true);
+  // The page notices: the indicator leaves "connected".
+  await waitFor(async () => (await connection(page)).phase !== 'connected', { timeoutMs: 15_000 });
+  // The loop finishes while the page is away.
+  await waitFor(() => /loop-done/.test(seen.join('')), { timeoutMs: 15_000 });
+  await context.setOffline(false);
+  await waitForConnected(page, 20_000);
+  const text = await waitForTerminalText(page, id, /^loop-done$/m);
+  for (let i = 1; i <= 30; i++) {
+    expect(text.match(new RegExp(`^L${i}$`, 'gm'))).toHaveLength(1);
+  }
+});
