@@ -28,6 +28,8 @@ FROM ${NODE_IMAGE} AS prod-deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
+# The Node headers are in the image: node-gyp needs no download.
+ENV npm_config_nodedir=/usr/local
 WORKDIR /app
 COPY --from=manifests /manifests/ ./
 RUN npm ci --omit=dev --workspace services/terminal-worker --no-audit --no-fund

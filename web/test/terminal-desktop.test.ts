@@ -29,6 +29,16 @@ interface PasteGlobals {
   ) => unknown;
 }
 
+/** A coloured prompt and some output, so the screenshot shows a terminal as people use it. */
+const SCREENSHOT_SETUP = [
+  "PS1='\\[\\e[38;5;111m\\]alice@ctos\\[\\e[0m\\]:\\[\\e[38;5;150m\\]~/projects\\[\\e[0m\\]$ '",
+  'clear',
+  'ls -l --color=always /usr | tail -n +2 | head -6',
+  // ✔, ⚠ and → as UTF-8 escapes: the keyboard path stays ASCII.
+  "printf '\\e[1;32m\\xe2\\x9c\\x94\\e[0m build passed   \\e[33m\\xe2\\x9a\\xa0\\e[0m 2 warnings   \\e[36m\\xe2\\x86\\x92\\e[0m deployed to staging\\n'",
+  'echo ready',
+].join('; ');
+
 let server: Embedded;
 let browser: Browser;
 const desktops: OpenDesktop[] = [];
@@ -76,7 +86,7 @@ function unique(prefix: string): string {
   return `${prefix}${randomBytes(4).toString('hex')}`;
 }
 
-test('a terminal opened from the dock starts at its window size and echoes a command', async () => {
+test('a terminal opened from the dock starts at its window size, echoes a command and takes the shell title', async () => {
   const { page, errors } = await desktop();
   const term = await openTerminal(page);
   const id = term.session_id ?? '';
@@ -85,7 +95,10 @@ test('a terminal opened from the dock starts at its window size and echoes a com
   // The PTY was created at the window's size, not 80×24 (P04).
   expect(text).toMatch(new RegExp(`^${term.rows} ${term.cols}$`, 'm'));
   expect(term.cols).not.toBe(80);
-  await run(page, 'clear; ls --color=always /usr | head -5; printf "\\033[1;32mready\\033[0m\\n"');
+  // The window's title follows the shell's title sequence (OSC 0).
+  await run(page, "printf '\\033]0;alice@ctos: ~/projects\\007'");
+  await page.locator(`${windowOf(id)} .window-title`, { hasText: 'alice@ctos: ~/projects' }).waitFor();
+  await run(page, SCREENSHOT_SETUP);
   await waitForTerminalText(page, id, /^ready$/m);
   await screenshot(page, 'terminal');
   expect(errors).toEqual([]);
@@ -124,17 +137,18 @@ test('resizing the window resizes the shell', async () => {
   await page.mouse.move(x - 150, y - 90, { steps: 6 });
   await page.mouse.move(x - 260, y - 160, { steps: 6 });
   await page.mouse.up();
-  const after = await waitFor(async () => {
-    const info = (await terminals(page)).find((candidate) => candidate.session_id === id);
-    return info && info.cols < before.cols && info.rows < before.rows ? info : undefined;
-  });
-  // Wait until the server has the new size, then ask the shell.
+  // The page fits the terminal to the window, then resizes the PTY: wait until both agree on a smaller size.
   const watcher = await observer();
-  await waitFor(async () => {
-    const list = await watcher.emitWithAck('terminal:list', {});
-    const session = list.success ? list.sessions.find((candidate) => candidate.session_id === id) : undefined;
-    return session?.cols === after.cols && session.rows === after.rows;
-  });
+  const after = await waitFor(
+    async () => {
+      const info = (await terminals(page)).find((candidate) => candidate.session_id === id);
+      const list = await watcher.emitWithAck('terminal:list', {});
+      const session = list.success ? list.sessions.find((candidate) => candidate.session_id === id) : undefined;
+      if (!info || !session || info.cols >= before.cols || info.rows >= before.rows) return undefined;
+      return session.cols === info.cols && session.rows === info.rows ? info : undefined;
+    },
+    { message: 'the window and the session to share a smaller size' },
+  );
   await run(page, 'stty size');
   await waitForTerminalText(page, id, new RegExp(`^${after.rows} ${after.cols}$`, 'm'));
 });
@@ -197,6 +211,7 @@ test('a dropped connection recovers with every line of output exactly once', asy
   await context.setOffline(true);
   // The page notices: the indicator leaves "connected".
   await waitFor(async () => (await connection(page)).phase !== 'connected', { timeoutMs: 15_000 });
+  await screenshot(page, 'connection-lost');
   // The loop finishes while the page is away.
   await waitFor(() => /loop-done/.test(seen.join('')), { timeoutMs: 15_000 });
   await context.setOffline(false);

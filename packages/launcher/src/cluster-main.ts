@@ -35,11 +35,15 @@ async function main(): Promise<void> {
       let levelOfLine = WARN_LEVEL;
       try {
         const parsed = JSON.parse(line) as { level?: unknown };
-        levelOfLine = typeof parsed.level === 'number' ? parsed.level : WARN_LEVEL;
+        // JSON without a level is an announcement (the stand-in's `{"url":…}`), not a log.
+        levelOfLine = typeof parsed.level === 'number' ? parsed.level : 0;
       } catch {
-        // A plain-text line (redis-server, a stack trace): show it.
+        // A plain-text line (a stack trace, nginx's stderr): show it.
       }
-      if (levelOfLine >= WARN_LEVEL && info.role !== 'redis') process.stderr.write(`[${info.name}] ${line}\n`);
+      // redis-server's notices are plain text and mostly noise here; its log file has them,
+      // and the launcher itself reports if it exits.
+      if (info.role === 'redis') return;
+      if (levelOfLine >= WARN_LEVEL) process.stderr.write(`[${info.name}] ${line}\n`);
     },
   }).catch((error: unknown) => {
     process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);

@@ -126,6 +126,6 @@ export async function checkNginxConfig(nginx: string, prefix: NginxPrefix): Prom
     return stderr;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`nginx rejected its configuration:\n${stderr || (error as Error).message}`);
+    throw new Error(`nginx rejected its configuration:\n${stderr || (error as Error).message}`, { cause: error });
   }
 }

@@ -44,6 +44,7 @@ export class ManagedProcess {
   private readonly lineListeners = new Set<(line: string) => void>();
   private readonly exited: Promise<ProcessExit>;
   private readonly log: WriteStream;
+  private stopping: Promise<ProcessExit> | undefined;
 
   constructor(
     readonly spec: ProcessSpec,
@@ -56,12 +57,8 @@ export class ManagedProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    if (this.child.pid === undefined) {
-      // spawn failed synchronously (ENOENT arrives as an 'error' event; pid is then undefined).
-      this.pid = -1;
-    } else {
-      this.pid = this.child.pid;
-    }
+    // 0 when the program could not be started (ENOENT then arrives as an 'error' event).
+    this.pid = this.child.pid ?? 0;
     this.exited = new Promise((resolve) => {
       this.child.once('error', (error) => {
         this.addLine(`launcher: could not start ${spec.command}: ${error.message}`);
@@ -114,16 +111,17 @@ export class ManagedProcess {
         cleanup();
         resolve(line);
       };
+      let settled = false;
       const timer = setTimeout(() => fail(`took longer than ${timeoutMs} ms`), timeoutMs);
-      const onExit = (): void => fail('exited');
       const cleanup = (): void => {
+        settled = true;
         clearTimeout(timer);
         this.lineListeners.delete(listener);
-        this.child.off('exit', onExit);
       };
       this.lineListeners.add(listener);
-      if (this.exit) fail('exited');
-      else this.child.once('exit', onExit);
+      void this.exited.then(() => {
+        if (!settled) fail('exited');
+      });
     });
   }
 
@@ -140,7 +138,8 @@ export class ManagedProcess {
 
   /** Sends `signal` to the process (not its group: a worker's shells are its own to stop). */
   signal(signal: NodeJS.Signals): void {
-    if (!this.running) return;
+    // Never signal pid 0 or below: to kill(2) those mean a whole process group, or everything.
+    if (!this.running || this.pid <= 0) return;
     try {
       process.kill(this.pid, signal);
     } catch (error) {
@@ -150,15 +149,18 @@ export class ManagedProcess {
   }
 
   /** SIGTERM, then SIGKILL after `timeoutMs`; resolves when it has exited. */
-  async stop(timeoutMs = STOP_TIMEOUT_MS): Promise<ProcessExit> {
-    if (this.running) {
-      this.signal('SIGTERM');
-      const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs);
-      await this.exited;
-      clearTimeout(timer);
-    }
-    await new Promise<void>((resolve) => this.log.end(resolve));
-    return this.exit!;
+  stop(timeoutMs = STOP_TIMEOUT_MS): Promise<ProcessExit> {
+    this.stopping ??= (async () => {
+      if (this.running) {
+        this.signal('SIGTERM');
+        const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs);
+        await this.exited;
+        clearTimeout(timer);
+      }
+      await new Promise<void>((resolve) => this.log.end(resolve));
+      return this.exit!;
+    })();
+    return this.stopping;
   }
 
   /** The last lines it printed, for error messages. */

@@ -45,12 +45,11 @@ const LAUNCHER_ONLY = [
   'WEB_DIST_DIR',
 ];
 
-/** Secrets, each given only to the role that needs it (a shell's user can read its worker's environment). */
-const SECRETS: Record<string, ClusterRole | 'anthropic-standin'> = {
-  AUTH_JWT_SECRET: 'gateway',
-  ANTHROPIC_API_KEY: 'ai-worker',
-  MESSAGE_API_TOKENS: 'message-worker',
-};
+/**
+ * Secrets, each given only to the role that needs it (see `startRole`): a shell's user can
+ * read the environment of the terminal-worker that runs it.
+ */
+const SECRET_VARIABLES = ['AUTH_JWT_SECRET', 'ANTHROPIC_API_KEY', 'MESSAGE_API_TOKENS'];
 
 /**
  * How each role is started. Its port variables are set to 0 (any free port); the real
@@ -191,6 +190,17 @@ async function waitForHttp(url: string, what: string, timeoutMs: number, alive: 
   }
 }
 
+/**
+ * The `redis-server` binary: the first on PATH, or Debian's.
+ * @throws Error with the install command when there is none.
+ */
+function findRedisServer(pathVariable = ''): string {
+  const dirs = [...pathVariable.split(':').filter((dir) => path.isAbsolute(dir)), '/usr/bin', '/usr/local/bin'];
+  const found = dirs.map((dir) => path.join(dir, 'redis-server')).find((file) => existsSync(file));
+  if (!found) throw new Error('redis-server is not installed. Install it with: sudo apt-get install -y redis-server');
+  return found;
+}
+
 /** Writes `file` atomically (readers never see half a file). */
 function writeJsonAtomically(file: string, value: unknown): void {
   const temporary = `${file}.${process.pid}.tmp`;
@@ -218,6 +228,9 @@ function definedEnv(env: Record<string, string | undefined>): Record<string, str
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const { logger } = options;
   const config: ClusterConfig = loadClusterConfig(options.env);
+  // Both programs before anything starts: a missing one is reported at once.
+  const redisServer = findRedisServer(options.env.PATH);
+  const nginx = findNginx(options.env.PATH);
   const createdStateDir = !config.CLUSTER_STATE_DIR;
   const stateDir = path.resolve(config.CLUSTER_STATE_DIR ?? mkdtempSync(path.join(tmpdir(), 'ctos-cluster-')));
   mkdirSync(path.join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
@@ -245,7 +258,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   // Everything but the launcher's own settings and the secrets goes to every service.
   const baseEnv: Record<string, string> = definedEnv(options.env);
-  for (const key of [...LAUNCHER_ONLY, ...Object.keys(SECRETS)]) delete baseEnv[key];
+  for (const key of [...LAUNCHER_ONLY, ...SECRET_VARIABLES]) delete baseEnv[key];
   // The launcher finds ports in the services' info-level `listening` lines; quieter levels
   // would hide them. The console shows only warnings anyway; the log files have the rest.
   if (QUIETER_THAN_INFO.has(config.LOG_LEVEL)) baseEnv.LOG_LEVEL = 'info';
@@ -353,7 +366,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     redisUrl = `redis://${LOOPBACK}:${redisPort}`;
     const redis = launch(
       'redis',
-      'redis-server',
+      redisServer,
       [
         '--port',
         String(redisPort),
@@ -412,7 +425,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await Promise.all(starts);
 
     // nginx last: its upstreams are the gateways' real ports.
-    const nginx = findNginx(options.env.PATH);
     if (publicPort === 0) publicPort = await freePort();
     nginxPrefix = writeNginxPrefix(path.join(stateDir, 'nginx'), {
       listen: { host: config.HOST, port: publicPort },
@@ -463,7 +475,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       const info = await startRole(role, env);
       if (role === 'gateway' && nginxPrefix) {
         writeUpstreams(nginxPrefix.dir, liveGateways());
-        await checkNginxConfig(findNginx(options.env.PATH), nginxPrefix);
+        await checkNginxConfig(nginx, nginxPrefix);
         // SIGHUP: nginx re-reads its configuration and replaces its workers gracefully.
         managed.find((m) => m.info.role === 'nginx')?.process.signal('SIGHUP');
       }

@@ -19,7 +19,18 @@ async function main(): Promise<void> {
     throw error;
   }
   process.stdout.write(
-    `\n  ctos-realtime is running (embedded mode).\n\n  Open this URL to sign in (it works once):\n\n    ${system.loginUrl()}\n\n`,
+    [
+      '',
+      '  ctos-realtime is running (embedded mode).',
+      '',
+      '  Open this URL to sign in (it works once):',
+      '',
+      `    ${system.loginUrl()}`,
+      '',
+      `  Message producer API: POST ${system.messageApi.url}/messages (Authorization: Bearer ${system.messageApi.token})`,
+      '',
+      '',
+    ].join('\n'),
   );
   exitOnSignal(() => system.stop(), logger);
 }

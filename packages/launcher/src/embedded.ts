@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createGateway, loadGatewayConfig, routeModules, type Gateway } from '@ctos/gateway';
+import { createMessageWorker, loadMessageWorkerConfig, type MessageWorker } from '@ctos/message-worker';
 import { createMetricsRegistry, type Logger } from '@ctos/runtime';
 import { createTerminalWorker, loadTerminalWorkerConfig, type TerminalWorker } from '@ctos/terminal-worker';
 import { createMemoryTransport, MemoryCluster, type Transport } from '@ctos/transport';
@@ -30,6 +31,9 @@ export interface Embedded {
   loginUrl(): string;
   gateway: Gateway;
   terminalWorker: TerminalWorker;
+  messageWorker: MessageWorker;
+  /** The message producer API (`POST /messages`) and a token it accepts. */
+  messageApi: { url: string; token: string };
   /** Drains every service in order and releases everything. */
   stop(): Promise<void>;
 }
@@ -69,6 +73,23 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   });
   terminalWorker.start();
 
+  const messageConfig = loadMessageWorkerConfig(env);
+  const messageToken = messageConfig.MESSAGE_API_TOKENS[0] ?? randomBytes(32).toString('hex');
+  const messageWorker = createMessageWorker({
+    id: 'message-embedded',
+    transport: transport('message-embedded'),
+    config: messageConfig,
+    logger: logger('message-worker'),
+    metrics: createMetricsRegistry('message-worker'),
+    apiTokens: messageConfig.MESSAGE_API_TOKENS.length > 0 ? messageConfig.MESSAGE_API_TOKENS : [messageToken],
+  });
+  messageWorker.start();
+  // Any free port unless the operator chose one, so embedded instances never collide.
+  const messageApiPort = await messageWorker.listen(
+    env.MESSAGE_API_PORT ? messageConfig.MESSAGE_API_PORT : 0,
+    gatewayConfig.HOST,
+  );
+
   const login = createLoginCodes({
     secret: jwtSecret,
     user: embedded.EMBEDDED_USER,
@@ -99,9 +120,12 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     loginUrl: () => `${url}/?login=${login.issue()}`,
     gateway,
     terminalWorker,
+    messageWorker,
+    messageApi: { url: `http://${gatewayConfig.HOST}:${messageApiPort}`, token: messageToken },
     async stop() {
       await gateway.drain();
       await terminalWorker.drain();
+      await messageWorker.drain();
       for (const t of transports) await t.dispose();
     },
   };

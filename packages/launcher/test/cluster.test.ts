@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import type { TerminalAttachResult, TerminalCreateResult } from '@ctos/protocol';
+import type { AiStreamEndEvent, TerminalAttachResult, TerminalCreateResult } from '@ctos/protocol';
 import { createLogger } from '@ctos/runtime';
 import { connectClient, OutputCollector, waitFor, type ClientSocket } from '@ctos/testkit';
 import { createRedisTransport, type Transport } from '@ctos/transport';
@@ -119,6 +120,28 @@ describe('the process cluster (npm run cluster), through nginx', () => {
     });
     expect(response.status).toBe(201);
     expect((await received).title).toBe('hello through nginx');
+  });
+
+  it('streams an AI reply from the Anthropic stand-in through nginx', async () => {
+    expect(cluster.skipped).not.toContain('ai-worker');
+    const socket = await connect('dana');
+    const conversationId = randomUUID();
+    let text = '';
+    socket.on('ai:stream:chunk', (event) => {
+      if (event.conversation_id === conversationId) text += event.chunk;
+    });
+    const ended = new Promise<AiStreamEndEvent>((resolve, reject) => {
+      socket.on('ai:stream:end', (event) => {
+        if (event.conversation_id === conversationId) resolve(event);
+      });
+      socket.on('ai:error', (event) => reject(new Error(`ai:error ${event.code}: ${event.error}`)));
+    });
+    const ack = await socket
+      .timeout(10_000)
+      .emitWithAck('ai:message', { conversation_id: conversationId, content: 'hello cluster' });
+    expect(ack.success).toBe(true);
+    expect((await ended).stop_reason).toBe('end_turn');
+    expect(text).toContain('You said: "hello cluster".');
   });
 
   it('loses no terminal output when the client’s gateway is SIGKILLed and it reconnects through nginx', async () => {

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { aiWorkerSettings } from '@ctos/ai-worker';
 import { gatewaySettings } from '@ctos/gateway';
 import { messageWorkerSettings } from '@ctos/message-worker';
 import { terminalWorkerSettings } from '@ctos/terminal-worker';
@@ -15,6 +16,7 @@ const ROOT = path.resolve(__dirname, '../../..');
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
 const ENV_EXAMPLE = path.join(ROOT, '.env.example');
 const NGINX_CONF = path.join(ROOT, 'deploy', 'nginx', 'nginx.conf');
+const OPERATIONS = path.join(ROOT, 'deploy', 'OPERATIONS.md');
 
 /**
  * The Compose specification's JSON schema, as Debian's docker-compose package ships it
@@ -31,6 +33,7 @@ const SECRETS = ['AUTH_JWT_SECRET', 'REDIS_PASSWORD', 'MESSAGE_API_TOKENS', 'ANT
 const SERVICE_SETTINGS: Record<string, Record<string, unknown>> = {
   gateway: gatewaySettings,
   'terminal-worker': terminalWorkerSettings,
+  'ai-worker': aiWorkerSettings,
   'message-worker': messageWorkerSettings,
 };
 
@@ -225,6 +228,14 @@ describe('Dockerfiles', () => {
     expect(readFileSync(path.join(ROOT, 'deploy', 'docker', 'healthcheck.cjs'), 'utf8')).toContain("'/healthz'");
   });
 
+  it("probe the port compose gives each service's health endpoint", () => {
+    for (const { name, text } of dockerfiles) {
+      if (name === 'nginx') continue;
+      const [, variable, fallback] = text.match(/healthcheck\.cjs", "([A-Z_]+)", "(\d+)"/) ?? [];
+      expect([name, compose.services[name]!.environment?.[variable!]]).toEqual([name, fallback]);
+    }
+  });
+
   it('install only production dependencies into the Node images', () => {
     for (const { name, text } of dockerfiles) {
       if (name === 'nginx') {
@@ -286,10 +297,53 @@ describe('nginx configuration', () => {
     expect(conf).toMatch(/^\s*hash \$remote_addr consistent;/m);
   });
 
+  it('accepts the behind-a-proxy example as listen.conf', async () => {
+    const prefix = writeNginxPrefix(path.join(dir, 'behind-proxy'), {
+      listen: { host: '127.0.0.1', port: 18089 },
+      gateways: [{ host: '127.0.0.1', port: 18090 }],
+      webRoot: path.join(ROOT, 'web', 'dist'),
+    });
+    copyFileSync(
+      path.join(ROOT, 'deploy', 'nginx', 'examples', 'listen-behind-proxy.conf'),
+      path.join(prefix.dir, 'conf', 'listen.conf'),
+    );
+    expect(await checkNginxConfig(findNginx(process.env.PATH), prefix)).toContain('test is successful');
+  });
+
   it('points compose at the gateway service port and the port compose publishes', () => {
     const upstreams = readFileSync(path.join(ROOT, 'deploy', 'nginx', 'compose', 'upstream-servers.conf'), 'utf8');
     expect(upstreams).toMatch(new RegExp(`^server gateway:${compose.services.gateway!.environment!.PORT}\\b`, 'm'));
     const listen = readFileSync(path.join(ROOT, 'deploy', 'nginx', 'compose', 'listen.conf'), 'utf8');
     expect(listen).toMatch(/^listen 8080;$/m);
+  });
+});
+
+describe('deploy/OPERATIONS.md', () => {
+  /** Every `name: 'ctos_…'` in the sources of the packages and services. */
+  function definedMetrics(): string[] {
+    const names = new Set<string>();
+    const visit = (folder: string): void => {
+      for (const entry of readdirSync(folder, { withFileTypes: true })) {
+        const file = path.join(folder, entry.name);
+        if (entry.isDirectory()) visit(file);
+        else if (entry.name.endsWith('.ts')) {
+          for (const m of readFileSync(file, 'utf8').matchAll(/name: '(ctos_[a-z0-9_]+)'/g)) names.add(m[1]!);
+        }
+      }
+    };
+    for (const group of ['packages', 'services']) {
+      for (const pkg of readdirSync(path.join(ROOT, group))) {
+        const src = path.join(ROOT, group, pkg, 'src');
+        if (existsSync(src)) visit(src);
+      }
+    }
+    return [...names].sort();
+  }
+
+  it('explains every metric the services export', () => {
+    const guide = readFileSync(OPERATIONS, 'utf8');
+    const metrics = definedMetrics();
+    expect(metrics.length).toBeGreaterThan(5);
+    expect(metrics.filter((name) => !guide.includes(`\`${name}\``))).toEqual([]);
   });
 });

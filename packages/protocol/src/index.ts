@@ -15,3 +15,4 @@ export * from './terminal';
 export * from './rooms';
 export * from './internal/terminal-bus';
 export * from './internal/message-bus';
+export * from './internal/ai-bus';

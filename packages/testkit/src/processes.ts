@@ -20,7 +20,8 @@ export interface ServiceProcess {
 
 /**
  * Starts a compiled service (`services/<name>/dist/main.js`, `npm run build` first) with
- * `env` added to a minimal environment, and waits for its `listening` line.
+ * `env` added to a minimal environment, and waits for its `listening` line (so LOG_LEVEL
+ * must keep `info`).
  */
 export async function startService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
   const script = path.join(REPO_ROOT, 'services', name, 'dist', 'main.js');
@@ -56,7 +57,13 @@ export async function startService(name: string, env: Record<string, string>): P
       await exited;
     },
   };
-  const listening = await service.waitForLine(/"msg":"listening"/);
+  let listening: string;
+  try {
+    listening = await service.waitForLine(/"msg":"listening"/);
+  } catch (error) {
+    child.kill('SIGKILL'); // never leave a half-started process behind
+    throw error;
+  }
   service.port = (JSON.parse(listening) as { port: number }).port;
   return service;
 }

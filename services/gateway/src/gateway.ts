@@ -63,6 +63,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const app = createOpsApp(deps.metrics, {
     transport: () => transport.healthy(),
     terminal_workers: async () => (await transport.registry.live('terminal')).length > 0,
+    message_workers: async () => (await transport.registry.live('message')).length > 0,
   });
   deps.mount?.(app);
   const http = createServer(app);

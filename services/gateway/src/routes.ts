@@ -1,7 +1,8 @@
+import { messageRoutes } from './message-routes';
 import type { RouteContext, RouteModule } from './types';
 
 /**
  * The route modules beside the terminal's, in the order they are wired. The AI and
  * message families add theirs here.
  */
-export const routeModules: Array<(context: RouteContext) => RouteModule> = [];
+export const routeModules: Array<(context: RouteContext) => RouteModule> = [messageRoutes];

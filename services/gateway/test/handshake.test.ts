@@ -45,7 +45,11 @@ describe('the handshake', () => {
   it.each([
     ['no token', async () => undefined],
     ['a bad signature', () => signToken('alice', { audience: 'ctos', issuer: 'chingtech-os', secret: 'x'.repeat(48) })],
-    ['an expired token', () => signToken('alice', { audience: 'ctos', issuer: 'chingtech-os', expiresIn: Math.floor(Date.now() / 1000) - 60 })],
+    [
+      'an expired token',
+      () =>
+        signToken('alice', { audience: 'ctos', issuer: 'chingtech-os', expiresIn: Math.floor(Date.now() / 1000) - 60 }),
+    ],
     ['a wrong audience', () => signToken('alice', { audience: 'someone-else', issuer: 'chingtech-os' })],
     ['a wrong issuer', () => signToken('alice', { audience: 'ctos', issuer: 'mallory' })],
     ['garbage', async () => 'not.a.jwt'],
@@ -53,7 +57,9 @@ describe('the handshake', () => {
       'alg: none',
       async () => {
         const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
-        const body = Buffer.from(JSON.stringify({ sub: 'alice', aud: 'ctos', iss: 'chingtech-os', exp: 9e9 })).toString('base64url');
+        const body = Buffer.from(JSON.stringify({ sub: 'alice', aud: 'ctos', iss: 'chingtech-os', exp: 9e9 })).toString(
+          'base64url',
+        );
         return `${header}.${body}.`;
       },
     ],
@@ -75,12 +81,16 @@ describe('the handshake', () => {
   });
 
   it('refuses a browser origin outside the allow-list before any handshake', async () => {
-    const refusal = await refusalOf(connectClient(system.url, await valid(), { extraHeaders: { origin: 'https://evil.example' } }));
+    const refusal = await refusalOf(
+      connectClient(system.url, await valid(), { extraHeaders: { origin: 'https://evil.example' } }),
+    );
     expect(refusal.message).toMatch(/websocket error|xhr poll error|forbidden/i);
   });
 
   it('accepts an origin on the allow-list', async () => {
-    const socket = await connectClient(system.url, await valid(), { extraHeaders: { origin: 'https://os.example.com' } });
+    const socket = await connectClient(system.url, await valid(), {
+      extraHeaders: { origin: 'https://os.example.com' },
+    });
     expect(socket.connected).toBe(true);
     socket.close();
   });

@@ -92,7 +92,10 @@ describe('a terminal session', () => {
       // -onlcr: the tty passes \n through untranslated, so the bytes are exactly the file's.
       type(socket, out, `stty -onlcr -echo; printf '\\n__BEGIN__\\n'; cat ${file}; printf '__END__\\n'`);
       await out.waitForText(/__END__\n/, 30_000);
-      const body = out.text.slice(out.text.lastIndexOf('__BEGIN__\n') + '__BEGIN__\n'.length, out.text.lastIndexOf('__END__'));
+      const body = out.text.slice(
+        out.text.lastIndexOf('__BEGIN__\n') + '__BEGIN__\n'.length,
+        out.text.lastIndexOf('__END__'),
+      );
       expect(body.length).toBe(content.length);
       expect(body === content).toBe(true);
       expect(body).not.toContain('\uFFFD');

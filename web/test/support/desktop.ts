@@ -164,7 +164,7 @@ export async function waitForTerminalText(
       { timeoutMs, intervalMs: 50, message: `terminal text to match ${pattern}` },
     );
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n--- terminal text ---\n${last}`);
+    throw new Error(`${(error as Error).message}\n--- terminal text ---\n${last}`, { cause: error });
   }
 }
 
@@ -193,6 +193,8 @@ export async function run(page: Page, command: string): Promise<void> {
 export async function screenshot(page: Page, name: string, selector?: string): Promise<string> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
+  // Park the pointer on the bare desktop, so no hover state is captured.
+  await page.mouse.move(4, VIEWPORT.height / 2);
   if (selector) await page.locator(selector).screenshot({ path: file });
   else await page.screenshot({ path: file });
   return file;

@@ -1,0 +1,8 @@
+/**
+ * @packageDocumentation
+ * The ai-worker: streamed assistant replies through `@anthropic-ai/sdk` — cancellable,
+ * resumable from any gateway, with the conversation history kept in the store.
+ */
+export { aiWorkerSettings, loadAiWorkerConfig, type AiWorkerConfig } from './config';
+export { createAiWorker, NO_API_KEY_MESSAGE, type AiWorker, type AiWorkerDeps } from './ai-worker';
+export { createUpstream, type Upstream, type UpstreamEvent } from './upstream';

@@ -1,0 +1,48 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { ConfigError, createLogger, createMetricsRegistry, runServiceProcess } from '@ctos/runtime';
+import { createRedisTransport } from '@ctos/transport';
+import { createAiWorker } from './ai-worker';
+import { loadAiWorkerConfig } from './config';
+
+/** The ai-worker process in distributed mode: `REDIS_URL` is required; without `ANTHROPIC_API_KEY` it answers UNAVAILABLE. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadAiWorkerConfig();
+    if (!config.REDIS_URL) throw new ConfigError(['REDIS_URL: required (the ai-worker runs in distributed mode)']);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger({ service: 'ai-worker', level: config.LOG_LEVEL });
+  const metrics = createMetricsRegistry('ai-worker');
+  const id = `ai-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const transport = createRedisTransport({
+    url: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
+    id,
+    heartbeat: { intervalMs: config.HEARTBEAT_INTERVAL_MS, missedBeats: config.HEARTBEAT_MISSED_BEATS },
+    observer: {
+      onDown: (name, error) => logger.error({ connection: name, err: error.message }, 'redis connection lost'),
+      onUp: (name) => logger.info({ connection: name }, 'redis connection restored'),
+      onHandlerError: (error) => logger.error({ err: error }, 'assistant message handler failed'),
+      onEmitError: (error) => logger.warn({ err: error }, 'room emit failed'),
+    },
+  });
+  const worker = createAiWorker({ id, transport, config, logger, metrics });
+  worker.start();
+  await runServiceProcess({
+    logger,
+    metrics,
+    host: config.HOST,
+    port: config.OPS_PORT,
+    checks: { redis: () => transport.healthy() },
+    drain: async () => {
+      await worker.drain();
+      await transport.dispose();
+    },
+  });
+}
+
+void main();

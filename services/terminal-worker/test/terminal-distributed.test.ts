@@ -1,0 +1,108 @@
+import {
+  connectClient,
+  deletePrefix,
+  OutputCollector,
+  SHARED_REDIS_URL,
+  signToken,
+  startService,
+  TEST_JWT_SECRET,
+  uniquePrefix,
+  waitFor,
+  type ClientSocket,
+  type ServiceProcess,
+} from '@ctos/testkit';
+import { attach, openSession, type } from './harness';
+
+/** Beats fast, so a killed worker is noticed quickly; the product default is 1 s × 3. */
+const HEARTBEAT = { HEARTBEAT_INTERVAL_MS: '200', HEARTBEAT_MISSED_BEATS: '3' };
+
+describe('terminals across processes (two gateways, real Redis)', () => {
+  const prefix = uniquePrefix('term');
+  const common = { REDIS_URL: SHARED_REDIS_URL, REDIS_PREFIX: prefix, ...HEARTBEAT };
+  const processes: ServiceProcess[] = [];
+  const sockets: ClientSocket[] = [];
+  let gatewayA: ServiceProcess;
+  let gatewayB: ServiceProcess;
+
+  const startWorker = async () => {
+    const worker = await startService('terminal-worker', {
+      ...common,
+      OPS_PORT: '0',
+      TERMINAL_SHELL: '/bin/bash',
+      TERMINAL_SHELL_ARGS: '--norc --noprofile',
+    });
+    processes.push(worker);
+    return worker;
+  };
+  const startGateway = async () => {
+    const gateway = await startService('gateway', { ...common, PORT: '0', AUTH_JWT_SECRET: TEST_JWT_SECRET });
+    processes.push(gateway);
+    return gateway;
+  };
+  const connect = async (gateway: ServiceProcess, user = 'alice') => {
+    const socket = await connectClient(`http://127.0.0.1:${gateway.port}`, await signToken(user));
+    sockets.push(socket);
+    return socket;
+  };
+
+  beforeAll(async () => {
+    await startWorker();
+    [gatewayA, gatewayB] = await Promise.all([startGateway(), startGateway()]);
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await Promise.all(processes.map((p) => p.kill('SIGTERM')));
+    await deletePrefix(SHARED_REDIS_URL, prefix);
+  });
+
+  it("delivers a worker's room emit to the user's sockets on both gateway processes", async () => {
+    const onA = await connect(gatewayA, 'dora');
+    const onB = await connect(gatewayB, 'dora');
+    const out = await openSession(onA);
+    const viaB = new OutputCollector(onB, out.sessionId);
+    await attach(onB, viaB, 0);
+    type(onA, out, 'echo across-gateways');
+    await out.waitForText(/[\r\n]across-gateways\r\n/);
+    await viaB.waitForText(/[\r\n]across-gateways\r\n/);
+  });
+
+  it('survives the SIGKILL of the gateway a client was on: reattached through the other, no byte lost or repeated', async () => {
+    const first = await connect(gatewayA);
+    const out = await openSession(first);
+    type(first, out, 'for i in $(seq 1 300); do echo N$i; sleep 0.005; done; echo FIN');
+    await out.waitForText(/N30\r\n/);
+    await gatewayA.kill('SIGKILL');
+    const second = await connect(gatewayB);
+    const answer = await attach(second, out, out.seq);
+    expect(answer).toMatchObject({ success: true, snapshot: false });
+    await out.waitForText(/[\r\n]FIN\r\n/, 20_000);
+    const numbers = [...out.text.matchAll(/^N(\d+)\r$/gm)].map((m) => Number(m[1]));
+    expect(numbers).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    gatewayA = await startGateway();
+  });
+
+  it('tells the clients of a SIGKILLed terminal-worker worker_lost within 5 s, and places new sessions elsewhere', async () => {
+    const doomed = await startWorker();
+    const socket = await connect(gatewayB, 'erin');
+    // Two workers are live; open sessions until one lands on the doomed worker.
+    const collectors: OutputCollector[] = [];
+    for (let i = 0; i < 4; i++) collectors.push(await openSession(socket));
+    await doomed.kill('SIGKILL');
+    const killedAt = Date.now();
+    await waitFor(() => collectors.some((c) => c.closed), { timeoutMs: 5000, message: 'worker_lost within 5 s' });
+    expect(Date.now() - killedAt).toBeLessThan(5000);
+    const lost = collectors.filter((c) => c.closed);
+    expect(lost.length).toBeGreaterThan(0);
+    for (const c of lost) expect(c.closed).toMatchObject({ reason: 'worker_lost' });
+    const list = await socket.emitWithAck('terminal:list', {});
+    expect(list.success && list.sessions.map((s) => s.session_id).sort()).toEqual(
+      collectors
+        .filter((c) => !c.closed)
+        .map((c) => c.sessionId)
+        .sort(),
+    );
+    const fresh = await openSession(socket);
+    type(socket, fresh, 'echo placed');
+    await fresh.waitForText(/[\r\n]placed\r\n/);
+  });
+});
