@@ -43,7 +43,10 @@ export const API_KEY = 'sk-ant-test-key';
 export const quiet = (service: string): Logger => createLogger({ service, level: 'silent' });
 
 /** Opens transports of one build that see each other, and removes what they stored. */
-export function transportFactory(build: Build): {
+export function transportFactory(
+  build: Build,
+  heartbeat: HeartbeatOptions = HEARTBEAT,
+): {
   prefix: string;
   open(id: string): Transport;
   cleanup(): Promise<void>;
@@ -51,7 +54,7 @@ export function transportFactory(build: Build): {
   const opened: Transport[] = [];
   const prefix = uniquePrefix('ai');
   if (build === 'memory') {
-    const cluster = new MemoryCluster(HEARTBEAT);
+    const cluster = new MemoryCluster(heartbeat);
     return {
       prefix,
       open: (id) => {
@@ -67,7 +70,7 @@ export function transportFactory(build: Build): {
   return {
     prefix,
     open: (id) => {
-      const transport = createRedisTransport({ url: SHARED_REDIS_URL, prefix, id, heartbeat: HEARTBEAT });
+      const transport = createRedisTransport({ url: SHARED_REDIS_URL, prefix, id, heartbeat });
       opened.push(transport);
       return transport;
     },
@@ -89,6 +92,8 @@ export interface ClusterOptions {
   standin?: StandinOptions;
   /** A logger for the ai-workers (default silent). */
   workerLogger?: Logger;
+  /** Heartbeats of every process (default {@link HEARTBEAT}). */
+  heartbeat?: HeartbeatOptions;
 }
 
 /** Gateways and ai-workers of one build in this process, calling one stand-in. */
@@ -113,7 +118,7 @@ export async function startCluster(build: Build, options: ClusterOptions = {}): 
     script: echoScript({ firstDeltaDelayMs: 0, deltaIntervalMs: 0 }),
     ...options.standin,
   });
-  const factory = transportFactory(build);
+  const factory = transportFactory(build, options.heartbeat);
   const transports: Transport[] = [];
   const workers: AiWorker[] = [];
   const gateways: Gateway[] = [];
