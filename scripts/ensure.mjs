@@ -9,6 +9,12 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
+// `--system-packages` installs what the tests need; `--system-packages=a,b` only those binaries.
+const wanted = process.argv
+  .slice(2)
+  .find((arg) => arg.startsWith('--system-packages='))
+  ?.slice('--system-packages='.length)
+  .split(',');
 const run = (command, commandArgs, options = {}) =>
   execFileSync(command, commandArgs, { cwd: root, stdio: 'inherit', ...options });
 
@@ -29,13 +35,13 @@ if (
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-if (args.has('--system-packages')) {
+if (args.has('--system-packages') || wanted) {
   const needed = [
     ['redis-server', 'redis-server'],
     ['nginx', 'nginx'],
     ['chromium', 'chromium'],
     ['docker-compose', 'docker-compose'],
-  ].filter(([binary]) => {
+  ].filter(([binary]) => !wanted || wanted.includes(binary)).filter(([binary]) => {
     try {
       execFileSync('sh', ['-c', `command -v ${binary} || test -x /usr/sbin/${binary}`], { stdio: 'ignore' });
       return false;

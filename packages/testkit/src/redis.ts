@@ -44,7 +44,8 @@ export interface OwnRedis {
 
 /**
  * Starts `redis-server` on a free loopback port with AOF in a temporary directory
- * (`appendfsync always`, the persistence the compose file ships).
+ * (`appendfsync everysec`, the persistence the compose file ships: a Redis
+ * process crash loses no acknowledged write; a host crash may lose the last second).
  */
 export async function startOwnRedis(): Promise<OwnRedis> {
   const port = await freePort();

@@ -8,6 +8,7 @@ import type { Credentials } from '../shell/auth';
 import type { ConnectionMonitor, ConnectionStatus } from '../shell/connection-monitor';
 import type { AppSocket } from '../shell/socket-client';
 import { TERMINAL_KEY_PREFIX, TerminalApp } from '../terminal/terminal-app';
+import { connectionBanner } from './connection-banner';
 import { Dock } from './dock';
 import { LayoutStore } from './layout-store';
 import { signInCard } from './sign-in';
@@ -75,7 +76,13 @@ export class Desktop {
         el('div', { text: 'Open a terminal, ask the assistant, or read your messages from the dock below.' }),
       ]),
     );
-    this.element = el('div', 'desktop', [this.topBar.element, this.area, dock.element, this.toasts.element]);
+    this.element = el('div', 'desktop', [
+      this.topBar.element,
+      connectionBanner(monitor),
+      this.area,
+      dock.element,
+      this.toasts.element,
+    ]);
 
     this.store.subscribe((change) => {
       this.topBar.setUnread(this.store.unread);

@@ -55,6 +55,8 @@ export class TerminalView {
   private acked = 0;
   /** Live output that arrived while an attach was in flight; written after its replay. */
   private early: TerminalOutputEvent[] | undefined;
+  /** The socket id this view's session is attached through; acks go only there (another socket would be refused). */
+  private attachedVia: string | undefined;
   /** Counts attaches so the answer of a superseded one is ignored. */
   private attachGeneration = 0;
   private retryDelay = ATTACH_RETRY_MS;
@@ -175,6 +177,7 @@ export class TerminalView {
       flow_control: true,
     });
     if (!response.success) return response;
+    this.attachedVia = this.socket.id;
     this.sessionIdNow = response.session_id;
     this.seq = 0;
     this.acked = 0;
@@ -192,6 +195,7 @@ export class TerminalView {
     clearTimeout(this.retryTimer);
     const generation = ++this.attachGeneration;
     this.sessionIdNow = sessionId;
+    this.attachedVia = undefined;
     this.early = [];
     const response = await request(this.socket, 'terminal:attach', {
       session_id: sessionId,
@@ -207,6 +211,7 @@ export class TerminalView {
       return;
     }
     this.retryDelay = ATTACH_RETRY_MS;
+    this.attachedVia = this.socket.id;
     this.applyReplay(response);
     for (const event of early) this.write(event.data, event.seq);
     if (this.term.cols !== response.cols || this.term.rows !== response.rows) this.scheduleResize(0);
@@ -262,6 +267,8 @@ export class TerminalView {
     this.seq = seq;
     this.term.write(data, () => {
       if (seq - this.acked < ACK_EVERY_BYTES || !this.sessionIdNow || this.ended) return;
+      // Rendered after a reconnect but before the re-attach: the new attachment starts from its own position.
+      if (!this.socket.connected || this.socket.id !== this.attachedVia) return;
       this.acked = seq;
       this.socket.emit('terminal:ack', { session_id: this.sessionIdNow, seq });
     });
