@@ -112,21 +112,39 @@ function replyText(page: Page): Promise<string> {
   return page.locator(`${LAST_REPLY} >> .turn-body`).innerText();
 }
 
-function replyStatus(page: Page): Promise<string | null> {
-  return page.locator(LAST_REPLY).getAttribute('data-status');
+/**
+ * The last reply's status. A reply that failed when the test expects it to stream throws
+ * at once with the error the panel shows, instead of waiting out the timeout.
+ */
+async function replyStatus(page: Page, failureExpected = false): Promise<string | null> {
+  const status = await page.locator(LAST_REPLY).getAttribute('data-status', { timeout: 5000 });
+  if (!failureExpected && (status === 'failed' || status === 'interrupted')) {
+    const error = await page.locator(`${LAST_REPLY} >> .turn-error`).allInnerTexts();
+    throw new Error(`the reply ${status}: ${error.join(' ') || '(no error shown)'}`);
+  }
+  return status;
+}
+
+/** Waits until the last reply's status is `status`; fails fast on an unexpected failure. */
+async function waitForStatus(page: Page, status: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await replyStatus(page);
+    if (now === status) return;
+    if (Date.now() > deadline) throw new Error(`the reply is ${now}, not ${status}, after ${timeoutMs} ms`);
+    await page.waitForTimeout(30);
+  }
 }
 
 test('a reply streams into the panel, grows as it is written and ends rendered as Markdown', async () => {
   const page = await assistant();
   await ask(page, 'My disk is full, what should I do?');
   const lengths = new Set<number>();
-  await waitFor(
-    async () => {
-      lengths.add((await replyText(page)).length);
-      return (await replyStatus(page)) === 'complete';
-    },
-    { timeoutMs: 20_000, intervalMs: 30, message: 'the reply to complete' },
-  );
+  const deadline = Date.now() + 20_000;
+  while ((await replyStatus(page)) !== 'complete') {
+    if (Date.now() > deadline) throw new Error('the reply did not complete within 20 s');
+    lengths.add((await replyText(page)).length);
+  }
   // Seen at several lengths on the way: it grew in the panel, not all at once.
   expect(lengths.size).toBeGreaterThanOrEqual(4);
   const reply = page.locator(LAST_REPLY);
@@ -143,10 +161,13 @@ test('Stop ends the reply, keeps what was written and aborts the upstream reques
   const page = await assistant();
   const requestsBefore = standin.requests.length;
   await ask(page, 'Write a long essay about terminals');
-  await waitFor(async () => (await replyText(page)).length > 40, { timeoutMs: 15_000, message: 'the reply to start' });
+  await waitFor(async () => (await replyStatus(page)) !== null && (await replyText(page)).length > 40, {
+    timeoutMs: 15_000,
+    message: 'the reply to start',
+  });
   await screenshot(page, 'assistant-streaming');
   await page.click('.window-assistant .ai-send.stop');
-  await waitFor(async () => (await replyStatus(page)) === 'cancelled', { timeoutMs: 10_000, message: 'cancelled' });
+  await waitForStatus(page, 'cancelled', 10_000);
   const kept = await replyText(page);
   expect(kept.length).toBeGreaterThan(40);
   expect(kept.length).toBeLessThan(LONG_REPLY.length);
@@ -166,7 +187,7 @@ test('Stop ends the reply, keeps what was written and aborts the upstream reques
 test('HTML and script links in a reply stay inert text', async () => {
   const page = await assistant();
   await ask(page, 'Show me something hostile');
-  await waitFor(async () => (await replyStatus(page)) === 'complete', { timeoutMs: 15_000, message: 'complete' });
+  await waitForStatus(page, 'complete', 15_000);
   const reply = page.locator(LAST_REPLY);
   await expect(reply.locator('img, script').count()).resolves.toBe(0);
   await expect(replyText(page)).resolves.toContain('<img src=x onerror=');
@@ -183,7 +204,7 @@ test('an upstream failure shows inline with Retry, and Retry gets the reply', as
   await error.waitFor({ timeout: 20_000 });
   failNext.value = false;
   await error.locator('button', { hasText: 'Retry' }).click();
-  await waitFor(async () => (await replyStatus(page)) === 'complete', { timeoutMs: 15_000, message: 'complete' });
+  await waitForStatus(page, 'complete', 15_000);
   await expect(replyText(page)).resolves.toContain('a plan');
   await expect(page.locator(`${LAST_REPLY} >> .turn-error`).count()).resolves.toBe(0);
 });
@@ -195,7 +216,7 @@ test('a reply streaming during a reload continues in the reloaded page, whole an
   await page.reload();
   await waitForConnected(page);
   await page.waitForSelector('.window-assistant .turn-assistant');
-  await waitFor(async () => (await replyStatus(page)) === 'complete', { timeoutMs: 20_000, message: 'complete' });
+  await waitForStatus(page, 'complete', 20_000);
   expect(normalise(await replyText(page))).toBe(STORY_REPLY);
 });
 
@@ -209,7 +230,7 @@ test('a reply streaming through a dropped connection resumes from its last chunk
   await context.setOffline(true);
   await waitFor(async () => (await connection(page)).phase !== 'connected', { timeoutMs: 15_000 });
   await context.setOffline(false);
-  await waitFor(async () => (await replyStatus(page)) === 'complete', { timeoutMs: 30_000, message: 'complete' });
+  await waitForStatus(page, 'complete', 30_000);
   expect(normalise(await replyText(page))).toBe(STORY_REPLY);
 });
 

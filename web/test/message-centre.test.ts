@@ -10,6 +10,7 @@ import {
   screenshot,
   startServer,
   TEST_USER,
+  VIEWPORT,
   waitForConnected,
   type OpenDesktop,
 } from './support/desktop';
@@ -18,6 +19,13 @@ import {
  * The message centre against the real message-worker, with messages posted through its
  * producer HTTP API (`POST /messages`) as another backend service would.
  */
+
+/** The page's globals the notification test replaces; declared because these tests compile without DOM types. */
+interface NotifyGlobals {
+  notes: { title: string; tag?: string }[];
+  Notification: unknown;
+  Document: { prototype: object };
+}
 
 let server: Embedded;
 let browser: Browser;
@@ -155,4 +163,52 @@ test('the message centre shows severities, sources, times and links', async () =
   await page.locator('.window-messages .msg-item').nth(3).click();
   await page.mouse.move(0, 0);
   await screenshot(page, 'messages');
+});
+
+test('a new message raises one desktop notification, however many hidden tabs receive it (P17)', async () => {
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  // Hidden tabs with notification permission, and a recorder standing in for the system's notifications.
+  await context.addInitScript(() => {
+    const g = globalThis as unknown as NotifyGlobals;
+    g.notes = [];
+    g.Notification = class {
+      static permission = 'granted';
+      static requestPermission(): Promise<string> {
+        return Promise.resolve('granted');
+      }
+      onclick: unknown = null;
+      constructor(title: string, options: { tag?: string } = {}) {
+        g.notes.push({ title, tag: options.tag });
+      }
+      close(): void {}
+    };
+    Object.defineProperty(g.Document.prototype, 'visibilityState', { get: () => 'hidden' });
+  });
+  const first = await openDesktop(browser, server, context);
+  desktops.push(first);
+  const tabs = [first.page, await context.newPage(), await context.newPage()];
+  for (const tab of tabs.slice(1)) {
+    await tab.goto(new URL('/', server.url).toString());
+    await waitForConnected(tab);
+  }
+  const notes = async (): Promise<{ title: string; tag?: string }[]> =>
+    (await Promise.all(tabs.map((tab) => tab.evaluate(() => (globalThis as unknown as NotifyGlobals).notes)))).flat();
+  const id = await post({ title: 'Only once, please' });
+  // A second message is the barrier: once every tab has shown it, each has decided about the first.
+  const barrier = await post({ title: 'Barrier' });
+  await waitFor(async () => (await notes()).some((note) => note.tag === `ctos-message-${barrier}`), {
+    message: 'the barrier notification',
+  });
+  for (const tab of tabs) {
+    await waitFor(async () =>
+      (
+        await tab.evaluate(
+          () => (globalThis as unknown as { ctos: { messages(): { ids: number[] } } }).ctos.messages().ids,
+        )
+      ).includes(barrier),
+    );
+  }
+  expect((await notes()).filter((note) => note.tag === `ctos-message-${id}`)).toEqual([
+    { title: 'Only once, please', tag: `ctos-message-${id}` },
+  ]);
 });

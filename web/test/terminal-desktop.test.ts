@@ -211,6 +211,8 @@ test('a dropped connection recovers with every line of output exactly once', asy
   await context.setOffline(true);
   // The page notices: the indicator leaves "connected".
   await waitFor(async () => (await connection(page)).phase !== 'connected', { timeoutMs: 15_000 });
+  // …and says so in words, not only by the dot's colour.
+  await page.locator('.conn-banner').waitFor({ state: 'visible' });
   await screenshot(page, 'connection-lost');
   // The loop finishes while the page is away.
   await waitFor(() => /loop-done/.test(seen.join('')), { timeoutMs: 15_000 });

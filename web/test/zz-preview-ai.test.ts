@@ -1,3 +1,4 @@
+
 import { createGateway, loadGatewayConfig, messageRoutes, aiRoutes } from '@ctos/gateway';
 import { createAiWorker, loadAiWorkerConfig } from '@ctos/ai-worker';
 import { createMetricsRegistry, createLogger } from '@ctos/runtime';
@@ -7,58 +8,19 @@ import { mountStaticWeb } from '../../packages/launcher/src/static-web';
 import { WEB_DIST, TEST_SECRET, TEST_USER } from './support/desktop';
 
 async function startPreview(extra: Record<string, string>) {
-  const env: Record<string, string> = {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    AUTH_JWT_SECRET: TEST_SECRET,
-    LOG_LEVEL: 'warn',
-    ...extra,
-  };
+  const env: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', AUTH_JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'warn', ...extra };
   const gatewayConfig = loadGatewayConfig(env);
-  const cluster = new MemoryCluster({
-    intervalMs: gatewayConfig.HEARTBEAT_INTERVAL_MS,
-    missedBeats: gatewayConfig.HEARTBEAT_MISSED_BEATS,
-  });
+  const cluster = new MemoryCluster({ intervalMs: gatewayConfig.HEARTBEAT_INTERVAL_MS, missedBeats: gatewayConfig.HEARTBEAT_MISSED_BEATS });
   const transports: Transport[] = [];
-  const transport = (id: string) => {
-    const t = createMemoryTransport(cluster, { id });
-    transports.push(t);
-    return t;
-  };
+  const transport = (id: string) => { const t = createMemoryTransport(cluster, { id }); transports.push(t); return t; };
   const logger = (service: string) => createLogger({ service, level: 'warn' });
-  const ai = createAiWorker({
-    id: 'ai-preview',
-    transport: transport('ai-preview'),
-    config: loadAiWorkerConfig(env),
-    logger: logger('ai'),
-    metrics: createMetricsRegistry('ai'),
-  });
+  const ai = createAiWorker({ id: 'ai-preview', transport: transport('ai-preview'), config: loadAiWorkerConfig(env), logger: logger('ai'), metrics: createMetricsRegistry('ai') });
   ai.start();
   const login = createLoginCodes({ secret: TEST_SECRET, user: TEST_USER, tokenTtlSeconds: 3600 });
-  const gateway = createGateway({
-    id: 'gw-preview',
-    config: gatewayConfig,
-    jwtSecret: TEST_SECRET,
-    transport: transport('gw-preview'),
-    logger: logger('gw'),
-    metrics: createMetricsRegistry('gw'),
-    extraRoutes: [messageRoutes, aiRoutes],
-    mount: (app) => {
-      login.mount(app);
-      mountStaticWeb(app, WEB_DIST);
-    },
-  });
+  const gateway = createGateway({ id: 'gw-preview', config: gatewayConfig, jwtSecret: TEST_SECRET, transport: transport('gw-preview'), logger: logger('gw'), metrics: createMetricsRegistry('gw'), extraRoutes: [messageRoutes, aiRoutes], mount: (app) => { login.mount(app); mountStaticWeb(app, WEB_DIST); } });
   const port = await gateway.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}`;
-  return {
-    url,
-    loginUrl: () => `${url}/?login=${login.issue()}`,
-    async stop() {
-      await gateway.drain();
-      await ai.drain();
-      for (const t of transports) await t.dispose();
-    },
-  };
+  return { url, loginUrl: () => `${url}/?login=${login.issue()}`, async stop() { await gateway.drain(); await ai.drain(); for (const t of transports) await t.dispose(); } };
 }
 
 import { startStandin, type Reply, type Standin } from '@ctos/anthropic-standin';

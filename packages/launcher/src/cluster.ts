@@ -326,7 +326,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       HOST: LOOPBACK,
       ...Object.fromEntries(spec.portVariables.map((name) => [name, '0'])),
     };
-    if (role === 'gateway') env.AUTH_JWT_SECRET = jwtSecret;
+    if (role === 'gateway') {
+      env.AUTH_JWT_SECRET = jwtSecret;
+      // Gateways sit behind the launcher's nginx, as in compose: limits key on the real client.
+      env.GATEWAY_TRUST_PROXY ??= 'true';
+    }
     if (role === 'message-worker') env.MESSAGE_API_TOKENS = messageApiTokens.join(',');
     if (role === 'ai-worker') {
       if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createGateway, loadGatewayConfig, routeModules, type Gateway } from '@ctos/gateway';
+import { createAiWorker, loadAiWorkerConfig, type AiWorker } from '@ctos/ai-worker';
 import { createMessageWorker, loadMessageWorkerConfig, type MessageWorker } from '@ctos/message-worker';
 import { createMetricsRegistry, type Logger } from '@ctos/runtime';
 import { createTerminalWorker, loadTerminalWorkerConfig, type TerminalWorker } from '@ctos/terminal-worker';
@@ -32,6 +33,7 @@ export interface Embedded {
   gateway: Gateway;
   terminalWorker: TerminalWorker;
   messageWorker: MessageWorker;
+  aiWorker: AiWorker;
   /** The message producer API (`POST /messages`) and a token it accepts. */
   messageApi: { url: string; token: string };
   /** Drains every service in order and releases everything. */
@@ -90,6 +92,16 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     gatewayConfig.HOST,
   );
 
+  // With no ANTHROPIC_API_KEY it warns once and answers each message with UNAVAILABLE.
+  const aiWorker = createAiWorker({
+    id: 'ai-embedded',
+    transport: transport('ai-embedded'),
+    config: loadAiWorkerConfig(env),
+    logger: logger('ai-worker'),
+    metrics: createMetricsRegistry('ai-worker'),
+  });
+  aiWorker.start();
+
   const login = createLoginCodes({
     secret: jwtSecret,
     user: embedded.EMBEDDED_USER,
@@ -121,9 +133,11 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     gateway,
     terminalWorker,
     messageWorker,
+    aiWorker,
     messageApi: { url: `http://${gatewayConfig.HOST}:${messageApiPort}`, token: messageToken },
     async stop() {
       await gateway.drain();
+      await aiWorker.drain();
       await terminalWorker.drain();
       await messageWorker.drain();
       for (const t of transports) await t.dispose();

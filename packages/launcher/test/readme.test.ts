@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { aiWorkerSettings } from '@ctos/ai-worker';
 import { gatewaySettings } from '@ctos/gateway';
 import { messageWorkerSettings } from '@ctos/message-worker';
 import { terminalWorkerSettings } from '@ctos/terminal-worker';
@@ -12,6 +13,7 @@ describe('the README', () => {
     ['gateway', gatewaySettings],
     ['terminal-worker', terminalWorkerSettings],
     ['message-worker', messageWorkerSettings],
+    ['ai-worker', aiWorkerSettings],
     ['embedded mode', embeddedSettings],
   ])('documents every environment variable the %s reads', (_name, settings) => {
     const missing = Object.keys(settings).filter((key) => !readme.includes(`\`${key}\``));

@@ -7,14 +7,14 @@ import { SCHEMA_BOUNDS } from './limits';
  * `ai:message` — a user turn. `conversation_id` is chosen by the client (a uuid); an id
  * nobody has used starts a new conversation, another user's id answers `NOT_FOUND`.
  */
-export const aiMessageSchema = z.object({
+export const aiMessageSchema = z.strictObject({
   conversation_id: idSchema,
   content: z.string().trim().min(1).max(SCHEMA_BOUNDS.AI_CONTENT_CHARS),
 });
 export type AiMessagePayload = z.input<typeof aiMessageSchema>;
 
 /** `ai:cancel`, `ai:history` — a conversation by id. */
-export const aiConversationRefSchema = z.object({
+export const aiConversationRefSchema = z.strictObject({
   conversation_id: idSchema,
 });
 export type AiConversationRef = z.input<typeof aiConversationRefSchema>;
@@ -23,7 +23,7 @@ export type AiConversationRef = z.input<typeof aiConversationRefSchema>;
  * `ai:resume` — after a reconnect or reload: send the chunks of reply `message_id` whose
  * `index` is above `since` (omit it for all of them), then follow the live stream.
  */
-export const aiResumeSchema = z.object({
+export const aiResumeSchema = z.strictObject({
   conversation_id: idSchema,
   message_id: idSchema,
   since: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),

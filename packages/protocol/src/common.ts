@@ -14,4 +14,4 @@ export const offsetSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 export const ignoredUserIdSchema = z.unknown().optional();
 
 /** An event that takes no fields (an absent payload is accepted too). */
-export const emptySchema = z.object({}).optional();
+export const emptySchema = z.strictObject({}).optional();

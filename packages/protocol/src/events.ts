@@ -108,7 +108,9 @@ export type ClientEventName = keyof ClientToServerEvents;
 export type ServerEventName = keyof ServerToClientEvents;
 
 /**
- * The runtime schema of every client→server payload. The gateway validates each event
+ * The runtime schema of every client→server payload. Objects are strict: a field the
+ * event does not define is refused (`INVALID_PAYLOAD` naming it), so a typo is caught
+ * and keys such as `__proto__` never travel further. The gateway validates each event
  * against this table before anything else sees it; an event missing here is unknown.
  */
 export const CLIENT_EVENT_SCHEMAS = {

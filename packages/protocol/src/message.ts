@@ -9,15 +9,15 @@ export const messageIdSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEG
  * or everything.
  */
 export const messageReadSchema = z.union([
-  z.object({ message_id: messageIdSchema }),
-  z.object({ up_to: messageIdSchema }),
-  z.object({ all: z.literal(true) }),
+  z.strictObject({ message_id: messageIdSchema }),
+  z.strictObject({ up_to: messageIdSchema }),
+  z.strictObject({ all: z.literal(true) }),
 ]);
 export type MessageReadPayload = z.input<typeof messageReadSchema>;
 
 /** `message:sync` — the messages after `since` (oldest first), paged, and the unread count. */
 export const messageSyncSchema = z
-  .object({
+  .strictObject({
     since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     limit: z.number().int().min(1).max(SCHEMA_BOUNDS.PAGE_SIZE).optional(),
   })
@@ -26,7 +26,7 @@ export type MessageSyncPayload = z.input<typeof messageSyncSchema>;
 
 /** `message:list` — a page of messages before `before` (newest first). */
 export const messageListSchema = z
-  .object({
+  .strictObject({
     before: messageIdSchema.optional(),
     limit: z.number().int().min(1).max(SCHEMA_BOUNDS.PAGE_SIZE).optional(),
   })

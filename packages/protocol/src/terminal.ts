@@ -15,7 +15,7 @@ export const DEFAULT_ROWS = 24;
  * `flow_control: true` makes this socket's attachment hold the PTY paused while it has
  * more than the high watermark of output unacknowledged (see `terminal:ack`).
  */
-export const terminalCreateSchema = z.object({
+export const terminalCreateSchema = z.strictObject({
   cols: cellsSchema.default(DEFAULT_COLS),
   rows: cellsSchema.default(DEFAULT_ROWS),
   user_id: ignoredUserIdSchema,
@@ -24,14 +24,14 @@ export const terminalCreateSchema = z.object({
 export type TerminalCreatePayload = z.input<typeof terminalCreateSchema>;
 
 /** `terminal:input` — keystrokes or pasted text, written to the PTY as UTF-8. */
-export const terminalInputSchema = z.object({
+export const terminalInputSchema = z.strictObject({
   session_id: idSchema,
   data: z.string().max(SCHEMA_BOUNDS.TERMINAL_INPUT_CHARS),
 });
 export type TerminalInputPayload = z.input<typeof terminalInputSchema>;
 
 /** `terminal:resize` — the window's size in cells (1..1000 each). */
-export const terminalResizeSchema = z.object({
+export const terminalResizeSchema = z.strictObject({
   session_id: idSchema,
   cols: cellsSchema,
   rows: cellsSchema,
@@ -39,7 +39,7 @@ export const terminalResizeSchema = z.object({
 export type TerminalResizePayload = z.input<typeof terminalResizeSchema>;
 
 /** `terminal:close`, `terminal:reconnect` — a session by id. */
-export const terminalSessionRefSchema = z.object({
+export const terminalSessionRefSchema = z.strictObject({
   session_id: idSchema,
 });
 export type TerminalSessionRef = z.input<typeof terminalSessionRefSchema>;
@@ -49,7 +49,7 @@ export type TerminalSessionRef = z.input<typeof terminalSessionRefSchema>;
  * the acknowledgement carries what came after it (or a screen snapshot when `since` is
  * older than the replay buffer). Omit `since` to get the whole screen.
  */
-export const terminalAttachSchema = z.object({
+export const terminalAttachSchema = z.strictObject({
   session_id: idSchema,
   since: offsetSchema.optional(),
   flow_control: z.boolean().optional(),
@@ -57,7 +57,7 @@ export const terminalAttachSchema = z.object({
 export type TerminalAttachPayload = z.input<typeof terminalAttachSchema>;
 
 /** `terminal:ack` — the client has rendered output up to `seq` (bytes). */
-export const terminalAckSchema = z.object({
+export const terminalAckSchema = z.strictObject({
   session_id: idSchema,
   seq: offsetSchema,
 });
@@ -65,7 +65,7 @@ export type TerminalAckPayload = z.input<typeof terminalAckSchema>;
 
 /** `terminal:list` — the caller's live sessions. `user_id` is ignored. */
 export const terminalListSchema = z
-  .object({
+  .strictObject({
     user_id: ignoredUserIdSchema,
   })
   .optional();

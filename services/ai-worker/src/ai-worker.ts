@@ -249,10 +249,21 @@ export function createAiWorker(deps: AiWorkerDeps): AiWorker {
     return answer;
   };
 
+  /** A store failure while the transport is down is an outage, not a bug: `UNAVAILABLE`. */
+  const outage = (error: unknown): never => {
+    if (error instanceof ServiceError || transport.healthy()) throw error;
+    logger.warn({ err: error }, 'conversation store unreachable');
+    throw new ServiceError('UNAVAILABLE', 'The assistant cannot reach its storage right now; try again shortly.');
+  };
+
   const handle = (body: unknown): unknown => {
     const parsed = aiBusMessageSchema.safeParse(body);
     if (!parsed.success) throw new ServiceError('INVALID_PAYLOAD', 'Malformed assistant message.');
-    const m = parsed.data;
+    const answer = answerTo(parsed.data);
+    return answer instanceof Promise ? answer.catch(outage) : answer;
+  };
+
+  const answerTo = (m: AiBusMessage): unknown => {
     switch (m.op) {
       case 'message':
         return accept(m);

@@ -14,7 +14,9 @@ function p16Cuts(frame: Uint8Array, info: FrameInfo): number[] {
 }
 
 /** A delta of 40 KB with characters of every UTF-8 length. */
-const BIG = Array.from({ length: 4096 }, (_, i) => ['ab', 'ö', '語', '😀'][i % 4]!.repeat(3)).join('').slice(0, 40_000);
+const BIG = Array.from({ length: 4096 }, (_, i) => ['ab', 'ö', '語', '😀'][i % 4]!.repeat(3))
+  .join('')
+  .slice(0, 40_000);
 
 describe('SSE events cut anywhere on the wire reach the client whole (P16)', () => {
   let cluster: TestCluster;
@@ -31,9 +33,21 @@ describe('SSE events cut anywhere on the wire reach the client whole (P16)', () 
   afterAll(() => cluster.stop());
 
   it.each<[string, Reply, string]>([
-    ['cut inside data:, inside the JSON string and inside ö', { deltas: ['Hello wörld'], wire: { split: p16Cuts, flushDelayMs: 50 } }, 'Hello wörld'],
-    ['with \\r\\n line endings', { deltas: ['Hello', ' wörld'], wire: { lineEnding: '\r\n', split: p16Cuts, flushDelayMs: 20 } }, 'Hello wörld'],
-    ['with \\r line endings, 7 bytes a write', { text: 'Grüße, 世界 😀 done', chunks: 9, wire: { lineEnding: '\r', split: { everyBytes: 7 } } }, 'Grüße, 世界 😀 done'],
+    [
+      'cut inside data:, inside the JSON string and inside ö',
+      { deltas: ['Hello wörld'], wire: { split: p16Cuts, flushDelayMs: 50 } },
+      'Hello wörld',
+    ],
+    [
+      'with \\r\\n line endings',
+      { deltas: ['Hello', ' wörld'], wire: { lineEnding: '\r\n', split: p16Cuts, flushDelayMs: 20 } },
+      'Hello wörld',
+    ],
+    [
+      'with \\r line endings, 7 bytes a write',
+      { text: 'Grüße, 世界 😀 done', chunks: 9, wire: { lineEnding: '\r', split: { everyBytes: 7 } } },
+      'Grüße, 世界 😀 done',
+    ],
     ['as one 40 KB delta in 1-byte writes', { deltas: [BIG], wire: { split: 'byte' } }, BIG],
   ])('%s', async (_title, reply, expected) => {
     cluster.standin.setScript(() => reply);

@@ -100,7 +100,13 @@ describe('the ai-worker process (npx tsc -b first)', () => {
 
       // History and the next message need a live ai-worker: one takes over in this process.
       const config = loadAiWorkerConfig({ ANTHROPIC_API_KEY: API_KEY, ANTHROPIC_BASE_URL: standin.url });
-      standby = createAiWorker({ id: 'ai-standby', transport: factory.open('ai-standby'), config, logger: quiet('ai'), metrics: new Registry() });
+      standby = createAiWorker({
+        id: 'ai-standby',
+        transport: factory.open('ai-standby'),
+        config,
+        logger: quiet('ai'),
+        metrics: new Registry(),
+      });
       standby.start();
       await waitFor(async () => (await gatewayTransport.registry.live('ai')).length === 1);
       const [, reply] = await history(socket, conversation);

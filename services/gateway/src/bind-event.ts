@@ -101,16 +101,19 @@ export function bindEvent<E extends ClientEventName>(
 }
 
 /**
- * Answers events the protocol does not know: an ack gets `INVALID_PAYLOAD`; without an
- * ack there is nobody to tell, and the event is dropped.
+ * Answers events nobody handles: one the protocol does not know gets `INVALID_PAYLOAD`;
+ * a known one whose service this gateway was not composed with gets `UNAVAILABLE`.
+ * Without an ack there is nobody to tell, and the event is dropped.
  */
 export function refuseUnknownEvents(socket: GatewaySocket, context: RouteContext): void {
   socket.onAny((event: unknown, ...args: unknown[]) => {
-    if (typeof event === 'string' && Object.hasOwn(CLIENT_EVENT_SCHEMAS, event)) return;
-    context.metrics.events.inc({ event: 'unknown', outcome: 'INVALID_PAYLOAD' });
+    const known = typeof event === 'string' && Object.hasOwn(CLIENT_EVENT_SCHEMAS, event);
+    if (known && socket.listeners(event as never).length > 0) return;
+    const code: ErrorCode = known ? 'UNAVAILABLE' : 'INVALID_PAYLOAD';
+    context.metrics.events.inc({ event: known ? (event as string) : 'unknown', outcome: code });
     const last = args[args.length - 1];
-    if (typeof last === 'function') {
-      (last as AnyAck)(ackFail('INVALID_PAYLOAD', `Unknown event ${JSON.stringify(String(event)).slice(0, 80)}.`));
-    }
+    if (typeof last !== 'function') return;
+    const name = JSON.stringify(String(event)).slice(0, 80);
+    (last as AnyAck)(ackFail(code, known ? `${name} is not available on this server.` : `Unknown event ${name}.`));
   });
 }

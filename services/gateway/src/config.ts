@@ -33,6 +33,16 @@ export const gatewaySettings = {
   BUS_REQUEST_TIMEOUT_MS: setting.int(5000, 100),
   /** Sockets this gateway takes before refusing new ones. */
   GATEWAY_MAX_SOCKETS: setting.int(20_000, 1),
+  /** Sockets one user may hold on this gateway (tabs, devices); more gets LIMIT_EXCEEDED. */
+  GATEWAY_MAX_SOCKETS_PER_USER: setting.int(50, 1),
+  /** Sockets one source address may hold on this gateway; more gets LIMIT_EXCEEDED. */
+  GATEWAY_MAX_SOCKETS_PER_ADDRESS: setting.int(500, 1),
+  /** Take the client address from X-Forwarded-For (only behind our own proxy, e.g. nginx). */
+  GATEWAY_TRUST_PROXY: setting.bool(false),
+  /** Sustained `terminal:input` per socket (bytes/s); beyond it gets RATE_LIMITED. */
+  TERMINAL_INPUT_BYTES_PER_SECOND: setting.int(1024 * 1024, 1),
+  /** Burst of `terminal:input` per socket (bytes) before the rate applies, e.g. a large paste. */
+  TERMINAL_INPUT_BURST_BYTES: setting.int(2 * 1024 * 1024, 1),
 };
 
 /** The gateway's parsed configuration. */

@@ -10,6 +10,7 @@ import { Server } from 'socket.io';
 import { secretKey, verifyUserToken } from './auth';
 import { refuseUnknownEvents } from './bind-event';
 import type { GatewayConfig } from './config';
+import { clientAddress, ConnectionCounter } from './connection-limits';
 import { createGatewayMetrics } from './metrics';
 import { isOriginAllowed } from './origin';
 import { terminalRoutes } from './terminal-routes';
@@ -64,6 +65,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     transport: () => transport.healthy(),
     terminal_workers: async () => (await transport.registry.live('terminal')).length > 0,
     message_workers: async () => (await transport.registry.live('message')).length > 0,
+    ai_workers: async () => (await transport.registry.live('ai')).length > 0,
   });
   deps.mount?.(app);
   const http = createServer(app);
@@ -90,6 +92,21 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
   const detachServer = transport.attachServer(io as unknown as Server);
 
+  const perUser = new ConnectionCounter();
+  const perAddress = new ConnectionCounter();
+  const tooMany = (user: string, address: string): string | undefined => {
+    if (!perUser.acquire(user, config.GATEWAY_MAX_SOCKETS_PER_USER)) {
+      return `You have ${config.GATEWAY_MAX_SOCKETS_PER_USER} connections open already; close a tab or window.`;
+    }
+    if (!perAddress.acquire(address, config.GATEWAY_MAX_SOCKETS_PER_ADDRESS)) {
+      perUser.release(user);
+      return 'Too many connections from your address; try again later.';
+    }
+    perUser.release(user);
+    perAddress.release(address);
+    return undefined;
+  };
+
   io.use((socket, next) => {
     if (io.engine.clientsCount > config.GATEWAY_MAX_SOCKETS) {
       next(refusal('UNAVAILABLE', 'This server is full; try again shortly.'));
@@ -97,7 +114,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     verifyUserToken((socket.handshake.auth as { token?: unknown } | undefined)?.token, policy).then(
       (user) => {
+        const address = clientAddress(socket.request, config.GATEWAY_TRUST_PROXY);
+        const refused = tooMany(user, address);
+        if (refused) {
+          metrics.handshakeRefusals.inc({ reason: 'limit' });
+          next(refusal('LIMIT_EXCEEDED', refused));
+          return;
+        }
         socket.data.user = user;
+        socket.data.address = address;
         socket.data.terminals = new Set();
         next();
       },
@@ -110,11 +135,24 @@ export function createGateway(deps: GatewayDeps): Gateway {
   });
 
   io.on('connection', (socket) => {
+    const { user, address } = socket.data;
+    // Counted here, synchronously, so concurrent handshakes cannot all slip past the check above.
+    if (!perUser.acquire(user, config.GATEWAY_MAX_SOCKETS_PER_USER)) {
+      socket.disconnect(true);
+      return;
+    }
+    if (!perAddress.acquire(address, config.GATEWAY_MAX_SOCKETS_PER_ADDRESS)) {
+      perUser.release(user);
+      socket.disconnect(true);
+      return;
+    }
     metrics.sockets.inc();
     void socket.join(rooms.user(socket.data.user));
     refuseUnknownEvents(socket, context);
     for (const module of modules) module.connect(socket);
     socket.on('disconnect', () => {
+      perUser.release(user);
+      perAddress.release(address);
       metrics.sockets.dec();
       for (const module of modules) module.disconnect?.(socket);
     });

@@ -8,6 +8,7 @@ import {
 } from '@ctos/protocol';
 import { SessionDirectory, type SessionRecord } from '@ctos/transport';
 import { bindEvent } from './bind-event';
+import { TokenBucket } from './token-bucket';
 import type { GatewaySocket, RouteContext, RouteModule } from './types';
 
 /** Directory entries kept in memory; session → worker never changes, so they never go stale silently. */
@@ -109,6 +110,7 @@ export function terminalRoutes(context: RouteContext): RouteModule {
   return {
     connect(socket) {
       const user = socket.data.user;
+      const inputBudget = new TokenBucket(config.TERMINAL_INPUT_BYTES_PER_SECOND, config.TERMINAL_INPUT_BURST_BYTES);
 
       bindEvent(socket, context, 'terminal:create', async (payload) => {
         const created = await bus.request<TerminalCreateResult & { worker: string }>(
@@ -165,11 +167,15 @@ export function terminalRoutes(context: RouteContext): RouteModule {
       });
 
       bindEvent(socket, context, 'terminal:input', async (payload) => {
-        if (Buffer.byteLength(payload.data, 'utf8') > config.TERMINAL_MAX_INPUT_BYTES) {
+        const bytes = Buffer.byteLength(payload.data, 'utf8');
+        if (bytes > config.TERMINAL_MAX_INPUT_BYTES) {
           throw new ServiceError(
             'LIMIT_EXCEEDED',
             `Input is larger than ${config.TERMINAL_MAX_INPUT_BYTES} bytes; send it in smaller pieces.`,
           );
+        }
+        if (!inputBudget.take(bytes)) {
+          throw new ServiceError('RATE_LIMITED', 'Input is arriving faster than the terminal accepts; slow down.');
         }
         const record = await owned(payload.session_id, user);
         await send(record.worker, { op: 'input', session_id: payload.session_id, data: payload.data });

@@ -11,6 +11,8 @@ export interface SocketData {
   user: string;
   /** Terminal sessions this socket is attached to, for detaching on disconnect. */
   terminals: Set<string>;
+  /** The client's address (see `clientAddress`), for per-address limits. */
+  address: string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- gateways talk through the bus, not server-side emits

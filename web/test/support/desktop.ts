@@ -108,9 +108,12 @@ export interface OpenDesktop {
   errors: string[];
 }
 
-/** Opens the desktop through a fresh one-time login URL and waits until it is connected. */
-export async function openDesktop(browser: Browser, server: Embedded): Promise<OpenDesktop> {
-  const context = await browser.newContext({ viewport: VIEWPORT });
+/**
+ * Opens the desktop through a fresh one-time login URL and waits until it is connected,
+ * in a new browser context unless one is given.
+ */
+export async function openDesktop(browser: Browser, server: Embedded, given?: BrowserContext): Promise<OpenDesktop> {
+  const context = given ?? (await browser.newContext({ viewport: VIEWPORT }));
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));

@@ -68,8 +68,9 @@ export class MemoryNetwork {
         const dead: Array<{ id: string; kind: WorkerKind }> = [];
         for (const [id, w] of this.workers) {
           if (w.beatAt > cutoff) continue;
+          // The inbox stays: a process that was only slow (a blocked event loop) beats
+          // again and must still be reachable; a really dead one disposed its endpoint.
           this.workers.delete(id);
-          this.endpoints.delete(id);
           dead.push({ id, kind: w.info.kind });
         }
         return dead;

@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { parseConfig, setting } from '@ctos/runtime';
+
+/** The six figures of issue 8, by the name `BENCH_FIGURES` selects them with. */
+export const FIGURE_IDS = ['keystroke', 'throughput', 'sessions', 'sockets', 'ai', 'fanout'] as const;
+export type FigureId = (typeof FIGURE_IDS)[number];
+
+/** Where `results/` is: beside `src/` and `dist/` in this package. */
+const PACKAGE_ROOT = path.resolve(__dirname, '..');
+
+/**
+ * Environment variables of `npm run bench`. The defaults are issue 8's figures; the
+ * variables exist to run a smaller benchmark while working on one hot path.
+ */
+export const benchSettings = {
+  /** Comma-separated subset of `keystroke,throughput,sessions,sockets,ai,fanout`; default all six. */
+  BENCH_FIGURES: setting.list([...FIGURE_IDS]).pipe(z.array(z.enum(FIGURE_IDS)).min(1)),
+  /** Keystroke round trips measured per path (issue 8: 2,000). */
+  BENCH_ECHO_ROUNDS: setting.int(2000, 10, 1_000_000),
+  /** Round trips run first and not measured, so every path is measured warm (JIT, buffers). */
+  BENCH_ECHO_WARMUP: setting.int(200, 0, 100_000),
+  /** Bytes the shell writes in the throughput figure (bytes; issue 8: 200 MB). */
+  BENCH_FLOOD_BYTES: setting.int(200_000_000, 1_000_000, 10_000_000_000),
+  /** Idle sessions opened on the one terminal-worker (issue 8: 1,000; the worker's default capacity). */
+  BENCH_SESSIONS: setting.int(1000, 1, 4000),
+  /** Idle authenticated sockets held on one gateway (issue 8: 10,000). */
+  BENCH_IDLE_SOCKETS: setting.int(10_000, 1, 19_000),
+  /** Sockets (one user each) that receive every fanned-out message (issue 8: 1,000). */
+  BENCH_FANOUT_SOCKETS: setting.int(1000, 2, 1000),
+  /** Messages posted to all of them in the measured fan-out. */
+  BENCH_FANOUT_MESSAGES: setting.int(20, 1, 10_000),
+  /** Deltas of the scripted AI reply (issue 8: 1,000). */
+  BENCH_AI_CHUNKS: setting.int(1000, 1, 100_000),
+  /** Measured AI replies per path (the median is reported). */
+  BENCH_AI_RUNS: setting.int(5, 1, 100),
+  /**
+   * When true, the processes under test (embedded, gateways, workers) run with
+   * `node --cpu-prof` and write their profiles into `results/profiles/` when they stop.
+   */
+  BENCH_CPU_PROFILE: setting.bool(false),
+  /** The whole run is cut off after this long (ms); issue 8 bounds a full run to 10 minutes. */
+  BENCH_DEADLINE_MS: setting.int(10 * 60 * 1000, 10_000),
+};
+
+/** The parsed settings. */
+export type BenchConfig = z.output<z.ZodObject<typeof benchSettings>> & {
+  /** `packages/bench/results`. */
+  resultsDir: string;
+};
+
+/**
+ * Parses the benchmark's settings from this process's environment.
+ * @throws ConfigError listing every bad value.
+ */
+export function loadBenchConfig(env: Record<string, string | undefined> = process.env): BenchConfig {
+  return { ...parseConfig(z.object(benchSettings), env), resultsDir: path.join(PACKAGE_ROOT, 'results') };
+}
+
+/**
+ * The environment the processes under test start from: only what a shell and Node need
+ * (no secrets or settings of the operator's own shell leak into the measurement).
+ */
+export function baseProcessEnv(): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/root',
+    LANG: 'C.UTF-8',
+  };
+  return env;
+}
