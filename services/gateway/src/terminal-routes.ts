@@ -230,9 +230,11 @@ export function terminalRoutes(context: RouteContext): RouteModule {
 
     disconnect(socket) {
       for (const sessionId of socket.data.terminals) {
-        const record = cache.get(sessionId);
-        if (record)
-          void send(record.worker, { op: 'detach', session_id: sessionId, socket: socket.id }).catch(() => undefined);
+        // A detach that never arrives would keep the session attached (no idle timeout)
+        // and hold its flow control: look the worker up even if the cache dropped it.
+        void owned(sessionId, socket.data.user)
+          .then((record) => send(record.worker, { op: 'detach', session_id: sessionId, socket: socket.id }))
+          .catch(() => undefined); // the session or its worker is gone: nothing is attached any more
       }
       socket.data.terminals.clear();
     },
