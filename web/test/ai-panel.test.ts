@@ -106,6 +106,9 @@ async function ask(page: Page, question: string): Promise<void> {
   await page.press('.window-assistant .ai-input', 'Enter');
 }
 
+/** Poll period of the waits below (ms). */
+const POLL_MS = 30;
+
 const LAST_REPLY = '.window-assistant .turn-assistant >> nth=-1';
 
 function replyText(page: Page): Promise<string> {
@@ -125,15 +128,18 @@ async function replyStatus(page: Page, failureExpected = false): Promise<string 
   return status;
 }
 
-/** Waits until the last reply's status is `status`; fails fast on an unexpected failure. */
-async function waitForStatus(page: Page, status: string, timeoutMs = 15_000): Promise<void> {
+/** Polls `probe` until it is true; unlike `waitFor`, an error thrown by the probe fails at once. */
+async function until(probe: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const now = await replyStatus(page);
-    if (now === status) return;
-    if (Date.now() > deadline) throw new Error(`the reply is ${now}, not ${status}, after ${timeoutMs} ms`);
-    await page.waitForTimeout(30);
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** Waits until the last reply's status is `status`; fails fast on an unexpected failure. */
+function waitForStatus(page: Page, status: string, timeoutMs = 15_000): Promise<void> {
+  return until(async () => (await replyStatus(page)) === status, `the reply to be ${status}`, timeoutMs);
 }
 
 test('a reply streams into the panel, grows as it is written and ends rendered as Markdown', async () => {
@@ -161,10 +167,10 @@ test('Stop ends the reply, keeps what was written and aborts the upstream reques
   const page = await assistant();
   const requestsBefore = standin.requests.length;
   await ask(page, 'Write a long essay about terminals');
-  await waitFor(async () => (await replyStatus(page)) !== null && (await replyText(page)).length > 40, {
-    timeoutMs: 15_000,
-    message: 'the reply to start',
-  });
+  await until(
+    async () => (await replyStatus(page)) !== null && (await replyText(page)).length > 40,
+    'the reply to start',
+  );
   await screenshot(page, 'assistant-streaming');
   await page.click('.window-assistant .ai-send.stop');
   await waitForStatus(page, 'cancelled', 10_000);
@@ -212,7 +218,7 @@ test('an upstream failure shows inline with Retry, and Retry gets the reply', as
 test('a reply streaming during a reload continues in the reloaded page, whole and once', async () => {
   const page = await assistant();
   await ask(page, 'Tell me a story');
-  await waitFor(async () => (await replyText(page)).includes('part10'), { timeoutMs: 15_000, message: 'part10' });
+  await until(async () => (await replyStatus(page)) !== null && (await replyText(page)).includes('part10'), 'part10');
   await page.reload();
   await waitForConnected(page);
   await page.waitForSelector('.window-assistant .turn-assistant');
@@ -226,7 +232,7 @@ test('a reply streaming through a dropped connection resumes from its last chunk
   const { page, context } = opened;
   await launch(page, 'assistant');
   await ask(page, 'Another story please');
-  await waitFor(async () => (await replyText(page)).includes('part5'), { timeoutMs: 15_000, message: 'part5' });
+  await until(async () => (await replyStatus(page)) !== null && (await replyText(page)).includes('part5'), 'part5');
   await context.setOffline(true);
   await waitFor(async () => (await connection(page)).phase !== 'connected', { timeoutMs: 15_000 });
   await context.setOffline(false);

@@ -39,6 +39,9 @@ const SCREENSHOT_SETUP = [
   'echo ready',
 ].join('; ');
 
+/** A page that takes longer than this (ms) to run a trivial script is frozen, as far as a person can tell. */
+const RESPONSIVE_MS = 1000;
+
 let server: Embedded;
 let browser: Browser;
 const desktops: OpenDesktop[] = [];
@@ -222,4 +225,24 @@ test('a dropped connection recovers with every line of output exactly once', asy
   for (let i = 1; i <= 30; i++) {
     expect(text.match(new RegExp(`^L${i}$`, 'gm'))).toHaveLength(1);
   }
+});
+
+test('a flood of output keeps the page responsive and stops at once on Ctrl+C (flow control)', async () => {
+  const { page } = await desktop();
+  const id = (await openTerminal(page)).session_id ?? '';
+  await run(page, 'yes "$(printf \'%.0s0123456789\' {1..12})"');
+  // Let a few megabytes through.
+  await waitFor(async () => ((await terminals(page)).find((info) => info.session_id === id)?.seq ?? 0) > 3_000_000, {
+    timeoutMs: 30_000,
+    message: '3 MB of output',
+  });
+  // The page answers while the flood runs: its event loop is not buried under output.
+  const started = Date.now();
+  await page.evaluate(() => 1);
+  expect(Date.now() - started).toBeLessThan(RESPONSIVE_MS);
+  // Ctrl+C stops it promptly: the PTY was held back by acknowledgements, so little output is queued behind it.
+  const marker = unique('after-flood-');
+  await page.keyboard.press('Control+C');
+  await run(page, `echo ${marker}`);
+  await waitForTerminalText(page, id, new RegExp(`^${marker}$`, 'm'), 15_000);
 });

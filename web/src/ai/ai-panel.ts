@@ -11,7 +11,7 @@ import { button, clear, el } from '../dom';
 import { icon } from '../icons';
 import type { Toasts } from '../desktop/toasts';
 import { request, type AppSocket } from '../shell/socket-client';
-import { relativeTime } from '../time-format';
+import { ConversationList } from './conversation-list';
 import { ReplyAssembler } from './reply-assembler';
 import { TurnView, type TurnStatus } from './turn-view';
 import { newUuid } from './uuid';
@@ -60,14 +60,16 @@ export class AiPanel {
   /** Message ids with an `ai:resume` in flight: one at a time each. */
   private readonly resuming = new Set<string>();
   private loadGeneration = 0;
-  private readonly list = el('nav', { className: 'ai-list', attrs: { 'aria-label': 'Conversations' } });
+  /** The open conversation's history has been shown (retried on each connect until it is). */
+  private historyLoaded = false;
+  private readonly list = new ConversationList((id) => void this.openConversation(id));
   private readonly heading = el('div', 'ai-heading');
   private readonly transcript = el('div', { className: 'ai-transcript', attrs: { 'aria-live': 'polite' } });
   private readonly input = el('textarea', {
     className: 'ai-input',
     attrs: {
       rows: '1',
-      placeholder: 'Ask the assistant…  (Enter to send, Shift+Enter for a new line)',
+      placeholder: 'Message the assistant…',
       'aria-label': 'Message',
     },
   });
@@ -88,12 +90,19 @@ export class AiPanel {
     });
     this.input.addEventListener('input', () => this.updateComposer());
     this.element = el('div', 'ai-panel', [
-      el('aside', 'ai-sidebar', [newChat, el('div', { className: 'ai-list-label', text: 'Recent' }), this.list]),
+      el('aside', 'ai-sidebar', [
+        newChat,
+        el('div', { className: 'ai-list-label', text: 'Recent' }),
+        this.list.element,
+      ]),
       el('div', 'ai-main', [
         this.heading,
         this.transcript,
         el('div', 'ai-composer', [el('div', 'ai-input-wrap', [this.input, this.sendButton])]),
-        el('div', { className: 'ai-hint', text: 'Replies can be wrong. Check commands before you run them.' }),
+        el('div', {
+          className: 'ai-hint',
+          text: 'Enter to send · Shift+Enter for a new line · Check commands before you run them',
+        }),
       ]),
     ]);
     socket.on('ai:stream:start', (event) => this.onStart(event));
@@ -119,7 +128,7 @@ export class AiPanel {
     await this.loadConversations();
     if (!this.currentId) return;
     const pendingWithoutId = this.turns.some((turn) => turn.status === 'pending' && !turn.messageId);
-    if (first || pendingWithoutId) {
+    if (first || !this.historyLoaded || pendingWithoutId) {
       await this.openConversation(this.currentId);
       return;
     }
@@ -154,7 +163,7 @@ export class AiPanel {
   private async loadConversations(): Promise<void> {
     const response = await request(this.socket, 'ai:conversations', {});
     if (!response.success) {
-      this.list.replaceChildren(el('div', { className: 'ai-list-empty', text: response.error }));
+      this.list.showNote(response.error);
       return;
     }
     const local = this.conversations.filter(
@@ -169,30 +178,12 @@ export class AiPanel {
   }
 
   private renderList(): void {
-    clear(this.list);
-    if (this.conversations.length === 0) {
-      this.list.appendChild(el('div', { className: 'ai-list-empty', text: 'No conversations yet.' }));
-      return;
-    }
-    for (const info of this.conversations) {
-      const item = button(
-        `ai-list-item${info.conversation_id === this.currentId ? ' active' : ''}`,
-        info.title || 'New conversation',
-        () => void this.openConversation(info.conversation_id),
-        [
-          el('span', { className: 'ai-list-title', text: info.title || 'New conversation' }),
-          el('span', 'ai-list-meta', [
-            info.streaming_message_id ? el('span', { className: 'live-dot', title: 'Replying now' }) : null,
-            relativeTime(info.updated_at),
-          ]),
-        ],
-      );
-      this.list.appendChild(item);
-    }
+    this.list.render(this.conversations, this.currentId);
   }
 
   private newConversation(): void {
     this.loadGeneration += 1;
+    this.historyLoaded = true; // nothing to load
     this.currentId = undefined;
     this.storeCurrent(undefined);
     this.turns = [];
@@ -230,6 +221,7 @@ export class AiPanel {
   /** Shows a conversation from its history and follows a reply still being written. */
   private async openConversation(id: string): Promise<void> {
     const generation = ++this.loadGeneration;
+    this.historyLoaded = false;
     this.currentId = id;
     this.storeCurrent(id);
     this.renderList();
@@ -255,6 +247,7 @@ export class AiPanel {
     }
     clear(this.transcript);
     this.turns = [];
+    this.historyLoaded = true;
     for (const message of response.messages) this.addHistoryTurn(message);
     if (this.turns.length === 0) this.renderEmpty();
     this.updateComposer();
@@ -311,6 +304,7 @@ export class AiPanel {
     }
     const turn = retryOf ?? this.addTurn('assistant', '', 'pending');
     turn.prompt = content;
+    turn.content = '';
     turn.status = 'pending';
     turn.assembler = new ReplyAssembler();
     turn.messageId = undefined;

@@ -46,6 +46,8 @@ const EDGES: Edge[] = ['n', 's', 'e', 'w', 'ne', 'nw', 'se', 'sw'];
 
 /** Pixels of a window that must stay inside the desktop so it can be dragged back. */
 const MIN_VISIBLE_PX = 96;
+/** A press becomes a drag once the pointer has moved this far (px). */
+const DRAG_THRESHOLD_PX = 4;
 /** Height of the title bar (px), which must stay reachable. */
 const TITLE_BAR_PX = 36;
 
@@ -209,25 +211,28 @@ export class AppWindow {
 
   private drag(event: PointerEvent, handle: HTMLElement, mode: 'move' | Edge): void {
     if (event.button !== 0) return;
-    if (this.geometryNow.maximized) {
-      if (mode !== 'move') return;
-      // Dragging a maximised window's title restores it under the pointer, as desktops do.
-      const size = this.restoreTo ?? this.geometryNow;
-      this.geometryNow = {
-        x: event.clientX - this.element.getBoundingClientRect().left - size.width / 2,
-        y: 0,
-        width: size.width,
-        height: size.height,
-        maximized: false,
-      };
-      this.apply();
-    }
+    if (this.geometryNow.maximized && mode !== 'move') return;
     event.preventDefault();
     handle.setPointerCapture(event.pointerId);
-    const start = { x: event.clientX, y: event.clientY, geometry: { ...this.geometryNow } };
+    let start = { x: event.clientX, y: event.clientY, geometry: { ...this.geometryNow } };
+    let dragging = false;
     const { minSize } = this.spec;
-    document.body.classList.add('dragging');
     const onMove = (moved: PointerEvent): void => {
+      if (!dragging) {
+        // A press is not a drag until the pointer travels: a click or double-click must not move anything.
+        if (Math.hypot(moved.clientX - start.x, moved.clientY - start.y) < DRAG_THRESHOLD_PX) return;
+        dragging = true;
+        document.body.classList.add('dragging');
+        if (this.geometryNow.maximized) {
+          // Dragging a maximised window's title restores it under the pointer, as desktops do.
+          const size = this.restoreTo ?? this.geometryNow;
+          const area = this.element.getBoundingClientRect();
+          const restored = { x: start.x - area.left - size.width / 2, y: 0, width: size.width, height: size.height };
+          this.geometryNow = { ...restored, maximized: false };
+          start = { ...start, geometry: { ...this.geometryNow } };
+          this.apply();
+        }
+      }
       const dx = moved.clientX - start.x;
       const dy = moved.clientY - start.y;
       const g = { ...start.geometry };
@@ -254,7 +259,7 @@ export class AppWindow {
       handle.removeEventListener('pointerup', onEnd);
       handle.removeEventListener('pointercancel', onEnd);
       document.body.classList.remove('dragging');
-      this.host.settled(this);
+      if (dragging) this.host.settled(this);
     };
     handle.addEventListener('pointermove', onMove);
     handle.addEventListener('pointerup', onEnd);

@@ -22,6 +22,8 @@ const ASSISTANT_MIN = { width: 480, height: 360 };
 /** The message centre's default and smallest size (px). */
 const MESSAGES_SIZE = { width: 460, height: 580 };
 const MESSAGES_MIN = { width: 340, height: 300 };
+/** The browser tab's title. */
+const PAGE_TITLE = 'ChingTech OS';
 /** Live messages are announced one by one up to this many; a larger catch-up is one summary toast. */
 const TOASTS_PER_BATCH = 3;
 
@@ -51,6 +53,8 @@ export class Desktop {
   private readonly topBar: TopBar;
   private readonly area = el('main', { className: 'desktop-area', attrs: { 'aria-label': 'Desktop' } });
   private connectedOnce = false;
+  /** The user's live terminals have been put back in windows (retried on each connect until they are). */
+  private terminalsRestored = false;
 
   constructor(
     private readonly socket: AppSocket,
@@ -87,6 +91,8 @@ export class Desktop {
     this.store.subscribe((change) => {
       this.topBar.setUnread(this.store.unread);
       dock.setCount('Messages', this.store.unread);
+      // The tab shows the count too, for a person looking at another tab.
+      document.title = this.store.unread > 0 ? `(${this.store.unread}) ${PAGE_TITLE}` : PAGE_TITLE;
       this.announce(change.added, change.arrival === 'live');
     });
     socket.on('connect', () => void this.onConnect());
@@ -116,8 +122,8 @@ export class Desktop {
     const first = !this.connectedOnce;
     this.connectedOnce = true;
     this.element.querySelector('.signin')?.remove();
-    if (first) await this.terminals.restore();
-    else this.terminals.resume();
+    this.terminals.resume();
+    if (!this.terminalsRestored) this.terminalsRestored = await this.terminals.restore();
     await Promise.all([this.assistant.connected(first), this.store.connected()]);
   }
 

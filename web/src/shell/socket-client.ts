@@ -1,9 +1,10 @@
-import {
-  ackFail,
-  type ClientEventName,
-  type ClientPayload,
-  type ClientToServerEvents,
-  type ServerToClientEvents,
+// Types only: the protocol's runtime half (zod schemas) is the server's business and stays out of the bundle.
+import type {
+  AckFail,
+  ClientEventName,
+  ClientPayload,
+  ClientToServerEvents,
+  ServerToClientEvents,
 } from '@ctos/protocol';
 import { io, type Socket } from 'socket.io-client';
 
@@ -66,7 +67,12 @@ export function request<E extends ClientEventName>(
     const timed = socket.timeout(timeoutMs) as unknown as TimedEmitter;
     timed.emit(event, payload, (error, response) => {
       // socket.io reports only a timeout or a disconnect here: both mean "unknown, try again".
-      if (error) resolve(ackFail('TIMEOUT', 'The server did not answer in time. Try again.') as AckFor<E>);
+      const noAnswer: AckFail = {
+        success: false,
+        code: 'TIMEOUT',
+        error: 'The server did not answer in time. Try again.',
+      };
+      if (error) resolve(noAnswer as AckFor<E>);
       else resolve(response as AckFor<E>);
     });
   });

@@ -56,12 +56,13 @@ export class TerminalApp {
   /**
    * After the first connect: a window for every live session of the user not shown yet,
    * with its screen, where its window was last time.
+   * @returns false when the list could not be had (the next connect tries again).
    */
-  async restore(): Promise<void> {
+  async restore(): Promise<boolean> {
     const response = await request(this.socket, 'terminal:list', {});
     if (!response.success) {
       this.toasts.show({ tone: 'error', title: 'Could not list your terminals', body: response.error });
-      return;
+      return false;
     }
     const shown = new Set([...this.open].map((entry) => entry.view.sessionId));
     const sessions = [...response.sessions].sort((a, b) => a.created_at.localeCompare(b.created_at));
@@ -70,6 +71,7 @@ export class TerminalApp {
       const entry = this.openWindow(TERMINAL_KEY_PREFIX + session.session_id, session);
       void entry.view.attach(session.session_id, 'restore');
     }
+    return true;
   }
 
   /** After a reconnect: every open session continues from the last byte its window has. */

@@ -57,6 +57,12 @@ export class TerminalView {
   private early: TerminalOutputEvent[] | undefined;
   /** The socket id this view's session is attached through; acks go only there (another socket would be refused). */
   private attachedVia: string | undefined;
+  /**
+   * Output that arrived while `terminal:create` was in flight. Over long-polling the
+   * acknowledgement and the first output can come in one response, and the output
+   * would be handled before the code awaiting the acknowledgement learns the new id.
+   */
+  private unclaimed: TerminalOutputEvent[] | undefined;
   /** Counts attaches so the answer of a superseded one is ignored. */
   private attachGeneration = 0;
   private retryDelay = ATTACH_RETRY_MS;
@@ -93,6 +99,8 @@ export class TerminalView {
     this.fitNow();
 
     const onOutput = (event: TerminalOutputEvent): void => {
+      // While a create is in flight the id is unknown: keep everything, sorted out once it is known.
+      if (this.unclaimed) this.unclaimed.push(event);
       if (event.session_id !== this.sessionIdNow) return;
       if (this.early) this.early.push(event);
       else this.write(event.data, event.seq);
@@ -171,16 +179,20 @@ export class TerminalView {
    */
   async create(): Promise<AckResponse | undefined> {
     this.fitNow();
+    this.unclaimed = [];
     const response = await request(this.socket, 'terminal:create', {
       cols: this.term.cols,
       rows: this.term.rows,
       flow_control: true,
     });
+    const unclaimed = this.unclaimed;
+    this.unclaimed = undefined;
     if (!response.success) return response;
     this.attachedVia = this.socket.id;
     this.sessionIdNow = response.session_id;
     this.seq = 0;
     this.acked = 0;
+    for (const event of unclaimed) if (event.session_id === response.session_id) this.write(event.data, event.seq);
     // The window may have changed size while the session was being created.
     this.scheduleResize();
     return undefined;

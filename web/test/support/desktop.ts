@@ -5,15 +5,6 @@ import { createLogger } from '@ctos/runtime';
 import { waitFor } from '@ctos/testkit';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-// TEMPORARY, reported to the lead: services/terminal-worker/src/screen-mirror.ts default-imports
-// @xterm/headless, whose CommonJS bundle sets `__esModule` without a `default` export, so
-// `xtermHeadless.Terminal` is undefined (under tsc and SWC alike) and no session starts. This
-// gives the module the default export the worker expects; harmless once the worker is fixed.
-jest.mock('@xterm/headless', () => {
-  const actual = jest.requireActual<Record<string, unknown>>('@xterm/headless');
-  return { ...actual, __esModule: true, default: actual };
-});
-
 /** The built page the tests serve (`npm run build`, or `npx vite build` in web/). */
 export const WEB_DIST = path.resolve(__dirname, '../../dist');
 /** Screenshots and other artifacts (gitignored). */
