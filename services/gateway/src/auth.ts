@@ -1,5 +1,5 @@
 import { errors, jwtVerify } from 'jose';
-import { ServiceError } from '@ctos/protocol';
+import { isWellFormedText, ServiceError } from '@ctos/protocol';
 
 /** What a token must satisfy, beyond its HS256 signature. */
 export interface TokenPolicy {
@@ -25,10 +25,17 @@ export async function verifyUserToken(token: unknown, policy: TokenPolicy): Prom
   try {
     const { payload } = await jwtVerify(token, policy.secret, {
       algorithms: ['HS256'],
+      // A token that never expires is a password that cannot be revoked: refuse it.
+      requiredClaims: ['exp', 'sub'],
       ...(policy.issuer ? { issuer: policy.issuer } : {}),
       ...(policy.audience ? { audience: policy.audience } : {}),
     });
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 128) {
+    if (
+      typeof payload.sub !== 'string' ||
+      payload.sub.length === 0 ||
+      payload.sub.length > 128 ||
+      !isWellFormedText(payload.sub)
+    ) {
       throw new ServiceError('UNAUTHORIZED', 'The token names no user (sub); sign in again.');
     }
     return payload.sub;

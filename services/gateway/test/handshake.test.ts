@@ -95,3 +95,34 @@ describe('the handshake', () => {
     socket.close();
   });
 });
+
+describe('identities that cannot be stored', () => {
+  let system: Embedded;
+  beforeAll(async () => {
+    system = await startEmbedded({
+      env: { PORT: '0', AUTH_JWT_SECRET: TEST_JWT_SECRET, WEB_DIST_DIR: '/nonexistent' },
+      logger: quiet,
+    });
+  });
+  afterAll(() => system.stop());
+
+  it('refuses a token without an expiry, and one whose user id has an unpaired surrogate', async () => {
+    const key = new TextEncoder().encode(TEST_JWT_SECRET);
+    const forever = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(key);
+    await expect(refusalOf(connectClient(system.url, forever))).resolves.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(refusalOf(connectClient(system.url, await signToken('x\ud800y')))).resolves.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+  });
+
+  it('answers INVALID_PAYLOAD, not INTERNAL, for ids with an unpaired surrogate', async () => {
+    const socket = await connectClient(system.url, await signToken('alice'));
+    const answers = [
+      await socket.emitWithAck('ai:history', { conversation_id: '\ud83d' }),
+      await socket.emitWithAck('ai:message', { conversation_id: 'a\udc00', content: 'hi' }),
+      await socket.emitWithAck('terminal:attach', { session_id: '\ud83d' }),
+    ];
+    for (const answer of answers) expect(answer).toMatchObject({ success: false, code: 'INVALID_PAYLOAD' });
+    socket.close();
+  });
+});

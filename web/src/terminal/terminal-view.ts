@@ -7,6 +7,7 @@ import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { request, type AppSocket } from '../shell/socket-client';
 import { copyText } from './clipboard';
+import { neutralisePaste } from './paste';
 import { TERMINAL_FONT, TERMINAL_THEME } from './terminal-theme';
 
 /** Acknowledge rendered output every this many bytes (VS Code's 5,000): few acks, and below the worker's low watermark. */
@@ -45,7 +46,7 @@ export interface TerminalViewInfo {
  * One window's xterm.js bound to a session: created at the window's real size (P04),
  * re-attached with its last `seq` after every reconnect (nothing lost or doubled, P06),
  * acknowledging rendered bytes from xterm's write callbacks so a flood never freezes
- * the tab, with Unicode 11 widths (P08) and xterm's own bracketed-paste sanitising (P07).
+ * the tab, with Unicode 11 widths (P08) and pasted text neutralised before xterm brackets it (P07).
  */
 export class TerminalView {
   readonly term: Terminal;
@@ -96,6 +97,17 @@ export class TerminalView {
     this.term.open(container);
     this.loadRenderer();
     this.term.attachCustomKeyEventHandler((event) => this.onKey(event));
+    // Every paste (keyboard, context menu, middle click) raises this event on xterm's
+    // text area; we take it first, clean it, and hand it to xterm, which brackets it.
+    const onPaste = (event: ClipboardEvent): void => {
+      const text = event.clipboardData?.getData('text/plain');
+      if (text === undefined) return;
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      this.term.paste(neutralisePaste(text));
+    };
+    container.addEventListener('paste', onPaste, { capture: true });
+    this.disposers.push(() => container.removeEventListener('paste', onPaste, { capture: true }));
     this.fitNow();
 
     const onOutput = (event: TerminalOutputEvent): void => {
@@ -319,7 +331,7 @@ export class TerminalView {
     }
   }
 
-  /** Ctrl+Shift+C copies the selection; Ctrl+Shift+V is left to the browser's paste, which xterm brackets. */
+  /** Ctrl+Shift+C copies the selection; Ctrl+Shift+V is left to the browser's paste event (see onPaste). */
   private onKey(event: KeyboardEvent): boolean {
     if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey) return true;
     const key = event.key.toLowerCase();
