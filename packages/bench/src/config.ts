@@ -32,8 +32,11 @@ export const benchSettings = {
   BENCH_FANOUT_MESSAGES: setting.int(20, 1, 10_000),
   /** Deltas of the scripted AI reply (issue 8: 1,000). */
   BENCH_AI_CHUNKS: setting.int(1000, 1, 100_000),
-  /** Measured AI replies per path (the median is reported). */
-  BENCH_AI_RUNS: setting.int(5, 1, 100),
+  /**
+   * Measured AI replies per path. The median is reported: enough runs that one slow reply
+   * on a busy box does not move it.
+   */
+  BENCH_AI_RUNS: setting.int(15, 1, 100),
   /**
    * When true, the processes under test (embedded, gateways, workers) run with
    * `node --cpu-prof` and write their profiles into `results/profiles/` when they stop.
@@ -68,4 +71,9 @@ export function baseProcessEnv(): Record<string, string> {
     LANG: 'C.UTF-8',
   };
   return env;
+}
+
+/** The folder a process under test writes its CPU profile into (see cpu-profile-preload.ts), if profiling. */
+export function cpuProfileDirFromEnv(): string | undefined {
+  return process.env.BENCH_CPU_PROFILE_DIR || undefined;
 }

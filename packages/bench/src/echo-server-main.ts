@@ -16,7 +16,7 @@ io.on('connection', (socket) => {
   });
 });
 http.listen(0, '127.0.0.1', () => {
-  toParent({ type: 'listening', port: (http.address() as AddressInfo).port } as { type: string });
+  toParent({ type: 'listening', port: (http.address() as AddressInfo).port });
 });
 process.on('SIGTERM', () => {
   io.close();

@@ -18,6 +18,8 @@ export type FleetCommand =
     }
   /** Report `reached` once this many `message:new` events have arrived in all (counted since connect). */
   | { type: 'expect'; total: number }
+  /** Report how many `message:new` events have arrived so far. */
+  | { type: 'count' }
   | { type: 'close' };
 
 /** Fleet → parent. */
@@ -26,4 +28,5 @@ export type FleetReply =
   | { type: 'connected'; connected: number; failed: number; errors: string[]; ms: number }
   /** `at`: wall-clock ms (see `wallClockMs`) when the expected count was reached. */
   | { type: 'reached'; count: number; at: number }
+  | { type: 'count'; count: number }
   | { type: 'closed' };

@@ -41,7 +41,7 @@ export function nextMessage<T extends IpcMessage>(child: ChildProcess, type: T['
 }
 
 /** Sends `message` to the parent process (in a helper started with an IPC channel). */
-export function toParent(message: IpcMessage): void {
+export function toParent(message: IpcMessage & Record<string, unknown>): void {
   process.send?.(message);
 }
 

@@ -34,6 +34,23 @@ export interface FigureRow {
   note?: string;
 }
 
+/** A row for a figure that could not be measured at all, so the table still lists all six. */
+export function unmeasured(figure: number, key: string, label: string, reason: string): FigureRow {
+  return {
+    key,
+    figure,
+    label,
+    value: null,
+    unit: '',
+    baseline: null,
+    baselineLabel: '',
+    comparison: 'absolute',
+    target: '–',
+    met: null,
+    note: reason,
+  };
+}
+
 /** value − baseline, or value ÷ baseline, as the row compares; `null` if either is missing. */
 export function relation(row: FigureRow): number | null {
   if (row.value === null || row.baseline === null) return null;

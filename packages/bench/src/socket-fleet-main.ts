@@ -72,6 +72,9 @@ process.on('message', (command: FleetCommand) => {
       expected = command.total;
       if (delivered >= expected) reply({ type: 'reached', count: delivered, at: wallClockMs() });
       break;
+    case 'count':
+      reply({ type: 'count', count: delivered });
+      break;
     case 'close':
       closeAll();
       reply({ type: 'closed' });

@@ -49,6 +49,13 @@ export class SocketFleet {
     return (await answer).at;
   }
 
+  /** How many `message:new` events have arrived so far. */
+  async count(): Promise<number> {
+    const answer = nextMessage<Reply<'count'>>(this.process.child, 'count', START_TIMEOUT_MS);
+    this.send({ type: 'count' });
+    return (await answer).count;
+  }
+
   /** Closes every socket and ends the process. */
   async close(): Promise<void> {
     if (this.process.child.connected) {

@@ -17,7 +17,13 @@ function serviceSettings(cpuProfileDir: string | undefined): Record<string, stri
     TERMINAL_SHELL: BENCH_SHELL,
     TERMINAL_SHELL_ARGS: BENCH_SHELL_ARGS.join(' '),
     LOG_LEVEL: 'info',
-    ...(cpuProfileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfileDir}` } : {}),
+    // NODE_OPTIONS refuses --cpu-prof; a preloaded inspector session does the same.
+    ...(cpuProfileDir
+      ? {
+          NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-profile-preload.js')}`,
+          BENCH_CPU_PROFILE_DIR: cpuProfileDir,
+        }
+      : {}),
   };
 }
 

@@ -1,0 +1,185 @@
+import { connectClient, signToken, type ClientSocket } from '@ctos/testkit';
+import { childPids, pssKiB, rssKiB } from '../process-memory';
+import { measureSpawns } from '../pty-baseline';
+import type { FigureRow } from '../report';
+import { attempt, type RunContext } from '../run-context';
+import { summarize } from '../stats';
+import type { ClusterSystem } from '../systems';
+import { closeTerminal, createTerminal } from '../terminal-client';
+
+/** The terminal-worker's default sessions per user (TERMINAL_MAX_SESSIONS_PER_USER): we spread over users, not raise it. */
+const SESSIONS_PER_USER = 10;
+/** Issue 8: at most this much worker RSS per idle session (KiB). */
+const MAX_RSS_PER_SESSION_KIB = 1024;
+/** Issue 8: creating a session takes at most this long at p50 (ms). */
+const MAX_CREATE_P50_MS = 50;
+/** In-process `pty.spawn` calls timed for the baseline. */
+const BASELINE_SPAWNS = 50;
+/** How long RSS is left to settle after the last create before it is read (ms). */
+const SETTLE_MS = 2000;
+/** How long the worker may take to end every shell after the sessions are closed (ms). */
+const CLOSE_TIMEOUT_MS = 30_000;
+
+/** What figure 3 measured. */
+interface SessionsMeasurement {
+  opened: number;
+  refusal?: string;
+  createMs: ReturnType<typeof summarize>;
+  createFirst100P50: number;
+  createLast100P50: number;
+  workerRssBeforeKiB: number;
+  workerRssAfterKiB: number;
+  rssPerSessionKiB: number;
+  shells: number;
+  shellPssPerSessionKiB: number;
+  spawnMs: ReturnType<typeof summarize>;
+}
+
+/**
+ * Figure 3: opens idle sessions on the cluster's one terminal-worker until
+ * BENCH_SESSIONS (or until it refuses), then reads the worker's RSS and its shells' PSS
+ * from /proc, and closes them all again.
+ */
+export async function sessionsFigure(context: RunContext, system: ClusterSystem): Promise<FigureRow[]> {
+  const target = context.config.BENCH_SESSIONS;
+  const workerPid = system.terminalWorker.pid;
+  context.progress(`3 sessions: ${target} idle sessions on terminal-worker pid ${workerPid}`);
+  const measured = await attempt(context, 'sessions per worker', async (): Promise<SessionsMeasurement> => {
+    const spawnMs = summarize(measureSpawns(BASELINE_SPAWNS));
+    const users = Math.ceil(target / SESSIONS_PER_USER) + 1; // one more, to try past capacity
+    const sockets: ClientSocket[] = [];
+    const created: Array<{ socket: ClientSocket; sessionId: string }> = [];
+    try {
+      for (let i = 0; i < users; i++) {
+        sockets.push(
+          await connectClient(system.url, await signToken(`sessions-${i}`, { secret: system.cluster.jwtSecret })),
+        );
+      }
+      const before = rssKiB(workerPid);
+      const times: number[] = [];
+      let refusal: string | undefined;
+      for (let i = 0; i < target; i++) {
+        const socket = sockets[Math.floor(i / SESSIONS_PER_USER)]!;
+        try {
+          const { sessionId, ms } = await createTerminal(socket, false);
+          created.push({ socket, sessionId });
+          times.push(ms);
+        } catch (error) {
+          refusal = `refused after ${created.length}: ${(error as { code?: string }).code ?? (error as Error).message}`;
+          break;
+        }
+        if (i > 0 && i % 250 === 0) context.progress(`  ${i} sessions`);
+      }
+      if (!refusal) {
+        // One past the target: a worker at capacity should refuse, not fork for ever.
+        await createTerminal(sockets[users - 1]!, false).then(
+          ({ sessionId }) => {
+            created.push({ socket: sockets[users - 1]!, sessionId });
+            refusal = `session ${target + 1} was accepted too (the worker's TERMINAL_WORKER_CAPACITY is above ${target})`;
+          },
+          (error: { code?: string; message: string }) => {
+            refusal = `session ${target + 1} refused at capacity: ${error.code ?? error.message}`;
+          },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      const after = rssKiB(workerPid);
+      const shells = childPids(workerPid);
+      let shellPss = 0;
+      for (const pid of shells) {
+        try {
+          shellPss += pssKiB(pid);
+        } catch {
+          // A shell that ended between listing and reading adds nothing.
+        }
+      }
+      const opened = times.length;
+      const first = times.slice(0, 100);
+      const last = times.slice(-100);
+      return {
+        opened,
+        ...(refusal ? { refusal } : {}),
+        createMs: summarize(times),
+        createFirst100P50: summarize(first).p50,
+        createLast100P50: summarize(last).p50,
+        workerRssBeforeKiB: before,
+        workerRssAfterKiB: after,
+        rssPerSessionKiB: (after - before) / created.length,
+        shells: shells.length,
+        shellPssPerSessionKiB: shells.length > 0 ? shellPss / shells.length : 0,
+        spawnMs,
+      };
+    } finally {
+      context.progress(`  closing ${created.length} sessions`);
+      const closing = performance.now();
+      await Promise.all(
+        sockets.map(async (socket) => {
+          for (const entry of created.filter((c) => c.socket === socket)) {
+            await closeTerminal(socket, entry.sessionId).catch(() => undefined); // the drain at the end closes any left
+          }
+        }),
+      );
+      const closed = performance.now();
+      for (const socket of sockets) socket.close();
+      const deadline = Date.now() + CLOSE_TIMEOUT_MS;
+      while (childPids(workerPid).length > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      context.details.sessions_teardown = {
+        close_acks_ms: Math.round(closed - closing),
+        shells_gone_ms: Math.round(performance.now() - closed),
+        shells_left: childPids(workerPid).length,
+      };
+    }
+  });
+  context.details.sessions = measured;
+  return [
+    {
+      key: 'sessions.opened',
+      figure: 3,
+      label: 'idle sessions opened on one terminal-worker',
+      value: measured?.opened ?? null,
+      unit: 'sessions',
+      baseline: null,
+      baselineLabel: '',
+      comparison: 'absolute',
+      target: `${target} (or refused)`,
+      met: measured ? measured.opened >= target : null,
+      ...(measured?.refusal ? { note: measured.refusal } : {}),
+    },
+    {
+      key: 'sessions.rss_per_session',
+      figure: 3,
+      label: 'worker RSS per idle session (shells excluded)',
+      value: measured?.rssPerSessionKiB ?? null,
+      unit: 'KiB',
+      baseline: measured?.shellPssPerSessionKiB ?? null,
+      baselineLabel: '(PSS of one shell)',
+      comparison: 'ratio',
+      target: `≤ ${MAX_RSS_PER_SESSION_KIB} KiB`,
+      met: measured ? measured.rssPerSessionKiB <= MAX_RSS_PER_SESSION_KIB : null,
+      ...(measured
+        ? {
+            note: `worker RSS ${Math.round(measured.workerRssBeforeKiB / 1024)} → ${Math.round(measured.workerRssAfterKiB / 1024)} MiB for ${measured.opened} sessions; ${measured.shells} shells`,
+          }
+        : {}),
+    },
+    {
+      key: 'sessions.create_p50',
+      figure: 3,
+      label: 'time to create a session, p50',
+      value: measured?.createMs.p50 ?? null,
+      unit: 'ms',
+      baseline: measured?.spawnMs.p50 ?? null,
+      baselineLabel: '(pty.spawn in-process)',
+      comparison: 'ratio',
+      target: `≤ ${MAX_CREATE_P50_MS} ms`,
+      met: measured ? measured.createMs.p50 <= MAX_CREATE_P50_MS : null,
+      ...(measured
+        ? {
+            note: `p99 ${measured.createMs.p99.toFixed(1)} ms; p50 of the first 100 ${measured.createFirst100P50.toFixed(1)} ms, of the last 100 ${measured.createLast100P50.toFixed(1)} ms`,
+          }
+        : {}),
+    },
+  ];
+}
