@@ -1,38 +1,105 @@
 import { SerializeAddon } from '@xterm/addon-serialize';
 import { Terminal } from '@xterm/headless';
 
+/** How long output must pause before the mirror parses its backlog (ms). */
+const IDLE_PARSE_DELAY_MS = 50;
+
+/**
+ * The most unparsed output the mirror holds (characters). Past it, the mirror starts
+ * over from an empty screen instead of parsing: a session that floods this much between
+ * pauses has scrolled its old screen away many times over, and what the client will see
+ * is rebuilt from the newest output alone (the backlog plus the replay buffer).
+ */
+const MAX_BACKLOG_CHARS = 1024 * 1024;
+
+type BacklogEntry = string | { cols: number; rows: number };
+
 /**
  * A headless xterm.js kept in step with the output that left the replay buffer, so a
  * client whose position is older than the buffer gets the screen as it stood at the
- * buffer's start, then the buffer. It parses each byte once, on eviction — a session
- * whose output fits in the buffer costs nothing here.
+ * buffer's start, then the buffer (decision 0004).
+ *
+ * Parsing is the costliest work a worker does (over half its CPU in a flood, measured by
+ * the benchmark), so evicted output is only queued here and parsed when output pauses
+ * for {@link IDLE_PARSE_DELAY_MS}, or at once when a snapshot is asked for. A flood that
+ * outruns {@link MAX_BACKLOG_CHARS} makes the mirror start over instead of parsing it.
  */
 export class ScreenMirror {
-  private readonly terminal: Terminal;
-  private readonly serializer = new SerializeAddon();
+  private terminal: Terminal;
+  private serializer: SerializeAddon;
+  private backlog: BacklogEntry[] = [];
+  private backlogChars = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(cols: number, rows: number, scrollback: number) {
-    // A named import is right here: we compile to CommonJS, and the package sets __esModule
-    // (MACHINE-NOTES' default-import advice is for native ESM).
-    this.terminal = new Terminal({ cols, rows, scrollback, allowProposedApi: true });
-    this.terminal.loadAddon(this.serializer as unknown as Parameters<typeof this.terminal.loadAddon>[0]);
+  constructor(
+    private cols: number,
+    private rows: number,
+    private readonly scrollback: number,
+  ) {
+    [this.terminal, this.serializer] = this.createTerminal();
   }
 
   write(data: string): void {
-    this.terminal.write(data);
+    this.backlog.push(data);
+    this.backlogChars += data.length;
+    if (this.backlogChars > MAX_BACKLOG_CHARS) this.startOver();
+    this.parseWhenIdle();
   }
 
   resize(cols: number, rows: number): void {
-    this.terminal.resize(cols, rows);
+    this.cols = cols;
+    this.rows = rows;
+    this.backlog.push({ cols, rows });
+    this.parseWhenIdle();
   }
 
-  /** The screen and scrollback as escape sequences, once every write so far is parsed. */
+  /** The screen and scrollback as escape sequences, once everything queued is parsed. */
   async snapshot(): Promise<string> {
+    this.parseBacklog();
     await new Promise<void>((resolve) => this.terminal.write('', resolve));
     return this.serializer.serialize();
   }
 
   dispose(): void {
+    clearTimeout(this.idleTimer);
+    this.backlog = [];
     this.terminal.dispose();
+  }
+
+  private createTerminal(): [Terminal, SerializeAddon] {
+    // A named import is right here: we compile to CommonJS, and the package sets __esModule
+    // (MACHINE-NOTES' default-import advice is for native ESM).
+    const terminal = new Terminal({
+      cols: this.cols,
+      rows: this.rows,
+      scrollback: this.scrollback,
+      allowProposedApi: true,
+    });
+    const serializer = new SerializeAddon();
+    terminal.loadAddon(serializer as unknown as Parameters<typeof terminal.loadAddon>[0]);
+    return [terminal, serializer];
+  }
+
+  private parseWhenIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.parseBacklog(), IDLE_PARSE_DELAY_MS);
+  }
+
+  private parseBacklog(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    for (const entry of this.backlog) {
+      if (typeof entry === 'string') this.terminal.write(entry);
+      else this.terminal.resize(entry.cols, entry.rows);
+    }
+    this.backlog = [];
+    this.backlogChars = 0;
+  }
+
+  private startOver(): void {
+    this.terminal.dispose();
+    [this.terminal, this.serializer] = this.createTerminal();
+    this.backlog = [];
+    this.backlogChars = 0;
   }
 }
