@@ -41,14 +41,16 @@ if (args.has('--system-packages') || wanted) {
     ['nginx', 'nginx'],
     ['chromium', 'chromium'],
     ['docker-compose', 'docker-compose'],
-  ].filter(([binary]) => !wanted || wanted.includes(binary)).filter(([binary]) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${binary} || test -x /usr/sbin/${binary}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  ]
+    .filter(([binary]) => !wanted || wanted.includes(binary))
+    .filter(([binary]) => {
+      try {
+        execFileSync('sh', ['-c', `command -v ${binary} || test -x /usr/sbin/${binary}`], { stdio: 'ignore' });
+        return false;
+      } catch {
+        return true;
+      }
+    });
   if (needed.length > 0) {
     const packages = needed.map(([, pkg]) => pkg);
     if (process.getuid?.() !== 0) {

@@ -148,11 +148,13 @@ export class ManagedProcess {
     }
   }
 
-  /** SIGTERM, then SIGKILL after `timeoutMs`; resolves when it has exited. */
+  /** SIGTERM (and SIGCONT, should it be paused), then SIGKILL after `timeoutMs`; resolves when it has exited. */
   stop(timeoutMs = STOP_TIMEOUT_MS): Promise<ProcessExit> {
     this.stopping ??= (async () => {
       if (this.running) {
         this.signal('SIGTERM');
+        // A process a test paused (SIGSTOP) acts on SIGTERM only once it runs again.
+        this.signal('SIGCONT');
         const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs);
         await this.exited;
         clearTimeout(timer);

@@ -152,6 +152,19 @@ export interface Cluster {
    * @throws Error when its entry point is missing or it fails to start.
    */
   addProcess(role: ClusterRole, env?: Record<string, string>): Promise<ClusterProcessInfo>;
+  /**
+   * Sends `signal` to the running process called `name` (`redis`, `gateway-2`…): fault
+   * injection (SIGKILL, SIGSTOP, SIGCONT). Resolves once it has exited when the signal
+   * was SIGKILL, at once otherwise.
+   * @throws Error when no running process has that name.
+   */
+  signal(name: string, signal: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts Redis again on the same port with the same AOF folder, after it exited (was
+   * killed); resolves when it accepts connections. Clients reconnect by themselves.
+   * @throws Error while the previous Redis is still running, or when it fails to start.
+   */
+  restartRedis(): Promise<ClusterProcessInfo>;
   /** Stops everything it started, in order: nginx, gateways, workers, the stand-in, Redis. */
   stop(): Promise<void>;
 }
@@ -363,11 +376,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     process.off('exit', killAllNow);
   };
 
-  const skipped: ClusterRole[] = [];
-  try {
-    // Redis: AOF in the state folder, as the compose file persists it.
-    const redisPort = await freePort();
-    redisUrl = `redis://${LOOPBACK}:${redisPort}`;
+  let redisPort = 0;
+  /**
+   * Starts `redis-server` on `redisPort` with AOF in the state folder, `appendfsync
+   * everysec` as docker-compose ships it: every acknowledged write is in the kernel before
+   * the reply, so a Redis process crash loses none; a host crash may lose the last second.
+   */
+  const startRedis = async (): Promise<ClusterProcessInfo> => {
     const redis = launch(
       'redis',
       redisServer,
@@ -389,6 +404,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     );
     await redis.process.waitForLine((l) => l.includes('Ready to accept connections'), 'it was ready');
     setPorts(redis, { redis: redisPort });
+    return redis.info;
+  };
+
+  const skipped: ClusterRole[] = [];
+  try {
+    // Redis: AOF in the state folder, as the compose file persists it.
+    redisPort = await freePort();
+    redisUrl = `redis://${LOOPBACK}:${redisPort}`;
+    await startRedis();
 
     // The Anthropic stand-in, unless a key or an endpoint was given.
     const aiWorkerBuilt = existsSync(path.join(REPO_ROOT, ROLE_SPECS['ai-worker'].script));
@@ -483,6 +507,21 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         // SIGHUP: nginx re-reads its configuration and replaces its workers gracefully.
         managed.find((m) => m.info.role === 'nginx')?.process.signal('SIGHUP');
       }
+      writeState();
+      return { ...info };
+    },
+    async signal(name, signal) {
+      const entry = managed.find((m) => m.info.name === name && m.process.running);
+      if (!entry) throw new Error(`no running process is called ${name}`);
+      entry.process.signal(signal);
+      if (signal === 'SIGKILL') await entry.process.waitForExit();
+    },
+    async restartRedis() {
+      if (stopping) throw new Error('the cluster is stopping');
+      if (managed.some((m) => m.info.role === 'redis' && m.process.running)) {
+        throw new Error('Redis is still running; kill it first');
+      }
+      const info = await startRedis();
       writeState();
       return { ...info };
     },

@@ -10,3 +10,4 @@ export { createMetricsRegistry, createOpsApp, type ReadinessCheck } from './ops-
 export { DEFAULT_SHUTDOWN_TIMEOUT_MS, exitOnSignal, guardProcess } from './shutdown';
 export { commonSettings, type CommonConfig } from './common-settings';
 export { runServiceProcess, type ServiceProcessOptions } from './service-process';
+export { redisOutageLog, type RedisOutageHooks } from './redis-outage-log';

@@ -30,6 +30,14 @@ export interface BusBackend {
   dispose(): Promise<void>;
 }
 
+/**
+ * True for a backend error that means "written, but the answer was lost" (the Redis
+ * build's `OutcomeUnknownError`): the message may have been delivered.
+ */
+function outcomeUnknown(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'OutcomeUnknownError';
+}
+
 /** Hooks to observe the bus (logs, metrics). */
 export interface BusObserver {
   /** A handler threw something other than a `ServiceError`: a bug. */
@@ -49,6 +57,8 @@ export class EndpointBus implements Bus {
   private readonly pending = new Map<number, Pending>();
   private nextRequestId = 1;
   private readonly ready: Promise<void>;
+  /** True once replies can be heard. */
+  private listening = false;
   private serving = false;
   private disposed = false;
 
@@ -59,8 +69,11 @@ export class EndpointBus implements Bus {
     private readonly observer: BusObserver = {},
   ) {
     this.ready = backend.listenReplies((reply) => this.settle(reply));
-    // Until the first request awaits it, a failure to listen is reported there.
-    this.ready.catch(() => undefined);
+    this.ready.then(
+      () => (this.listening = true),
+      // Until the first request awaits it, a failure to listen is reported there.
+      () => undefined,
+    );
   }
 
   async request<T>(target: RequestTarget, body: unknown, options: RequestOptions = {}): Promise<T> {
@@ -80,9 +93,8 @@ export class EndpointBus implements Bus {
 
   private async requestOnce<T>(target: RequestTarget, body: unknown, timeoutMs: number): Promise<T> {
     if (this.disposed) throw new ServiceError('UNAVAILABLE', 'This process is shutting down.');
-    await this.ready.catch(() => {
-      throw new ServiceError('UNAVAILABLE', 'The message bus cannot be reached; try again shortly.');
-    });
+    this.refuseDuringOutage();
+    if (!this.listening) await this.waitUntilListening(timeoutMs);
     const worker = 'worker' in target ? target.worker : (await this.registry.pick(target.kind)).id;
     const r = this.nextRequestId++;
     const reply = new Promise<T>((resolve, reject) => {
@@ -94,23 +106,70 @@ export class EndpointBus implements Bus {
     });
     try {
       await this.backend.deliver(worker, { t: 'q', r, f: this.id, b: body });
-    } catch {
-      this.settle({
-        r,
-        ok: false,
-        code: 'UNAVAILABLE',
-        error: 'The message bus cannot be reached; try again shortly.',
-      });
+    } catch (error) {
+      // Written but unconfirmed (the connection dropped): it may have arrived, so its
+      // reply, or the timeout, says how it went.
+      if (!outcomeUnknown(error)) {
+        this.settle({
+          r,
+          ok: false,
+          code: 'UNAVAILABLE',
+          error: 'The message bus cannot be reached; try again shortly.',
+        });
+      }
     }
     return reply;
   }
 
-  async send(worker: string, body: unknown): Promise<void> {
+  async send(worker: string, body: unknown, options: RequestOptions = {}): Promise<void> {
     if (this.disposed) throw new ServiceError('UNAVAILABLE', 'This process is shutting down.');
+    this.refuseDuringOutage();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
+    });
     try {
-      await this.backend.deliver(worker, { t: 's', b: body });
+      const delivered = this.backend.deliver(worker, { t: 's', b: body });
+      // If it is late, it may still land; its outcome no longer reaches anyone.
+      delivered.catch(() => undefined);
+      if ((await Promise.race([delivered, late])) === 'late') {
+        throw new ServiceError('TIMEOUT', 'The message bus did not confirm in time; it may still arrive.');
+      }
+    } catch (error) {
+      if (error instanceof ServiceError) throw error;
+      if (outcomeUnknown(error)) {
+        throw new ServiceError(
+          'TIMEOUT',
+          'The connection dropped before the message bus confirmed; it may have arrived.',
+        );
+      }
+      throw new ServiceError('UNAVAILABLE', 'The message bus cannot be reached; try again shortly.');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * While the registry knows its backend is down or not answering (Redis stopped or
+   * paused), a send or request is refused at once with `UNAVAILABLE` and nothing is
+   * written: it cannot run later by surprise, and the caller is not left waiting.
+   */
+  private refuseDuringOutage(): void {
+    if (this.registry.healthy) return;
+    throw new ServiceError('UNAVAILABLE', 'The message bus cannot be reached; try again shortly.');
+  }
+
+  /** Waits up to `timeoutMs` for the reply subscription (Redis was down when this process started). */
+  private async waitUntilListening(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), timeoutMs)));
+    try {
+      const outcome = await Promise.race([this.ready, gaveUp]);
+      if (outcome === 'late') throw new Error('not listening yet');
     } catch {
       throw new ServiceError('UNAVAILABLE', 'The message bus cannot be reached; try again shortly.');
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -9,8 +9,12 @@ export const WORKER_KINDS: readonly WorkerKind[] = ['gateway', 'terminal', 'ai',
  * Time is the backend's own clock, so processes with skewed clocks agree.
  */
 export interface RegistryBackend {
-  /** Records a heartbeat of `info`, stamped with the backend's time. */
-  beat(info: WorkerInfo, ttlMs: number): Promise<void>;
+  /**
+   * Records a heartbeat of `info`, stamped with the backend's time. Says whether it was
+   * registered already (`present`), had been reaped (`reaped`: remembered for an hour),
+   * or was simply not there (`absent`).
+   */
+  beat(info: WorkerInfo, ttlMs: number): Promise<'present' | 'reaped' | 'absent'>;
   /** Removes an instance that is leaving on purpose. */
   remove(id: string, kind: WorkerKind): Promise<void>;
   /** Instances of `kind` whose last beat is newer than `deadlineMs` ago. */
@@ -18,8 +22,13 @@ export interface RegistryBackend {
   /**
    * Atomically removes and returns every instance whose last beat is older than
    * `deadlineMs`: of several concurrent callers, exactly one gets each dead instance.
+   *
+   * Reaps nothing when the registry has not been swept for longer than `deadlineMs`
+   * (the backend was down or paused, or every reaper was blocked: every instance's beats
+   * are old for a reason that is not its death), nor for `graceMs` after such a gap, so
+   * every live instance has time to reconnect and beat again.
    */
-  reap(deadlineMs: number): Promise<Array<{ id: string; kind: WorkerKind }>>;
+  reap(deadlineMs: number, graceMs: number): Promise<Array<{ id: string; kind: WorkerKind }>>;
   /** Tells every registry in the cluster that an instance died. */
   publishDeath(dead: { id: string; kind: WorkerKind }): Promise<void>;
   /** Hears every published death. */
@@ -29,8 +38,30 @@ export interface RegistryBackend {
 
 /** Hooks to observe the registry (logs, metrics). */
 export interface RegistryObserver {
+  /** The backend failed or stopped answering; once per outage. */
   onBackendError?(operation: string, error: unknown): void;
+  /** The backend answers again after {@link onBackendError}. */
   onBackendRecovered?(): void;
+}
+
+/**
+ * After a gap in sweeping (an outage), how long beyond one deadline and one beat the
+ * reaper waits before it reaps again (ms): a process reconnects to Redis within its
+ * backoff cap (1 s) and then beats; this leaves it twice that.
+ */
+const RECONNECT_GRACE_MS = 2000;
+
+/** An instance whose last beat is older than this many intervals has missed one: placement avoids it. */
+const ON_TIME_BEATS = 2;
+
+/** The instance with the most room left in proportion to its capacity, if any has room. */
+function leastLoaded(workers: readonly WorkerInfo[]): WorkerInfo | undefined {
+  let best: WorkerInfo | undefined;
+  for (const worker of workers) {
+    if (worker.load >= worker.capacity) continue;
+    if (!best || worker.load / worker.capacity < best.load / best.capacity) best = worker;
+  }
+  return best;
 }
 
 /**
@@ -42,24 +73,43 @@ export class HeartbeatRegistry implements Registry {
   private readonly listeners = new Set<(dead: { id: string; kind: WorkerKind }) => void>();
   private readonly beating = new Set<NodeJS.Timeout>();
   private readonly reaper: NodeJS.Timeout;
-  private unsubscribe: Promise<() => void>;
+  /** Stops hearing deaths; set once the subscription is confirmed. */
+  private unsubscribe: (() => void) | undefined;
   private backendHealthy = true;
   private disposed = false;
+  /** Backend calls without an answer yet. */
+  private unanswered = 0;
+  /** When the backend last answered (performance.now() ms). */
+  private lastAnswerAt = performance.now();
 
   constructor(
     private readonly backend: RegistryBackend,
     private readonly options: HeartbeatOptions,
     private readonly observer: RegistryObserver = {},
   ) {
-    this.unsubscribe = backend.subscribeDeaths((dead) => {
-      for (const listener of this.listeners) listener(dead);
-    });
+    backend
+      .subscribeDeaths((dead) => {
+        for (const listener of this.listeners) listener(dead);
+      })
+      .then(
+        (unsubscribe) => {
+          if (this.disposed) unsubscribe();
+          else this.unsubscribe = unsubscribe;
+        },
+        (error: unknown) => this.markUnhealthy('subscribeDeaths', error),
+      );
     // Sweeping twice per interval bounds detection at deadline + interval/2.
     this.reaper = setInterval(() => void this.reap(), Math.max(1, options.intervalMs / 2));
     this.reaper.unref();
   }
 
+  /**
+   * False while the backend fails, and while calls to it have gone unanswered for longer
+   * than the death deadline (Redis paused, or a half-open connection: nothing errors, it
+   * just never answers).
+   */
   get healthy(): boolean {
+    this.checkStalled();
     return this.backendHealthy;
   }
 
@@ -68,14 +118,23 @@ export class HeartbeatRegistry implements Registry {
   }
 
   announce(self: Announcement): AnnouncementHandle {
+    let stopped = false;
     const info = (): WorkerInfo => ({ id: self.id, kind: self.kind, capacity: self.capacity, load: self.load() });
     // The hash outlives a beat by the whole deadline so a slow beat never loses it.
-    const beat = (): Promise<void> => this.guard('beat', () => this.backend.beat(info(), this.deadlineMs * 2));
+    let registered = false;
+    const beat = async (): Promise<void> => {
+      const found = await this.guard('beat', () => this.backend.beat(info(), this.deadlineMs * 2));
+      if (found === undefined || stopped) return;
+      if (found !== 'present' && registered) self.onRejoined?.(found === 'reaped' ? 'declared-dead' : 'forgotten');
+      registered = true;
+    };
     void beat();
-    const timer = setInterval(() => void beat(), this.options.intervalMs);
+    const timer = setInterval(() => {
+      this.checkStalled();
+      void beat();
+    }, this.options.intervalMs);
     timer.unref();
     this.beating.add(timer);
-    let stopped = false;
     return {
       touch: () => {
         if (!stopped) void beat();
@@ -91,14 +150,10 @@ export class HeartbeatRegistry implements Registry {
   }
 
   async live(kind: WorkerKind): Promise<WorkerInfo[]> {
-    try {
-      const list = await this.backend.list(kind, this.deadlineMs);
-      this.markHealthy();
-      return list;
-    } catch (error) {
-      this.markUnhealthy('list', error);
-      throw new ServiceError('UNAVAILABLE', 'The service registry cannot be reached; try again shortly.');
-    }
+    // During a known outage, answer now: a paused Redis would hold the caller until it resumes.
+    const list = this.healthy ? await this.guard('list', () => this.backend.list(kind, this.deadlineMs)) : undefined;
+    if (!list) throw new ServiceError('UNAVAILABLE', 'The service registry cannot be reached; try again shortly.');
+    return list;
   }
 
   async pick(kind: WorkerKind): Promise<WorkerInfo> {
@@ -106,11 +161,10 @@ export class HeartbeatRegistry implements Registry {
     if (live.length === 0) {
       throw new ServiceError('UNAVAILABLE', `No ${kind} worker is running; try again shortly.`);
     }
-    let best: WorkerInfo | undefined;
-    for (const worker of live) {
-      if (worker.load >= worker.capacity) continue;
-      if (!best || worker.load / worker.capacity < best.load / best.capacity) best = worker;
-    }
+    // An instance that has missed a beat may have died and not be declared dead yet: work
+    // placed on it would wait for a TIMEOUT. Prefer those that beat on time.
+    const onTime = live.filter((w) => (w.ageMs ?? 0) <= this.options.intervalMs * ON_TIME_BEATS);
+    const best = leastLoaded(onTime) ?? leastLoaded(live);
     if (!best) throw new ServiceError('UNAVAILABLE', `Every ${kind} worker is at capacity; try again later.`);
     return best;
   }
@@ -129,12 +183,13 @@ export class HeartbeatRegistry implements Registry {
     for (const timer of this.beating) clearInterval(timer);
     this.beating.clear();
     this.listeners.clear();
-    (await this.unsubscribe.catch(() => () => undefined))();
+    this.unsubscribe?.();
   }
 
   private async reap(): Promise<void> {
     if (this.disposed) return;
-    const dead = await this.guard('reap', () => this.backend.reap(this.deadlineMs));
+    const graceMs = this.deadlineMs + this.options.intervalMs + RECONNECT_GRACE_MS;
+    const dead = await this.guard('reap', () => this.backend.reap(this.deadlineMs, graceMs));
     for (const instance of dead ?? []) {
       await this.guard('publishDeath', () => this.backend.publishDeath(instance));
     }
@@ -142,14 +197,30 @@ export class HeartbeatRegistry implements Registry {
 
   /** Runs a backend operation; failures flip `healthy` and are reported once per outage. */
   private async guard<T>(operation: string, run: () => Promise<T>): Promise<T | undefined> {
+    this.unanswered++;
     try {
       const result = await run();
+      this.answered();
       this.markHealthy();
       return result;
     } catch (error) {
+      this.answered();
       this.markUnhealthy(operation, error);
       return undefined;
     }
+  }
+
+  private answered(): void {
+    this.unanswered--;
+    this.lastAnswerAt = performance.now();
+  }
+
+  /** Calls waiting longer than the deadline with no answer at all: the backend is stalled. */
+  private checkStalled(): void {
+    if (!this.backendHealthy || this.unanswered === 0) return;
+    const silentMs = performance.now() - this.lastAnswerAt;
+    if (silentMs <= this.deadlineMs) return;
+    this.markUnhealthy('stalled', new Error(`no answer from the registry's backend for ${Math.round(silentMs)} ms`));
   }
 
   private markHealthy(): void {

@@ -19,7 +19,15 @@ export interface Transport {
   readonly adapter: AdapterFactory;
   /** Gateways call this with their server once it exists. */
   attachServer(server: Server): () => void;
-  /** True while every connection the transport needs is up. */
+  /**
+   * Calls `listener` each time the room events for this process's sockets were cut off
+   * (the adapter's subscription connection was lost) and are about to flow again — before
+   * any event from after the gap arrives: whatever was emitted in between never reached
+   * its sockets, so a gateway makes its clients resynchronise. Never called by the
+   * in-memory build, which cannot lose events.
+   */
+  onResubscribed(listener: () => void): () => void;
+  /** True while every connection the transport needs is up and Redis answers. */
   healthy(): boolean;
   dispose(): Promise<void>;
 }

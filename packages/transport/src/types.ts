@@ -9,6 +9,8 @@ export interface WorkerInfo {
   kind: WorkerKind;
   load: number;
   capacity: number;
+  /** Time since its last beat (ms), when the registry knows it. */
+  ageMs?: number;
 }
 
 /** What an instance announces about itself. */
@@ -18,6 +20,15 @@ export interface Announcement {
   capacity: number;
   /** Read at each heartbeat. */
   load: () => number;
+  /**
+   * Called when a beat finds this instance gone from the registry although it had beaten
+   * before; that beat registers it again, and what it owns must be reconciled with what
+   * the cluster now believes. `declared-dead`: it stopped beating for longer than the
+   * deadline (its event loop blocked, or it was cut off from Redis), was reaped, and the
+   * cluster has reported what it owned as lost. `forgotten`: the registry lost it without
+   * a death (Redis came back without its data).
+   */
+  onRejoined?: (reason: 'declared-dead' | 'forgotten') => void;
 }
 
 /** The handle of an {@link Registry.announce} call. */
@@ -89,8 +100,14 @@ export interface Bus {
   readonly id: string;
   /** Rejects with `ServiceError` codes `TIMEOUT`, `UNAVAILABLE`, or the worker's refusal. */
   request<T = unknown>(target: RequestTarget, body: unknown, options?: RequestOptions): Promise<T>;
-  /** Appends `body` to `worker`'s inbox. Rejects with `UNAVAILABLE` if the transport is down. */
-  send(worker: string, body: unknown): Promise<void>;
+  /**
+   * Appends `body` to `worker`'s inbox. Rejects with `UNAVAILABLE` when the transport is
+   * known to be down (nothing was written), or `TIMEOUT` when the append is not confirmed
+   * — within `timeoutMs` (default {@link DEFAULT_REQUEST_TIMEOUT_MS}: Redis stopped
+   * answering, and the message may still be appended when it resumes), or because the
+   * connection dropped after writing it: outcome unknown, it arrives once or not at all.
+   */
+  send(worker: string, body: unknown, options?: RequestOptions): Promise<void>;
   /** Starts reading this endpoint's inbox. One handler per endpoint. */
   serve(handler: InboxHandler): void;
   dispose(): Promise<void>;
@@ -102,9 +119,15 @@ export type ServerPayload<E extends ServerEventName> = Parameters<ServerToClient
 /**
  * Emits Socket.IO events into rooms from any process; every gateway holding a socket in
  * the room delivers it. The returned promise settles when the event is handed to the
- * transport (a Redis PUBLISH answered); it never rejects — a failed emit is logged and
- * counted, because the output it carries is kept in a replay buffer.
+ * transport (a Redis PUBLISH answered) and never rejects: it resolves `false` when the
+ * event could not be handed over (Redis unreachable; logged and counted), so a caller
+ * that keeps an ordered stream (terminal output, reply chunks) can send it again, and
+ * `true` (or nothing, for emitters that cannot fail) when it was.
  */
 export interface RoomEmitter {
-  emit<E extends ServerEventName>(room: string | string[], event: E, payload: ServerPayload<E>): Promise<void>;
+  emit<E extends ServerEventName>(
+    room: string | string[],
+    event: E,
+    payload: ServerPayload<E>,
+  ): Promise<boolean | void>;
 }

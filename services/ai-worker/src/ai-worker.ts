@@ -115,7 +115,8 @@ export function createAiWorker(deps: AiWorkerDeps): AiWorker {
         if (event === 'ai:stream:chunk') metrics.chunks.inc();
         return transport.emitter.emit(room, event, payload);
       },
-      storeChunk: (chunk) => conversations.addChunk(conversationId, messageId, chunk),
+      appendChunk: (chunk) => conversations.addChunk(conversationId, messageId, chunk),
+      storeChunkAt: (index, chunk) => conversations.addChunkAt(conversationId, messageId, index, chunk),
       onStoreError: (error) =>
         logger.warn({ err: error, conversation_id: conversationId, message_id: messageId }, 'could not store a reply'),
     };
@@ -252,7 +253,8 @@ export function createAiWorker(deps: AiWorkerDeps): AiWorker {
   /** A store failure while the transport is down is an outage, not a bug: `UNAVAILABLE`. */
   const outage = (error: unknown): never => {
     if (error instanceof ServiceError || transport.healthy()) throw error;
-    logger.warn({ err: error }, 'conversation store unreachable');
+    // The outage itself is logged once (redis unreachable); each refusal is not.
+    logger.debug({ err: error }, 'conversation store unreachable');
     throw new ServiceError('UNAVAILABLE', 'The assistant cannot reach its storage right now; try again shortly.');
   };
 
@@ -302,6 +304,13 @@ export function createAiWorker(deps: AiWorkerDeps): AiWorker {
         kind: 'ai',
         capacity: config.AI_WORKER_CAPACITY,
         load: () => replies.size,
+        onRejoined: (reason) => {
+          // Declared dead: a gateway has marked these replies interrupted and told their
+          // rooms; stop them for real rather than stream on past the error.
+          if (reason !== 'declared-dead') return;
+          logger.warn({ replies: replies.size }, 'this worker was declared dead while alive; stopping its replies');
+          for (const reply of replies.values()) reply.stop('shutdown');
+        },
       });
       if (!upstream) {
         logger.warn(

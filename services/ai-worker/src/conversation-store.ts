@@ -117,6 +117,17 @@ export class ConversationStore {
     await this.store.rpush(keys.chunks(conversationId, messageId), chunk);
   }
 
+  /**
+   * Stores chunk `index` unless it is there: the retry of an {@link addChunk} that failed,
+   * and may or may not have landed. The relay retries one chunk at a time, in order, so
+   * checking the length first is safe.
+   */
+  async addChunkAt(conversationId: string, messageId: string, index: number, chunk: string): Promise<void> {
+    const key = keys.chunks(conversationId, messageId);
+    if ((await this.store.llen(key)) > index) return;
+    await this.store.rpush(key, chunk);
+  }
+
   /** Records how a reply ended and takes it off `worker`'s list. */
   async endReply(
     conversationId: string,

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { ConfigError, createLogger, createMetricsRegistry, runServiceProcess } from '@ctos/runtime';
+import { ConfigError, createLogger, createMetricsRegistry, redisOutageLog, runServiceProcess } from '@ctos/runtime';
 import { createRedisTransport } from '@ctos/transport';
 import { createAiWorker } from './ai-worker';
 import { loadAiWorkerConfig } from './config';
@@ -24,10 +24,8 @@ async function main(): Promise<void> {
     id,
     heartbeat: { intervalMs: config.HEARTBEAT_INTERVAL_MS, missedBeats: config.HEARTBEAT_MISSED_BEATS },
     observer: {
-      onDown: (name, error) => logger.error({ connection: name, err: error.message }, 'redis connection lost'),
-      onUp: (name) => logger.info({ connection: name }, 'redis connection restored'),
+      ...redisOutageLog(logger, metrics),
       onHandlerError: (error) => logger.error({ err: error }, 'assistant message handler failed'),
-      onEmitError: (error) => logger.warn({ err: error }, 'room emit failed'),
     },
   });
   const worker = createAiWorker({ id, transport, config, logger, metrics });

@@ -10,12 +10,44 @@ export type Terminal =
 
 /** Where a relay's output goes. */
 export interface RelaySink {
-  /** Emits into the conversation's room; settles when handed to the transport, never rejects. */
-  emit<E extends ReplyEvent>(event: E, payload: ServerPayload<E>): Promise<void>;
-  /** Appends a chunk to the stored reply; its position in the store is its index. */
-  storeChunk(chunk: string): Promise<void>;
-  /** A chunk could not be stored (the live stream goes on; the log says so). */
+  /**
+   * Emits into the conversation's room; settles when handed to the transport, never
+   * rejects. `false`: the transport could not take it (Redis unreachable); it is sent again.
+   */
+  emit<E extends ReplyEvent>(event: E, payload: ServerPayload<E>): Promise<boolean | void>;
+  /** Appends the next chunk to the stored reply; its position in the store is its index. */
+  appendChunk(chunk: string): Promise<void>;
+  /** Stores chunk `index` unless the store has it already: the retry of an append that failed. */
+  storeChunkAt(index: number, chunk: string): Promise<void>;
+  /** A store write failed; it is tried again (the log says so once per reply). */
   onStoreError(error: unknown): void;
+}
+
+/**
+ * How long a refused emit or a failed store write waits before it is tried again (ms).
+ * Meanwhile the reply's later events wait, so what reaches the room and the store stays
+ * whole and in order across a Redis outage.
+ */
+const RETRY_MS = 250;
+/**
+ * Attempts before the relay gives up on one emit or write (about a minute): then the
+ * emit counts as sent (a client that missed it resumes from the store) and the write as
+ * lost (logged), so a reply cannot hang for ever on a Redis that does not come back.
+ */
+const MAX_ATTEMPTS = 240;
+
+/** Runs `write` until it succeeds, `RETRY_MS` apart, at most `MAX_ATTEMPTS` times. */
+async function persistently(write: () => Promise<void>, onError: (error: unknown) => void): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (error) {
+      if (attempt === 1 || attempt === MAX_ATTEMPTS) onError(error);
+      if (attempt === MAX_ATTEMPTS) return;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
 }
 
 /**
@@ -46,7 +78,15 @@ export class ReplyRelay {
   private terminal: Terminal | undefined;
   private terminalReady = false;
   private terminalSent = false;
-  private readonly storing = new Set<Promise<void>>();
+  /** The chunk writes, settled one after another in index order. */
+  private stored: Promise<void> = Promise.resolve();
+  /** How many chunks, from index 0, are confirmed stored. */
+  private storedCount = 0;
+  /** A write failed and the later ones are being retried in order: emits wait for them. */
+  private storeTrouble = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Failed attempts of the emit being retried. */
+  private emitAttempts = 0;
   private quietWaiters: Array<() => void> = [];
   private resolveDone!: () => void;
   /** Settles once the terminal event has been emitted. */
@@ -135,9 +175,8 @@ export class ReplyRelay {
     this.terminal = terminal;
     if (this.pending !== '') this.number();
     const content = this.chunks.join('');
-    void Promise.all(this.storing)
-      .then(() => persist(content))
-      .catch((error: unknown) => this.sink.onStoreError(error))
+    void this.stored
+      .then(() => persistently(() => persist(content), this.sink.onStoreError))
       .then(() => {
         this.terminalReady = true;
         this.pump();
@@ -145,25 +184,54 @@ export class ReplyRelay {
     return this.done;
   }
 
-  /** Gives the pending text the next index and stores it. */
+  /**
+   * Gives the pending text the next index and stores it. The append is sent now, before
+   * the chunk's emit and on the same connection, so Redis stores every chunk before it
+   * publishes it: a chunk a client has is in the history. If an append fails (Redis
+   * unreachable), it and every later chunk are written again one by one, idempotently,
+   * and no chunk is emitted before it is stored.
+   */
   private number(): void {
     const chunk = this.pending;
+    const index = this.chunks.length;
     this.pending = '';
     this.chunks.push(chunk);
-    const stored = this.sink.storeChunk(chunk).catch((error: unknown) => this.sink.onStoreError(error));
-    this.storing.add(stored);
-    void stored.then(() => this.storing.delete(stored));
+    const first = this.storeTrouble ? undefined : this.sink.appendChunk(chunk);
+    first?.catch(() => undefined); // its outcome is read in order below
+    this.stored = this.stored.then(async () => {
+      const landed = first
+        ? await first.then(
+            () => true,
+            (error: unknown) => {
+              this.storeTrouble = true;
+              this.sink.onStoreError(error);
+              return false;
+            },
+          )
+        : false;
+      if (!landed) await persistently(() => this.sink.storeChunkAt(index, chunk), this.sink.onStoreError);
+      this.storedCount = index + 1;
+      if (this.storeTrouble && this.storedCount === this.chunks.length) this.storeTrouble = false;
+      // A chunk held back while writes were retried can go now.
+      this.pump();
+    });
   }
 
   private pump(): void {
-    if (this.holds > 0 || this.inFlight) return;
-    let sending: Promise<void>;
+    if (this.holds > 0 || this.inFlight || this.retryTimer) return;
+    let sending: Promise<boolean | void>;
+    /** Puts the event back, so the next pump sends it again. */
+    let undo: () => void;
     if (this.startQueued) {
       this.startQueued = false;
+      undo = () => (this.startQueued = true);
       sending = this.sink.emit('ai:stream:start', { conversation_id: this.conversationId, message_id: this.messageId });
     } else if (this.sent < this.chunks.length || this.pending !== '') {
       if (this.sent === this.chunks.length) this.number();
+      // Not before it is stored, while writes are being retried.
+      if (this.storeTrouble && this.sent >= this.storedCount) return;
       const index = this.sent++;
+      undo = () => (this.sent = index);
       sending = this.sink.emit('ai:stream:chunk', {
         conversation_id: this.conversationId,
         message_id: this.messageId,
@@ -174,21 +242,36 @@ export class ReplyRelay {
       this.terminalSent = true;
       this.clearHoldTimer();
       const { event, payload } = this.terminal;
+      undo = () => (this.terminalSent = false);
       sending =
         event === 'ai:stream:end' ? this.sink.emit('ai:stream:end', payload) : this.sink.emit('ai:error', payload);
-      void sending.then(this.resolveDone, this.resolveDone);
     } else {
       return;
     }
     this.inFlight = true;
-    const settled = (): void => {
+    const settled = (sent: boolean | void): void => {
       this.inFlight = false;
-      const waiters = this.quietWaiters;
-      this.quietWaiters = [];
-      for (const wake of waiters) wake();
+      if (sent === false && ++this.emitAttempts < MAX_ATTEMPTS) {
+        undo();
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.pump();
+        }, RETRY_MS);
+        this.wakeQuietWaiters();
+        return;
+      }
+      this.emitAttempts = 0;
+      if (this.terminalSent) this.resolveDone();
+      this.wakeQuietWaiters();
       this.pump();
     };
-    sending.then(settled, settled);
+    sending.then(settled, () => settled(false));
+  }
+
+  private wakeQuietWaiters(): void {
+    const waiters = this.quietWaiters;
+    this.quietWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Resolves when no emit is in flight. */

@@ -91,6 +91,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
   });
   const detachServer = transport.attachServer(io as unknown as Server);
+  // Room events emitted while the adapter's subscription was down never reached our
+  // sockets, and nothing tells their clients. Closing the connections does: each client
+  // reconnects and resumes by position — terminal attach with its seq, message:sync with
+  // its last id, ai:resume with its last index. The transport is closed, not the socket
+  // (no DISCONNECT packet): to Socket.IO that is a lost connection, which the client
+  // retries by itself with its jittered backoff, so they do not all come back at once.
+  const resync = (why: string): void => {
+    metrics.resyncs.inc();
+    logger.warn({ sockets: io.engine.clientsCount }, `${why}; closing connections so clients resynchronise`);
+    for (const socket of io.of('/').sockets.values()) socket.conn.close();
+  };
+  const stopResync = transport.onResubscribed(() =>
+    resync('room events may have been missed while Redis was unreachable'),
+  );
 
   const perUser = new ConnectionCounter();
   const perAddress = new ConnectionCounter();
@@ -171,6 +185,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
         kind: 'gateway',
         capacity: config.GATEWAY_MAX_SOCKETS,
         load: () => io.engine.clientsCount,
+        // Declared dead, the workers dropped our sockets' attachments: have them attach again.
+        onRejoined: (reason) => {
+          if (reason === 'declared-dead') resync('this gateway was declared dead while alive');
+        },
       });
       const bound = (http.address() as AddressInfo).port;
       logger.info({ port: bound, host }, 'listening');
@@ -178,6 +196,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
     async drain() {
       // Closing the sockets (not just the listener) sends clients to another gateway now.
+      stopResync();
       io.local.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       for (const module of modules) module.dispose?.();

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ConfigError, createLogger, createMetricsRegistry, exitOnSignal, guardProcess } from '@ctos/runtime';
+import {
+  ConfigError,
+  createLogger,
+  createMetricsRegistry,
+  exitOnSignal,
+  guardProcess,
+  redisOutageLog,
+} from '@ctos/runtime';
 import { createRedisTransport } from '@ctos/transport';
 import { loadGatewayConfig } from './config';
 import { createGateway } from './gateway';
@@ -30,8 +37,7 @@ async function main(): Promise<void> {
     id,
     heartbeat: { intervalMs: config.HEARTBEAT_INTERVAL_MS, missedBeats: config.HEARTBEAT_MISSED_BEATS },
     observer: {
-      onDown: (name, error) => logger.error({ connection: name, err: error.message }, 'redis connection lost'),
-      onUp: (name) => logger.info({ connection: name }, 'redis connection restored'),
+      ...redisOutageLog(logger, metrics),
     },
   });
   const gateway = createGateway({

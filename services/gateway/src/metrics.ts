@@ -6,6 +6,7 @@ export interface GatewayMetrics {
   busLatency: Histogram<'outcome'>;
   sockets: Gauge;
   handshakeRefusals: Counter<'reason'>;
+  resyncs: Counter;
 }
 
 export function createGatewayMetrics(registry: Registry): GatewayMetrics {
@@ -32,6 +33,11 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       name: 'ctos_gateway_handshake_refusals_total',
       help: 'Handshakes refused, by reason (origin, token).',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    resyncs: new Counter({
+      name: 'ctos_gateway_resyncs_total',
+      help: 'Times every socket was closed because room events may have been missed (Redis subscription lost).',
       registers: [registry],
     }),
   };

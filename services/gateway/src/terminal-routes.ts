@@ -47,7 +47,7 @@ export function terminalRoutes(context: RouteContext): RouteModule {
     return record;
   };
 
-  const send = (worker: string, message: TerminalBusMessage): Promise<void> => bus.send(worker, message);
+  const send = (worker: string, message: TerminalBusMessage): Promise<void> => bus.send(worker, message, { timeoutMs });
   const request = <T>(worker: string, message: TerminalBusMessage): Promise<T> =>
     bus.request<T>({ worker }, message, { timeoutMs });
 

@@ -20,6 +20,10 @@ export const messageWorkerSettings = {
     .pipe(z.array(z.string().min(MIN_TOKEN_CHARS, `each token must be at least ${MIN_TOKEN_CHARS} characters`))),
   /** Largest producer request body (bytes); bigger gets 413. */
   MESSAGE_API_MAX_BODY_BYTES: setting.int(512 * 1024, 1024, 16 * 1024 * 1024),
+  /** Sustained `POST /messages` per second one producer (one token) may send to one worker; more gets 429. */
+  MESSAGE_API_REQUESTS_PER_SECOND: setting.int(100, 1, 1_000_000),
+  /** Requests one producer may send at once before that rate applies. */
+  MESSAGE_API_BURST: setting.int(200, 1, 1_000_000),
   /** Recipients one `POST /messages` may name. */
   MESSAGE_MAX_RECIPIENTS: setting.int(1000, 1, 100_000),
   /** Messages kept per user; older ones are dropped as new ones arrive. */

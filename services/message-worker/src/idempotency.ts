@@ -4,13 +4,9 @@ import { ServiceError } from '@ctos/protocol';
 import type { KeyValueStore } from '@ctos/transport';
 
 /**
- * How long an unfinished claim blocks a retry (ms). It outlasts the slowest live write
- * (waiting for the user's lock, then a few commands); if its holder died, a retry after
- * this creates the message.
+ * How long a retry first waits for a concurrent request with the same key to finish
+ * (ms) before it settles the key itself under the user's lock (see {@link IdempotencyLedger}).
  */
-export const PENDING_TTL_MS = 30_000;
-
-/** How long a retry waits for a concurrent request with the same key to finish (ms), before answering 409. */
 export const PENDING_WAIT_MS = 3000;
 
 /** Poll period while waiting for a concurrent request with the same key (ms). */
@@ -24,35 +20,39 @@ export class IdempotencyConflictError extends ServiceError {
   }
 }
 
-/** A request with the same key is being processed right now; the producer should retry shortly. */
-export class IdempotencyBusyError extends ServiceError {
-  constructor() {
-    super('UNAVAILABLE', 'A request with this idempotency key is still being processed; retry shortly.');
-    this.name = 'IdempotencyBusyError';
-  }
+/**
+ * One request's hold on a key. Every method but {@link wait} must run under the user's
+ * lock, where no other writer of the user can be.
+ */
+export interface Claim {
+  /**
+   * Resolves what the key stands for now: `done` with the id when a message exists under
+   * it (created by an earlier request, or by one that died after storing it), else
+   * `write` — and the key is this request's to write.
+   */
+  settle(messageExists: (id: number) => Promise<boolean>): Promise<{ kind: 'done'; id: number } | { kind: 'write' }>;
+  /** Records the id about to be stored, before it is stored, so a takeover can find it. */
+  writing(id: number): Promise<void>;
+  /** Records the id stored under the key: retries answer it. */
+  complete(id: number): Promise<void>;
 }
 
-/** The outcome of {@link IdempotencyLedger.claim}. */
-export type Claim =
-  | {
-      kind: 'new';
-      /** Records the id created under this key, so retries answer it. */
-      complete(id: number): Promise<void>;
-      /** Gives the key back after a failure, so a retry can try again at once. */
-      abandon(): Promise<void>;
-    }
-  | { kind: 'duplicate'; id: number };
-
-type LedgerEntry = { s: 'pending'; d: string; t: string } | { s: 'done'; d: string; id: number };
+type LedgerEntry = { s: 'pending'; d: string; t: string; id?: number } | { s: 'done'; d: string; id: number };
 
 /**
  * Remembers producers' idempotency keys per recipient, so a retried `POST /messages`
- * creates nothing new and answers the ids of the first. A key is claimed with
- * `SET NX` before anything is written: of concurrent requests with one key, one writes
- * and the others wait for its id. `digest` fingerprints the message, so a key reused
- * for another message is refused rather than silently answered with the old id.
+ * creates nothing new and answers the ids of the first. `digest` fingerprints the message,
+ * so a key reused for another message is refused rather than answered with the old id.
  *
- * Key: `msg:idem:<user>:<key>`, both URI-encoded.
+ * A request claims the key with `SET NX` (pending, with its token), then, under the
+ * user's lock, records the id it takes before storing the message and marks the key done
+ * after. A pending key whose request died, or failed with Redis (its give-back failing
+ * too), does not block retries: a retry waits a moment for it, then settles it under the
+ * lock, where its holder cannot be writing — done if the recorded id was stored, else
+ * taken over and written. So each message is created exactly once however requests with
+ * one key overlap, die or fail, and a retry after an outage succeeds at once.
+ *
+ * Key: `msg:idem:<user>:<key>`, both URI-encoded; kept `ttlMs` in every state.
  */
 export class IdempotencyLedger {
   constructor(
@@ -61,38 +61,67 @@ export class IdempotencyLedger {
   ) {}
 
   /**
-   * Claims `key` for `user`'s copy of the message fingerprinted by `digest`.
+   * Claims `key` for `user`'s copy of the message fingerprinted by `digest`: resolves at
+   * once with `{kind:'done', id}` when it is already done, else with the claim to settle
+   * under the lock (after waiting up to {@link PENDING_WAIT_MS} for a concurrent holder).
    * @throws IdempotencyConflictError when the key was used for another message.
-   * @throws IdempotencyBusyError when a request with the key is still unfinished after {@link PENDING_WAIT_MS}.
    */
-  async claim(user: string, key: string, digest: string): Promise<Claim> {
+  async claim(user: string, key: string, digest: string): Promise<{ kind: 'done'; id: number } | Claim> {
     const storeKey = `msg:idem:${encodeURIComponent(user)}:${encodeURIComponent(key)}`;
-    const deadline = Date.now() + PENDING_WAIT_MS;
-    for (;;) {
-      const token = randomUUID();
-      const pending = JSON.stringify({ s: 'pending', d: digest, t: token } satisfies LedgerEntry);
-      if (await this.store.set(storeKey, pending, { nx: true, ttlMs: PENDING_TTL_MS })) {
-        return {
-          kind: 'new',
-          complete: async (id) => {
-            await this.store.set(storeKey, JSON.stringify({ s: 'done', d: digest, id } satisfies LedgerEntry), {
-              ttlMs: this.ttlMs,
-            });
-          },
-          abandon: async () => {
-            // Only our own pending claim is given back; a failure leaves it to expire.
-            const current = await this.store.get(storeKey).catch(() => null);
-            if (current === pending) await this.store.del(storeKey).catch(() => undefined);
-          },
-        };
-      }
+    const token = randomUUID();
+    const entry = (id?: number): string =>
+      JSON.stringify({ s: 'pending', d: digest, t: token, ...(id === undefined ? {} : { id }) } satisfies LedgerEntry);
+    const read = async (): Promise<LedgerEntry | null> => {
       const raw = await this.store.get(storeKey);
-      if (raw === null) continue; // the other claim expired or was given back: try again
+      if (raw === null) return null;
       const record = JSON.parse(raw) as LedgerEntry;
       if (record.d !== digest) throw new IdempotencyConflictError();
-      if (record.s === 'done') return { kind: 'duplicate', id: record.id };
-      if (Date.now() >= deadline) throw new IdempotencyBusyError();
-      await sleep(PENDING_POLL_MS);
+      return record;
+    };
+
+    if (!(await this.store.set(storeKey, entry(), { nx: true, ttlMs: this.ttlMs }))) {
+      // Someone has it: usually a request finishing right now, so its id is a moment away.
+      const deadline = Date.now() + PENDING_WAIT_MS;
+      for (;;) {
+        const record = await read();
+        if (record?.s === 'done') return { kind: 'done', id: record.id };
+        if (record === null || Date.now() >= deadline) break;
+        await sleep(PENDING_POLL_MS);
+      }
     }
+
+    return {
+      settle: async (messageExists) => {
+        const record = await read();
+        if (record?.s === 'done') return { kind: 'done', id: record.id };
+        if (
+          record?.s === 'pending' &&
+          record.t !== token &&
+          record.id !== undefined &&
+          (await messageExists(record.id))
+        ) {
+          // Its request stored the message and died (or failed) before marking the key.
+          await this.store.set(
+            storeKey,
+            JSON.stringify({ s: 'done', d: digest, id: record.id } satisfies LedgerEntry),
+            {
+              ttlMs: this.ttlMs,
+            },
+          );
+          return { kind: 'done', id: record.id };
+        }
+        // Ours, free, or another request's that stored nothing: this request writes it.
+        if (record?.t !== token) await this.store.set(storeKey, entry(), { ttlMs: this.ttlMs });
+        return { kind: 'write' };
+      },
+      writing: async (id) => {
+        await this.store.set(storeKey, entry(id), { ttlMs: this.ttlMs });
+      },
+      complete: async (id) => {
+        await this.store.set(storeKey, JSON.stringify({ s: 'done', d: digest, id } satisfies LedgerEntry), {
+          ttlMs: this.ttlMs,
+        });
+      },
+    };
   }
 }

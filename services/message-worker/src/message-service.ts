@@ -1,5 +1,6 @@
 import {
   rooms,
+  ServiceError,
   type MessageDraft,
   type MessageListResult,
   type MessageReadPayload,
@@ -55,8 +56,8 @@ export interface MessageServiceDeps {
  * per-user read state. It knows nothing of the bus or HTTP; the worker wires both.
  *
  * Errors it produces: `NOT_FOUND` (marking an id the user does not have),
- * `INVALID_PAYLOAD` ({@link IdempotencyConflictError}), `UNAVAILABLE`
- * ({@link IdempotencyBusyError}, or a user's lock busy too long). Store failures are
+ * `INVALID_PAYLOAD` ({@link IdempotencyConflictError}), `UNAVAILABLE` (a user's lock
+ * busy too long, or the store unreachable). Store failures are
  * passed on as they are.
  */
 export class MessageService {
@@ -86,28 +87,48 @@ export class MessageService {
   ): Promise<PublishResult['messages'][number]> {
     const claim =
       request.idempotencyKey === undefined ? undefined : await this.ledger.claim(user, request.idempotencyKey, digest);
-    if (claim?.kind === 'duplicate') {
+    const duplicate = (id: number): PublishResult['messages'][number] => {
       this.deps.onPublished?.('duplicate');
-      return { user_id: user, id: claim.id, duplicate: true };
-    }
-    try {
-      const id = await this.lock.run(user, async () => {
-        const message = await this.messages.append(user, request.draft);
-        // Recorded before the emits: the window in which a crash lets a retry duplicate
-        // the message is the few commands between the write and this.
-        await claim?.complete(message.id);
-        const count = await this.messages.unreadCount(user);
-        await this.deps.emitter.emit(rooms.user(user), 'message:new', { ...message, read: false });
-        await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count });
-        return message.id;
-      });
-      this.deps.onPublished?.('created');
-      this.deps.logger.debug({ user_id: user, message_id: id, source: request.draft.source }, 'message created');
-      return { user_id: user, id, duplicate: false };
-    } catch (error) {
-      await claim?.abandon();
-      throw error;
-    }
+      return { user_id: user, id, duplicate: true };
+    };
+    if (claim && 'kind' in claim) return duplicate(claim.id);
+    const outcome = await this.lock.run(user, async () => {
+      if (claim) {
+        const settled = await claim.settle((id) => this.messages.has(user, id));
+        if (settled.kind === 'done') {
+          // Stored by a request that died or failed before marking the key done, so
+          // perhaps never delivered: deliver it now (clients dedupe by id).
+          await this.redeliver(user, settled.id);
+          return { id: settled.id, created: false };
+        }
+      }
+      const message = await this.messages.append(user, request.draft, (id) => claim?.writing(id));
+      const count = await this.messages.unreadCount(user);
+      const delivered = await this.deps.emitter.emit(rooms.user(user), 'message:new', { ...message, read: false });
+      await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count });
+      // Marked done only after the emits: a key that is done was delivered, and a request
+      // that dies before this leaves its id recorded for the retry to find and deliver.
+      // An emit Redis refused fails a keyed request for the same reason (its retry
+      // delivers); a keyless one is stored and answered, and clients find it on sync.
+      if (claim && delivered === false) {
+        throw new ServiceError('UNAVAILABLE', 'The message was stored but could not be delivered yet; retry.');
+      }
+      await claim?.complete(message.id);
+      return { id: message.id, created: true };
+    });
+    if (!outcome.created) return duplicate(outcome.id);
+    this.deps.onPublished?.('created');
+    this.deps.logger.debug({ user_id: user, message_id: outcome.id, source: request.draft.source }, 'message created');
+    return { user_id: user, id: outcome.id, duplicate: false };
+  }
+
+  /** Emits a stored message and the unread count again, as they are now (under the user's lock). */
+  private async redeliver(user: string, id: number): Promise<void> {
+    const message = (await this.messages.after(user, id - 1, 1)).messages.find((m) => m.id === id);
+    if (!message) return; // dropped by retention since
+    const count = await this.messages.unreadCount(user);
+    await this.deps.emitter.emit(rooms.user(user), 'message:new', message);
+    await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count });
   }
 
   /** `message:sync`: what came after `since` (oldest first), the unread count and the newest id. */

@@ -57,9 +57,17 @@ export class MessageStore {
     return this.key('lock', user);
   }
 
-  /** Takes the next id, stores the message as unread, and drops what retention no longer keeps. */
-  async append(user: string, draft: MessageDraft): Promise<StoredMessage> {
+  /**
+   * Takes the next id, tells `taken` (which records it before anything is stored), stores
+   * the message as unread, and drops what retention no longer keeps.
+   */
+  async append(
+    user: string,
+    draft: MessageDraft,
+    taken: (id: number) => Promise<void> | undefined = () => undefined,
+  ): Promise<StoredMessage> {
     const id = await this.store.incr(this.key('seq', user));
+    await taken(id);
     const message: StoredMessage = {
       id,
       severity: draft.severity,
@@ -106,6 +114,11 @@ export class MessageStore {
       await this.store.zremrangebyscore(this.key('unread', user), -Infinity, cut);
       if (oldest[oldest.length - 1]?.score !== cut) return;
     }
+  }
+
+  /** True when `user` has message `id` stored. */
+  async has(user: string, id: number): Promise<boolean> {
+    return (await this.store.zcount(this.key('m', user), id, id)) > 0;
   }
 
   /** Messages with an id above `since`, oldest first, at most `limit`. */

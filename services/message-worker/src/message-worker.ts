@@ -75,7 +75,8 @@ export function createMessageWorker(deps: MessageWorkerDeps): MessageWorker {
   const track = <T>(run: () => Promise<T>): Promise<T> => {
     const running = run().catch((error: unknown) => {
       if (error instanceof ServiceError || transport.healthy()) throw error;
-      logger.warn({ err: error }, 'message store unreachable');
+      // The outage itself is logged once (redis unreachable); each refusal is counted, not logged.
+      logger.debug({ err: error }, 'message store unreachable');
       throw new ServiceError('UNAVAILABLE', 'Messages cannot be reached right now; try again shortly.');
     });
     inFlight.add(running);
@@ -119,6 +120,8 @@ export function createMessageWorker(deps: MessageWorkerDeps): MessageWorker {
     tokens,
     maxBodyBytes: config.MESSAGE_API_MAX_BODY_BYTES,
     maxRecipients: config.MESSAGE_MAX_RECIPIENTS,
+    requestsPerSecond: config.MESSAGE_API_REQUESTS_PER_SECOND,
+    requestBurst: config.MESSAGE_API_BURST,
     publish: (request) => track(() => service.publish(request)),
     isDraining: () => draining,
     logger,

@@ -2,7 +2,7 @@ import { ServiceError, type ErrorCode } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from 'express';
 import type { Counter } from 'prom-client';
-import { IdempotencyBusyError, IdempotencyConflictError } from './idempotency';
+import { IdempotencyConflictError } from './idempotency';
 import type { PublishRequest, PublishResult } from './message-service';
 import {
   fieldIssues,
@@ -11,6 +11,7 @@ import {
   recipientsOf,
   type FieldIssue,
 } from './producer-request';
+import { RequestRate } from './request-rate';
 import { serviceTokenChecker } from './service-token';
 
 /** What {@link createProducerApi} needs. */
@@ -21,6 +22,10 @@ export interface ProducerApiDeps {
   maxBodyBytes: number;
   /** Recipients one request may name. */
   maxRecipients: number;
+  /** Sustained requests per second one producer (one service token) may send to this worker. */
+  requestsPerSecond: number;
+  /** Requests one producer may send at once before the rate applies. */
+  requestBurst: number;
   publish(request: PublishRequest): Promise<PublishResult>;
   /** True once the worker drains: new requests get 503. */
   isDraining(): boolean;
@@ -51,11 +56,11 @@ const STATUS_OF: Record<ErrorCode, number> = {
   INTERNAL: 500,
 };
 
-/** Seconds a producer should wait before retrying a 503 or 409: the outage or the other request is short. */
+/** Seconds a producer should wait before retrying a 503: the outage or the drain is short. */
 const RETRY_AFTER_S = 1;
 
 function refuse(res: Response, status: number, body: ErrorBody): void {
-  if (status === 503 || status === 409) res.set('Retry-After', String(RETRY_AFTER_S));
+  if (status === 503) res.set('Retry-After', String(RETRY_AFTER_S));
   res.status(status).json(body);
 }
 
@@ -70,15 +75,19 @@ function refuse(res: Response, status: number, body: ErrorBody): void {
  *
  * Refusals are JSON `{error, code, field?, issues?}`: `400 INVALID_PAYLOAD` naming the
  * field (a malformed or non-JSON body names `(body)`), `401 UNAUTHORIZED` without a valid
- * token, `409` when a request with the same key is still running, `413 LIMIT_EXCEEDED`
- * for a body above the size limit, `415` for a body that is not JSON, `422` when the key
- * was used for a different message, `503 UNAVAILABLE` while draining or when the store
- * cannot be reached, `500 INTERNAL` for a bug (logged, never described).
+ * token, `413 LIMIT_EXCEEDED` for a body above the size limit, `415` for a body that is
+ * not JSON, `422` when the key was used for a different message, `429 RATE_LIMITED` with
+ * `Retry-After` (seconds) when the producer (its token) sends more than
+ * `requestsPerSecond` beyond its burst, `503 UNAVAILABLE` with `Retry-After` while
+ * draining or when the store cannot be reached, `500 INTERNAL` for a bug (logged, never
+ * described). A retry with the same key after any refusal or lost answer creates the
+ * message at most once.
  */
 export function createProducerApi(deps: ProducerApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  const authorized = serviceTokenChecker(deps.tokens);
+  const producerOf = serviceTokenChecker(deps.tokens);
+  const rate = new RequestRate(deps.requestsPerSecond, deps.requestBurst);
   const schema = publishBodySchema(deps.maxRecipients);
 
   app.use((req, res, next) => {
@@ -87,16 +96,27 @@ export function createProducerApi(deps: ProducerApiDeps): Express {
   });
 
   // Authenticate before reading the body: an anonymous caller gets no parsing work.
+  // Then count the request against its producer's rate, also before the body is read.
   const authenticate: RequestHandler = (req, res, next) => {
-    if (authorized(req.get('authorization'))) {
-      next();
+    const producer = producerOf(req.get('authorization'));
+    if (producer < 0) {
+      res.set('WWW-Authenticate', 'Bearer');
+      refuse(res, 401, {
+        error: 'A service token is required: send Authorization: Bearer <token>.',
+        code: 'UNAUTHORIZED',
+      });
       return;
     }
-    res.set('WWW-Authenticate', 'Bearer');
-    refuse(res, 401, {
-      error: 'A service token is required: send Authorization: Bearer <token>.',
-      code: 'UNAUTHORIZED',
-    });
+    const waitSeconds = rate.take(producer);
+    if (waitSeconds > 0) {
+      res.set('Retry-After', String(waitSeconds));
+      refuse(res, 429, {
+        error: `Too many requests from this producer (over ${deps.requestsPerSecond} a second); retry after ${waitSeconds} s.`,
+        code: 'RATE_LIMITED',
+      });
+      return;
+    }
+    next();
   };
 
   const notDraining: RequestHandler = (_req, res, next) => {
@@ -162,8 +182,6 @@ export function createProducerApi(deps: ProducerApiDeps): Express {
       } catch (error) {
         if (error instanceof IdempotencyConflictError) {
           refuse(res, 422, { error: error.message, code: error.code, field: 'idempotency_key' });
-        } else if (error instanceof IdempotencyBusyError) {
-          refuse(res, 409, { error: error.message, code: error.code, field: 'idempotency_key' });
         } else if (error instanceof ServiceError) {
           refuse(res, STATUS_OF[error.code], { error: error.message, code: error.code });
         } else {

@@ -7,17 +7,19 @@ function fingerprint(value: string): Buffer {
 
 /**
  * Checks `Authorization: Bearer <token>` headers against the configured service tokens
- * (several during a rotation). Every token is compared, in constant time, whether or not
- * an earlier one matched, so timing says nothing about which or how much matched.
+ * (several during a rotation) and says which one matched: its position in `tokens`, or
+ * -1 for none (the position names the producer for rate limits, never the token itself).
+ * Every token is compared, in constant time, whether or not an earlier one matched, so
+ * timing says nothing about which or how much matched.
  */
-export function serviceTokenChecker(tokens: readonly string[]): (authorization: string | undefined) => boolean {
+export function serviceTokenChecker(tokens: readonly string[]): (authorization: string | undefined) => number {
   const expected = tokens.map(fingerprint);
   return (authorization) => {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!match?.[1]) return false;
+    if (!match?.[1]) return -1;
     const given = fingerprint(match[1]);
-    let ok = false;
-    for (const token of expected) ok = timingSafeEqual(given, token) || ok;
-    return ok;
+    let found = -1;
+    for (const [i, token] of expected.entries()) if (timingSafeEqual(given, token) && found < 0) found = i;
+    return found;
   };
 }

@@ -31,8 +31,11 @@ export interface ShellSpec {
 
 /** What a session needs from its worker. */
 export interface SessionHost {
-  /** Emits into the session's room; settles when handed to the transport. */
-  emitOutput(event: TerminalOutputEvent): Promise<void>;
+  /**
+   * Emits into the session's room; settles when handed to the transport, never rejects.
+   * `false`: it could not be handed over (Redis unreachable), and is sent again.
+   */
+  emitOutput(event: TerminalOutputEvent): Promise<boolean | void>;
   /** The session ended; `closed` has been emitted (or is on its way). */
   onClosed(session: TerminalSession, reason: TerminalCloseReason, exitCode?: number, signal?: number): void;
 }
@@ -55,6 +58,12 @@ const MAX_CHUNK_CHARS = 256 * 1024;
 const HOLD_TIMEOUT_MS = 10_000;
 /** While paused, how often to check whether the shell has exited, so its last output is drained (ms). */
 const EXIT_WATCH_MS = 50;
+/**
+ * After an output chunk could not be handed to the transport, how long until it is sent
+ * again (ms). Meanwhile new output waits (and pauses the PTY once it piles up), so the
+ * live stream stays whole and in order.
+ */
+const EMIT_RETRY_MS = 250;
 /** OSC 0 / OSC 2: set window title, ended by BEL or ST. */
 const TITLE_PATTERN = /\x1b\][02];([^\x07\x1b]*)(?:\x07|\x1b\\)/g;
 
@@ -81,6 +90,9 @@ export class TerminalSession {
   private windowStart = 0;
   private windowBytes = 0;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** The chunk the transport refused, sent again when {@link retryTimer} fires. */
+  private unsent: TerminalOutputEvent | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private exitWatch: NodeJS.Timeout | undefined;
   private paused = false;
@@ -261,7 +273,9 @@ export class TerminalSession {
   close(reason: TerminalCloseReason): void {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of [this.flushTimer, this.idleTimer, this.holdTimer, this.exitWatch]) clearTimeout(timer);
+    for (const timer of [this.flushTimer, this.retryTimer, this.idleTimer, this.holdTimer, this.exitWatch]) {
+      clearTimeout(timer);
+    }
     clearInterval(this.exitWatch);
     if (!this.exited) this.pty.kill('SIGHUP');
     this.releaseSlave();
@@ -296,8 +310,12 @@ export class TerminalSession {
    * is in flight, or past the flood threshold, are coalesced into one chunk.
    */
   private schedule(): void {
-    if (this.closed || this.holds > 0 || this.inFlight || this.flushTimer) {
+    if (this.closed || this.holds > 0 || this.inFlight || this.flushTimer || this.retryTimer) {
       this.updateFlow();
+      return;
+    }
+    if (this.unsent) {
+      this.send(this.unsent);
       return;
     }
     if (this.pendingChars === 0) {
@@ -331,11 +349,31 @@ export class TerminalSession {
     this.windowBytes += bytes;
     this.replay.append(data, bytes);
     if (data.includes('\x1b]')) this.trackTitle(data);
+    this.send({ session_id: this.id, data, seq: this.replay.end });
+  }
+
+  /**
+   * Emits one chunk. A chunk the transport refuses is sent again, whole and with its own
+   * `seq`, before anything newer: a client drops chunks whose `seq` it has (from a
+   * replay) and appends the others, which is exact only at chunk boundaries.
+   */
+  private send(event: TerminalOutputEvent): void {
     this.inFlight = true;
-    void this.host.emitOutput({ session_id: this.id, data, seq: this.replay.end }).finally(() => {
+    const settled = (sent: boolean | void): void => {
       this.inFlight = false;
+      if (sent === false && !this.closed) {
+        this.unsent = event;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.schedule();
+        }, EMIT_RETRY_MS);
+        this.updateFlow();
+        return;
+      }
+      this.unsent = undefined;
       this.schedule();
-    });
+    };
+    this.host.emitOutput(event).then(settled, () => settled(false));
   }
 
   /**

@@ -17,6 +17,13 @@ import { shellSpec } from './shell-env';
 
 /** After SIGHUP, what is left of a closed session's processes is killed this much later (ms). */
 const KILL_GRACE_MS = 1000;
+/**
+ * `terminal:closed` refused by the transport (Redis unreachable) is sent again this often
+ * (ms), at most {@link CLOSED_EMIT_ATTEMPTS} times (about 30 s): a client that never hears
+ * it learns at its next attach, which answers NOT_FOUND.
+ */
+const CLOSED_EMIT_RETRY_MS = 250;
+const CLOSED_EMIT_ATTEMPTS = 120;
 
 /** What {@link createTerminalWorker} needs. */
 export interface TerminalWorkerDeps {
@@ -114,15 +121,32 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
     killLater(session.pid);
     logger.info({ session_id: session.id, user_id: session.user, reason, exit_code: exitCode }, 'session closed');
     const done = (async () => {
-      await transport.emitter.emit(rooms.terminal(session.id), 'terminal:closed', {
+      const event = {
         session_id: session.id,
         reason,
         ...(exitCode === undefined ? {} : { exit_code: exitCode }),
         ...(signal === undefined ? {} : { signal }),
-      });
-      await directory.remove({ session_id: session.id, user: session.user, worker: id }).catch((error: unknown) => {
-        logger.warn({ err: error, session_id: session.id }, 'could not remove session from the directory');
-      });
+      };
+      for (let attempt = 1; attempt <= CLOSED_EMIT_ATTEMPTS; attempt++) {
+        if ((await transport.emitter.emit(rooms.terminal(session.id), 'terminal:closed', event)) !== false) break;
+        if (draining) break; // the process is exiting; clients learn at their next attach
+        await new Promise((resolve) => setTimeout(resolve, CLOSED_EMIT_RETRY_MS));
+      }
+      // A stale entry would count against the user's session limit: retried like the event.
+      for (let attempt = 1; attempt <= CLOSED_EMIT_ATTEMPTS; attempt++) {
+        try {
+          await directory.remove({ session_id: session.id, user: session.user, worker: id });
+          break;
+        } catch (error) {
+          if (attempt === 1)
+            logger.warn(
+              { err: error, session_id: session.id },
+              'could not remove session from the directory; retrying',
+            );
+          if (draining) break;
+          await new Promise((resolve) => setTimeout(resolve, CLOSED_EMIT_RETRY_MS));
+        }
+      }
     })();
     closing.add(done);
     void done.finally(() => closing.delete(done));
@@ -166,12 +190,19 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
     session.attachCreator(m.socket, m.gateway, m.flow_control);
     sessions.set(sessionId, session);
     announcement?.touch();
-    await directory.register({
-      session_id: sessionId,
-      worker: id,
-      user: m.user,
-      created_at: session.createdAt.toISOString(),
-    });
+    try {
+      await directory.register({
+        session_id: sessionId,
+        worker: id,
+        user: m.user,
+        created_at: session.createdAt.toISOString(),
+      });
+    } catch (error) {
+      // The client hears a refusal and never learns the id: a session left running would
+      // be attached to its socket for ever, out of everyone's reach.
+      session.close('closed');
+      throw error;
+    }
     logger.info({ session_id: sessionId, user_id: m.user, pid: session.pid }, 'session created');
     return { session_id: sessionId, created_at: session.createdAt.toISOString(), worker: id };
   };
@@ -222,6 +253,33 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
     }
   };
 
+  /**
+   * The registry had lost this worker. Declared dead (it was unreachable for longer than
+   * the deadline): its clients were told `worker_lost` and its directory entries are gone,
+   * so its sessions are closed for real rather than left running where nobody can reach
+   * them. Forgotten (Redis lost its data): the sessions are fine, and are registered again.
+   */
+  const rejoined = (reason: 'declared-dead' | 'forgotten'): void => {
+    if (reason === 'declared-dead') {
+      logger.warn({ sessions: sessions.size }, 'this worker was declared dead while alive; closing its sessions');
+      for (const session of [...sessions.values()]) session.close('worker_lost');
+      return;
+    }
+    logger.warn({ sessions: sessions.size }, 'the registry had lost this worker; registering its sessions again');
+    for (const session of sessions.values()) {
+      directory
+        .register({
+          session_id: session.id,
+          worker: id,
+          user: session.user,
+          created_at: session.createdAt.toISOString(),
+        })
+        .catch((error: unknown) =>
+          logger.warn({ err: error, session_id: session.id }, 'could not register a session again'),
+        );
+    }
+  };
+
   return {
     id,
     sessions,
@@ -232,6 +290,7 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
         kind: 'terminal',
         capacity: config.TERMINAL_WORKER_CAPACITY,
         load: () => sessions.size,
+        onRejoined: rejoined,
       });
       stopDeathWatch = transport.registry.onDeath((dead) => {
         if (dead.kind !== 'gateway') return;

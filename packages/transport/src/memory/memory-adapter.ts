@@ -39,8 +39,9 @@ export class MemoryAdapterHub {
         // Any server will do: its cluster adapter forwards to the others. With none
         // attached there is no socket to reach.
         const server = this.servers.values().next().value;
-        if (!server) return;
+        if (!server) return true;
         (server.to(room) as unknown as { emit(event: string, payload: unknown): void }).emit(event, payload);
+        return true;
       },
     };
   }

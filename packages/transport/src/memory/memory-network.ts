@@ -18,6 +18,10 @@ export class MemoryNetwork {
   private readonly endpoints = new Map<string, Endpoint>();
   private readonly workers = new Map<string, { info: WorkerInfo; beatAt: number }>();
   private readonly deathListeners = new Set<(dead: { id: string; kind: WorkerKind }) => void>();
+  /** When the registry was last swept, and before when nothing is reaped (see `RegistryBackend.reap`). */
+  private sweep: { at: number; grace: number } | undefined;
+  /** Instances reaped and not heard from since (so one that was alive learns it). */
+  private readonly reaped = new Set<string>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -52,25 +56,36 @@ export class MemoryNetwork {
   registryBackend(): RegistryBackend {
     return {
       beat: async (info) => {
+        const found = this.workers.has(info.id) ? 'present' : this.reaped.delete(info.id) ? 'reaped' : 'absent';
         this.workers.set(info.id, { info, beatAt: this.now() });
+        return found;
       },
       remove: async (id) => {
         this.workers.delete(id);
       },
       list: async (kind, deadlineMs) => {
-        const cutoff = this.now() - deadlineMs;
+        const now = this.now();
         return [...this.workers.values()]
-          .filter((w) => w.info.kind === kind && w.beatAt > cutoff)
-          .map((w) => ({ ...w.info }));
+          .filter((w) => w.info.kind === kind && w.beatAt > now - deadlineMs)
+          .map((w) => ({ ...w.info, ageMs: now - w.beatAt }));
       },
-      reap: async (deadlineMs) => {
-        const cutoff = this.now() - deadlineMs;
+      reap: async (deadlineMs, graceMs) => {
+        const now = this.now();
+        // A gap in sweeping here means the one process was blocked: every beat is old
+        // because nobody could beat, not because anybody died.
+        const sweep = this.sweep ?? { at: now, grace: 0 };
+        if (now - sweep.at > deadlineMs) sweep.grace = now + graceMs;
+        sweep.at = now;
+        this.sweep = sweep;
+        if (now < sweep.grace) return [];
+        const cutoff = now - deadlineMs;
         const dead: Array<{ id: string; kind: WorkerKind }> = [];
         for (const [id, w] of this.workers) {
           if (w.beatAt > cutoff) continue;
           // The inbox stays: a process that was only slow (a blocked event loop) beats
           // again and must still be reachable; a really dead one disposed its endpoint.
           this.workers.delete(id);
+          this.reaped.add(id);
           dead.push({ id, kind: w.info.kind });
         }
         return dead;

@@ -1,17 +1,60 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
-/** Hooks that hear a connection's outages once each, not once per failed command. */
+/**
+ * Hooks that hear outages once each, not once per failed command. {@link connectRedis}
+ * calls them per connection; `createRedisTransport` calls them once per outage of the
+ * whole transport (any connection down, or Redis not answering).
+ */
 export interface ConnectionObserver {
+  /** `name`: what failed first (a connection's name, or `registry`). */
   onDown?(name: string, error: Error): void;
-  onUp?(name: string): void;
+  /** Everything is up again; `outageMs` is how long it was down (the transport's hook only). */
+  onUp?(name: string, outageMs?: number): void;
 }
 
 /** Longest wait between reconnect attempts (ms): Redis back within 5 s is noticed within 5 s. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 
+/** Connections that have been ready at least once. */
+const everReady = new WeakSet<Redis>();
+
+/**
+ * True while a connection that was ready is not: a command issued now would wait in
+ * ioredis's queue for the reconnect (up to a few seconds) or fail then, so callers refuse
+ * at once instead. Before the first `ready` commands queue, as a process starts.
+ */
+export function isLost(redis: Redis): boolean {
+  return redis.status !== 'ready' && everReady.has(redis);
+}
+
+/**
+ * A command was written to Redis and the connection was lost before its answer: it may
+ * or may not have run. Callers must not report it as refused (it may have run) nor send
+ * it again blindly (it may run twice).
+ */
+export class OutcomeUnknownError extends Error {
+  constructor() {
+    super('the connection to Redis was lost before the answer; the command may or may not have run');
+    this.name = 'OutcomeUnknownError';
+  }
+}
+
+/** ioredis's own method that fails the commands it holds (not in its type declarations). */
+interface FlushableRedis {
+  flushQueue(error: Error, options: { offlineQueue: boolean; commandQueue: boolean }): void;
+}
+
 /**
  * Opens an ioredis connection that reconnects for ever with a short capped backoff and
- * reports each outage once. `name` shows in `CLIENT LIST` and in logs.
+ * reports each outage once: the first error or unexpected close, then the next `ready`.
+ * `name` shows in `CLIENT LIST` and in logs.
+ *
+ * When the connection drops, the commands already written and not answered fail at once
+ * with {@link OutcomeUnknownError}. ioredis would otherwise send them again after the
+ * reconnect (`autoResendUnfulfilledCommands`), running twice whatever had run before the
+ * drop — a keystroke typed twice, a reply chunk stored twice. Commands not yet written
+ * wait for the reconnect and fail with the third attempt (`maxRetriesPerRequest: 2`).
+ * Confirmed subscriptions are restored by ioredis (`autoResubscribe`).
  */
 export function connectRedis(
   url: string,
@@ -24,16 +67,29 @@ export function connectRedis(
     protocol: 2,
     lazyConnect: false,
     maxRetriesPerRequest: 2,
+    autoResendUnfulfilledCommands: false,
     retryStrategy: (attempt) => Math.min(50 * attempt, MAX_RECONNECT_DELAY_MS),
     ...options,
   });
   let down = false;
-  redis.on('error', (error: Error) => {
+  const lost = (error: Error): void => {
     if (down) return;
     down = true;
     observer.onDown?.(name, error);
+  };
+  redis.on('error', lost);
+  redis.on('close', () => {
+    // The queue of written commands is still the old connection's here (the reconnect has
+    // not started): fail them, as they will not be sent again.
+    (redis as unknown as FlushableRedis).flushQueue(new OutcomeUnknownError(), {
+      offlineQueue: false,
+      commandQueue: true,
+    });
+    // After disconnect() the status is `end`: a close we asked for is no outage.
+    if (redis.status !== 'end') lost(new Error('connection closed'));
   });
   redis.on('ready', () => {
+    everReady.add(redis);
     if (!down) return;
     down = false;
     observer.onUp?.(name);

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BusBackend, Envelope, ReplyEnvelope } from '../bus';
-import type { RedisKeys } from './connection';
+import { isLost, type RedisKeys } from './connection';
 import type { Subscriber } from './subscriber';
 
 /** Options of {@link redisBusBackend}. */
@@ -12,7 +12,7 @@ export interface RedisBusOptions {
   maxInboxLength: number;
   /** How long an inbox outlives its last trim (ms); a dead worker's inbox expires. */
   inboxTtlMs: number;
-  /** How often the owner trims what it has read (ms). */
+  /** How often the owner deletes what it has read (ms). */
   trimIntervalMs: number;
   /** The longest one XREAD blocks (ms) before it is issued again. */
   blockMs: number;
@@ -25,8 +25,34 @@ export const DEFAULT_REDIS_BUS_OPTIONS: RedisBusOptions = {
   blockMs: 5000,
 };
 
+/** Ids per XDEL: keeps one command's arguments bounded however much was read in a second. */
+const XDEL_BATCH = 1000;
+
 /** Pause between XREAD attempts while Redis is unreachable (ms). */
 const READ_RETRY_MS = 200;
+
+/** Orders stream ids (`ms-seq`). */
+function compareIds(a: string, b: string): number {
+  const [aMs = 0, aSeq = 0] = a.split('-').map(Number);
+  const [bMs = 0, bSeq = 0] = b.split('-').map(Number);
+  return aMs === bMs ? aSeq - bSeq : aMs - bMs;
+}
+
+/**
+ * Where a reader that last saw `last` must go on reading after a reconnect. XREAD returns
+ * only ids above the one given, so a stream that came back without the entries the
+ * reader had seen (Redis restarted without its data, or from an older copy, or the inbox
+ * expired) would hide every new entry whose id is not above `last` — for ever, if Redis's
+ * clock is behind the one that made `last`. Then everything in the stream is new to the
+ * reader, and it reads from the start.
+ */
+async function resumePoint(conn: Redis, inbox: string, last: string): Promise<string> {
+  if (!(await conn.exists(inbox))) return '0-0';
+  const info = (await conn.call('XINFO', 'STREAM', inbox)) as unknown[];
+  const at = info.indexOf('last-generated-id');
+  const newest = at >= 0 ? String(info[at + 1]) : last;
+  return compareIds(newest, last) < 0 ? '0-0' : last;
+}
 
 /**
  * The bus over Redis: each endpoint's inbox is a stream (`XADD` to send, one blocking
@@ -54,25 +80,47 @@ export function redisBusBackend(
   const readLoop = async (conn: Redis, onEnvelope: (envelope: Envelope) => void): Promise<void> => {
     // Our inbox is new (ids are unique per process start), so everything in it is ours to read.
     let last = '0-0';
-    let trimmedTo = last;
+    // Entries read and not yet deleted. They are deleted by id (XDEL), never "everything
+    // below the last id read" (XTRIM MINID): after a stream came back older than the
+    // reader, that would delete entries it has not read.
+    let read: string[] = [];
     trimTimer = setInterval(() => {
-      if (last === trimmedTo) return;
-      trimmedTo = last;
-      // Trimming is housekeeping; a failure leaves entries for the next round.
-      redis
-        .multi()
-        .xtrim(inbox, 'MINID', last)
+      if (read.length === 0) return;
+      const done = read;
+      read = [];
+      const batch = redis.multi();
+      for (let i = 0; i < done.length; i += XDEL_BATCH) batch.xdel(inbox, ...done.slice(i, i + XDEL_BATCH));
+      // XDEL is idempotent: ids whose deletion failed (Redis unreachable) go round again,
+      // as many as the inbox itself may hold.
+      batch
         .pexpire(inbox, options.inboxTtlMs)
         .exec()
-        .catch(() => undefined);
+        .catch(() => {
+          read = [...done, ...read].slice(-options.maxInboxLength);
+        });
     }, options.trimIntervalMs);
     trimTimer.unref();
+    let recheck = false;
+    // After a reconnect ioredis sends the blocked XREAD again as it was; the check runs
+    // when it returns (at the latest after `blockMs`).
+    let connectedBefore = false;
+    conn.on('ready', () => {
+      if (connectedBefore) recheck = true;
+      connectedBefore = true;
+    });
     while (!stopped) {
       let reply: unknown;
       try {
+        if (recheck) {
+          last = await resumePoint(conn, inbox, last);
+          recheck = false;
+        }
         reply = await conn.call('XREAD', 'COUNT', 1000, 'BLOCK', options.blockMs, 'STREAMS', inbox, last);
       } catch {
         if (stopped) return;
+        // The connection failed: Redis may have come back without this stream, or with
+        // an older copy of it. Check before reading on.
+        recheck = true;
         await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
         continue;
       }
@@ -80,6 +128,7 @@ export function redisBusBackend(
       for (const [, entries] of reply as Array<[string, Array<[string, string[]]>]>) {
         for (const [entryId, fields] of entries) {
           last = entryId;
+          read.push(entryId);
           const raw = fields[1];
           if (raw === undefined) continue;
           onEnvelope(JSON.parse(raw) as Envelope);
@@ -90,6 +139,9 @@ export function redisBusBackend(
 
   return {
     deliver: async (worker, envelope) => {
+      // Connection lost: refuse now rather than queue the message behind the reconnect,
+      // where the caller could only wait and then hear nothing definite.
+      if (isLost(redis)) throw new Error(`redis connection is ${redis.status}`);
       await redis.xadd(keys.inbox(worker), 'MAXLEN', '~', options.maxInboxLength, '*', 'm', JSON.stringify(envelope));
     },
     reply: async (requester, reply) => {

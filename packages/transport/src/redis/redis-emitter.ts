@@ -2,6 +2,7 @@ import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type { ServerEventName } from '@ctos/protocol';
 import type { RoomEmitter, ServerPayload } from '../types';
+import { isLost } from './connection';
 
 /**
  * A {@link RoomEmitter} speaking the `@socket.io/redis-emitter` protocol on the
@@ -24,14 +25,21 @@ export function redisRoomEmitter(redis: Redis, adapterKey: string, onError: (err
   const emitter = new Emitter(client, { key: adapterKey });
   return {
     emit: async <E extends ServerEventName>(room: string | string[], event: E, payload: ServerPayload<E>) => {
+      if (isLost(redis)) {
+        // Queued behind a reconnect it would go out late or fail in a few seconds; say so now.
+        onError(new Error(`redis connection is ${redis.status}`));
+        return false;
+      }
       lastPublish = undefined;
       emitter.to(room).emit(event, payload);
       const sent = lastPublish as Promise<unknown> | undefined;
-      if (!sent) return;
+      if (!sent) return true;
       try {
         await sent;
+        return true;
       } catch (error) {
         onError(error);
+        return false;
       }
     },
   };

@@ -7,6 +7,7 @@ import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from '../types';
 import { connectRedis, RedisKeys, type ConnectionObserver } from './connection';
 import { DEFAULT_REDIS_BUS_OPTIONS, redisBusBackend, type RedisBusOptions } from './redis-bus';
 import { redisRoomEmitter } from './redis-emitter';
+import { OutageTracker, type EmitErrorObserver } from './outage-tracker';
 import { redisRegistryBackend } from './redis-registry';
 import { RedisStore } from './redis-store';
 import { Subscriber } from './subscriber';
@@ -21,20 +22,32 @@ export interface RedisTransportOptions {
   id: string;
   heartbeat?: HeartbeatOptions;
   bus?: Partial<RedisBusOptions>;
-  observer?: RegistryObserver & BusObserver & ConnectionObserver & { onEmitError?(error: unknown): void };
+  observer?: RegistryObserver & BusObserver & ConnectionObserver & EmitErrorObserver;
 }
 
 /**
  * A {@link Transport} over Redis: the distributed build. Opens a command connection, a
  * subscriber for replies and deaths, the adapter's subscriber when a gateway asks for
  * the adapter, and a blocking reader when the endpoint serves.
+ *
+ * Outages are reported once per outage of the whole transport (see {@link OutageTracker}):
+ * `observer.onDown` when the first connection fails or Redis stops answering (a paused
+ * Redis errors nothing; the registry notices that its calls go unanswered), `onUp` when
+ * all are back.
  */
 export function createRedisTransport(options: RedisTransportOptions): Transport {
   const keys = new RedisKeys(options.prefix);
   const observer = options.observer ?? {};
+  const outage = new OutageTracker(observer);
   const connections: Redis[] = [];
+  let disposed = false;
   const open = (role: string): Redis => {
-    const connection = connectRedis(options.url, `ctos:${options.id}:${role}`, observer);
+    const connection = connectRedis(options.url, `ctos:${options.id}:${role}`, {
+      onDown: (name, error) => {
+        if (!disposed) outage.partDown(name, error);
+      },
+      onUp: (name) => outage.partUp(name),
+    });
     connections.push(connection);
     return connection;
   };
@@ -43,30 +56,67 @@ export function createRedisTransport(options: RedisTransportOptions): Transport 
   const registry = new HeartbeatRegistry(
     redisRegistryBackend(redis, subscriber, keys),
     options.heartbeat ?? DEFAULT_HEARTBEAT,
-    observer,
+    {
+      onBackendError: (operation, error) => {
+        observer.onBackendError?.(operation, error);
+        if (!disposed) outage.partDown('registry', error instanceof Error ? error : new Error(String(error)));
+      },
+      onBackendRecovered: () => {
+        observer.onBackendRecovered?.();
+        outage.partUp('registry');
+      },
+    },
   );
   const backend = redisBusBackend(options.id, redis, subscriber, () => open('inbox'), keys, {
     ...DEFAULT_REDIS_BUS_OPTIONS,
     ...options.bus,
   });
   const bus = new EndpointBus(options.id, backend, registry, observer);
+  const resubscribed = new Set<() => void>();
   let adapter: AdapterFactory | undefined;
   return {
     bus,
     registry,
-    emitter: redisRoomEmitter(redis, keys.adapterKey, (error) => observer.onEmitError?.(error)),
+    emitter: redisRoomEmitter(redis, keys.adapterKey, (error) => outage.emitFailed(error)),
     store: new RedisStore(redis, keys.prefix),
     get adapter(): AdapterFactory {
       // The adapter needs its own subscriber (it pattern-subscribes); open it on demand.
-      adapter ??= createAdapter(redis, open('adapter-sub'), { key: keys.adapterKey }) as AdapterFactory;
+      if (!adapter) {
+        const adapterSub = open('adapter-sub');
+        notifyWhenResubscribed(adapterSub, () => {
+          for (const listener of resubscribed) listener();
+        });
+        adapter = createAdapter(redis, adapterSub, { key: keys.adapterKey }) as AdapterFactory;
+      }
       return adapter;
     },
     attachServer: () => () => undefined,
+    onResubscribed: (listener) => {
+      resubscribed.add(listener);
+      return () => resubscribed.delete(listener);
+    },
     healthy: () => connections.every((c) => c.status === 'ready') && registry.healthy,
     dispose: async () => {
+      disposed = true;
+      resubscribed.clear();
       await bus.dispose();
       await registry.dispose();
       for (const connection of connections) connection.disconnect();
     },
   };
+}
+
+/**
+ * Calls `listener` each time `connection` is ready again after it was lost. It runs in
+ * the same tick as ioredis's `ready` (whose handler has just sent the SUBSCRIBEs that
+ * restore the subscriptions) and so before any event published after the gap can arrive:
+ * a listener that closes client connections there guarantees no client receives a live
+ * event on the far side of a gap, which it would take as having everything before it.
+ */
+function notifyWhenResubscribed(connection: Redis, listener: () => void): void {
+  let readyBefore = false;
+  connection.on('ready', () => {
+    if (readyBefore) listener();
+    readyBefore = true;
+  });
 }
