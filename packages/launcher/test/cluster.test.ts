@@ -170,6 +170,7 @@ describe('the process cluster (npm run cluster), through nginx', () => {
     sockets.push(socket);
     expect(await gauge(survivor, 'ctos_gateway_sockets')).toBe(1);
     output.moveTo(socket);
+    output.beginAttach();
     const ack = await socket.emitWithAck('terminal:attach', { session_id: sessionId, since: output.seq });
     expect(ack.success).toBe(true);
     const replay = ack as unknown as TerminalAttachResult;

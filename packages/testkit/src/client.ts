@@ -38,11 +38,16 @@ export class OutputCollector {
   seq = 0;
   chunks = 0;
   closed: { reason: string; exit_code?: number } | undefined;
+  /**
+   * Live output that arrived while an attach was answered. An `emitWithAck` promise
+   * resolves a microtask after its ack packet, so output packets that came right behind
+   * the ack are handled first; the web page buffers them the same way.
+   */
+  private early: TerminalOutputEvent[] | undefined;
   private readonly onOutput = (event: TerminalOutputEvent): void => {
-    if (event.session_id !== this.sessionId || event.seq <= this.seq) return;
-    this.text += event.data;
-    this.seq = event.seq;
-    this.chunks++;
+    if (event.session_id !== this.sessionId) return;
+    if (this.early) this.early.push(event);
+    else this.append(event);
   };
   private readonly onClosed = (event: { session_id: string; reason: string; exit_code?: number }): void => {
     if (event.session_id === this.sessionId) this.closed = event;
@@ -62,12 +67,29 @@ export class OutputCollector {
     this.listen();
   }
 
-  /** Appends replay data received in an attach ack. */
+  /** Call before sending `terminal:attach`: live output is held until {@link addReplay}. */
+  beginAttach(): void {
+    this.early = [];
+  }
+
+  /** Appends replay data received in an attach ack, then what arrived meanwhile. */
   addReplay(data: string, seq: number, snapshot: boolean): void {
-    if (snapshot) this.text = '';
-    if (seq <= this.seq && !snapshot) return;
-    this.text += data;
-    this.seq = seq;
+    if (snapshot) {
+      this.text = data;
+      this.seq = seq;
+    } else if (seq > this.seq) {
+      this.text += data;
+      this.seq = seq;
+    }
+    for (const event of this.early ?? []) this.append(event);
+    this.early = undefined;
+  }
+
+  private append(event: TerminalOutputEvent): void {
+    if (event.seq <= this.seq) return; // already have it
+    this.text += event.data;
+    this.seq = event.seq;
+    this.chunks++;
   }
 
   waitForText(pattern: RegExp | string, timeoutMs = 10_000): Promise<true> {

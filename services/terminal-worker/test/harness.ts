@@ -43,11 +43,13 @@ export async function attach(
   since?: number,
 ): Promise<AckResponse<TerminalAttachResult>> {
   collector.moveTo(socket);
+  collector.beginAttach();
   const response = await socket.emitWithAck('terminal:attach', {
     session_id: collector.sessionId,
     ...(since === undefined ? {} : { since }),
   });
   if (response.success) collector.addReplay(response.data, response.seq, response.snapshot);
+  else collector.addReplay('', 0, false);
   return response;
 }
 
