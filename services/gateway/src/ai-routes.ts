@@ -19,8 +19,8 @@ import {
 import { bindEvent } from './bind-event';
 import type { GatewaySocket, RouteContext, RouteModule } from './types';
 
-/** How long the claim on reaping a dead ai-worker lasts (ms); only one gateway reports its replies. */
-const REAP_CLAIM_TTL_MS = 60 * 60 * 1000;
+/** How long the claim on reaping a dead ai-worker lasts (ms); see terminal-routes.ts for why a minute. */
+const REAP_CLAIM_TTL_MS = 60 * 1000;
 
 /** What the room of a reply whose worker died is told. */
 const WORKER_LOST =

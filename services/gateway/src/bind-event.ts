@@ -25,6 +25,9 @@ export interface Outcome {
 
 type AnyAck = (response: AckResponse<object>) => void;
 
+/** Events that come with every keystroke or rendered chunk; each has a limit of its own. */
+const STREAM_EVENTS: ReadonlySet<ClientEventName> = new Set(['terminal:input', 'terminal:resize', 'terminal:ack']);
+
 /**
  * Wires one client event: validates the payload against the protocol's schema, runs
  * the handler, and answers through the ack callback — or, when the client sent none,
@@ -67,6 +70,10 @@ export function bindEvent<E extends ClientEventName>(
         socket.emit('message:error', { code, error: message });
       }
     };
+    if (!STREAM_EVENTS.has(event) && !socket.data.requests.take()) {
+      fail('RATE_LIMITED', 'Too many requests from this connection; slow down and try again.');
+      return;
+    }
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -39,6 +39,13 @@ export const gatewaySettings = {
   GATEWAY_MAX_SOCKETS_PER_ADDRESS: setting.int(500, 1),
   /** Take the client address from X-Forwarded-For (only behind our own proxy, e.g. nginx). */
   GATEWAY_TRUST_PROXY: setting.bool(false),
+  /**
+   * Sustained request events per socket (per second): everything but terminal input,
+   * resize and ack, which have their own limits. Beyond it gets RATE_LIMITED.
+   */
+  GATEWAY_EVENTS_PER_SECOND: setting.int(50, 1),
+  /** Burst of request events per socket before the rate applies (a page reload restoring windows). */
+  GATEWAY_EVENTS_BURST: setting.int(100, 1),
   /** Sustained `terminal:input` per socket (bytes/s); beyond it gets RATE_LIMITED. */
   TERMINAL_INPUT_BYTES_PER_SECOND: setting.int(1024 * 1024, 1),
   /** Burst of `terminal:input` per socket (bytes) before the rate applies, e.g. a large paste. */

@@ -11,6 +11,7 @@ import { secretKey, verifyUserToken } from './auth';
 import { refuseUnknownEvents } from './bind-event';
 import type { GatewayConfig } from './config';
 import { clientAddress, ConnectionCounter } from './connection-limits';
+import { TokenBucket } from './token-bucket';
 import { createGatewayMetrics } from './metrics';
 import { isOriginAllowed } from './origin';
 import { terminalRoutes } from './terminal-routes';
@@ -137,6 +138,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         }
         socket.data.user = user;
         socket.data.address = address;
+        socket.data.requests = new TokenBucket(config.GATEWAY_EVENTS_PER_SECOND, config.GATEWAY_EVENTS_BURST);
         socket.data.terminals = new Set();
         next();
       },

@@ -13,8 +13,12 @@ import type { GatewaySocket, RouteContext, RouteModule } from './types';
 
 /** Directory entries kept in memory; session → worker never changes, so they never go stale silently. */
 const DIRECTORY_CACHE_ENTRIES = 50_000;
-/** How long the claim on reaping a dead worker lasts (ms); only one gateway reports its sessions. */
-const REAP_CLAIM_TTL_MS = 60 * 60 * 1000;
+/**
+ * How long the claim on reaping a dead worker lasts (ms): long enough that the other
+ * gateways, hearing the same death at the same moment, find it taken; short enough that
+ * the same worker id dying again (after a false death and a rejoin) is reaped again.
+ */
+const REAP_CLAIM_TTL_MS = 60 * 1000;
 
 type AttachReply = TerminalAttachResult;
 
@@ -70,7 +74,7 @@ export function terminalRoutes(context: RouteContext): RouteModule {
       ...(since === undefined ? {} : { since }),
     }).catch(forgetOnNotFound(sessionId));
     const release = (): void =>
-      void send(record.worker, { op: 'release', session_id: sessionId }).catch(() => undefined);
+      void send(record.worker, { op: 'release', session_id: sessionId, socket: socket.id }).catch(() => undefined);
     if (!socket.connected) {
       // Gone while we waited (P09): never join a room for a dead socket.
       release();
@@ -129,7 +133,9 @@ export function terminalRoutes(context: RouteContext): RouteModule {
         const record: SessionRecord = { ...created, user };
         remember(record);
         const release = (): void =>
-          void send(record.worker, { op: 'release', session_id: created.session_id }).catch(() => undefined);
+          void send(record.worker, { op: 'release', session_id: created.session_id, socket: socket.id }).catch(
+            () => undefined,
+          );
         if (!socket.connected) {
           release();
           void send(record.worker, { op: 'detach', session_id: created.session_id, socket: socket.id }).catch(

@@ -4,6 +4,7 @@ import type { Transport } from '@ctos/transport';
 import type { Server, Socket } from 'socket.io';
 import type { GatewayConfig } from './config';
 import type { GatewayMetrics } from './metrics';
+import type { TokenBucket } from './token-bucket';
 
 /** Per-socket state, set at the handshake. */
 export interface SocketData {
@@ -13,6 +14,8 @@ export interface SocketData {
   terminals: Set<string>;
   /** The client's address (see `clientAddress`), for per-address limits. */
   address: string;
+  /** This socket's budget of request events (see GATEWAY_EVENTS_PER_SECOND). */
+  requests: TokenBucket;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- gateways talk through the bus, not server-side emits

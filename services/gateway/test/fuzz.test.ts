@@ -51,6 +51,9 @@ describe('a fuzz of malformed events', () => {
         WEB_DIST_DIR: '/nonexistent',
         TERMINAL_SHELL: '/bin/bash',
         TERMINAL_SHELL_ARGS: '--norc --noprofile',
+        // The fuzz is about validation: lift the per-socket event rate out of its way.
+        GATEWAY_EVENTS_PER_SECOND: '1000000',
+        GATEWAY_EVENTS_BURST: '1000000',
       },
       logger: (service) => createLogger({ service, level: 'silent' }),
     });

@@ -8,6 +8,8 @@ const LIMITS = {
   GATEWAY_MAX_SOCKETS_PER_ADDRESS: '8',
   TERMINAL_INPUT_BYTES_PER_SECOND: '1000',
   TERMINAL_INPUT_BURST_BYTES: '2000',
+  GATEWAY_EVENTS_PER_SECOND: '5',
+  GATEWAY_EVENTS_BURST: '10',
 };
 
 describe('limits that keep one user from starving the rest', () => {
@@ -58,6 +60,16 @@ describe('limits that keep one user from starving the rest', () => {
   it('refuses an address past its connections', async () => {
     for (let i = 0; i < 8; i++) await connect(`user-${i}`);
     await expect(refusal('one-more')).resolves.toBe('LIMIT_EXCEEDED');
+  });
+
+  it('rate-limits request events per socket, and another user is served', async () => {
+    const storm = await connect('storm');
+    const answers = await Promise.all(Array.from({ length: 30 }, () => storm.emitWithAck('terminal:list', {})));
+    const limited = answers.filter((a) => !a.success && a.code === 'RATE_LIMITED').length;
+    expect(limited).toBeGreaterThanOrEqual(15);
+    expect(answers.filter((a) => a.success).length).toBeGreaterThanOrEqual(10);
+    const calm = await connect('calm');
+    await expect(calm.emitWithAck('terminal:list', {})).resolves.toMatchObject({ success: true });
   });
 
   it('rate-limits terminal input per socket while another user types on undisturbed', async () => {

@@ -37,6 +37,8 @@ export const terminalWorkerSettings = {
   TERMINAL_FLOW_HIGH_BYTES: setting.int(100_000, 1024),
   /** Flow control: resume at or below this many (VS Code's 5,000). */
   TERMINAL_FLOW_LOW_BYTES: setting.int(5_000, 0),
+  /** An acking client that holds the PTY paused this long without acking stops holding it (ms). */
+  TERMINAL_FLOW_STALL_MS: setting.int(15_000, 100),
   /** Output coalescing window under a flood (ms). */
   TERMINAL_COALESCE_MS: setting.int(5, 1, 1000),
   /** Scrollback lines kept for screen snapshots. */

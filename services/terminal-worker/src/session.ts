@@ -17,6 +17,11 @@ export interface SessionLimits {
   idleTimeoutMs: number;
   /** Output coalescing window under a flood (ms). */
   coalesceMs: number;
+  /**
+   * An acking client that has held the PTY paused this long without acking stops holding
+   * it (ms): one hung tab must not freeze the session for every other viewer.
+   */
+  flowStallMs: number;
   /** Scrollback lines the screen mirror keeps for snapshots. */
   scrollback: number;
 }
@@ -45,6 +50,10 @@ interface Attachment {
   gateway: string;
   acked: number;
   flowControl: boolean;
+  /** When it last acked (or attached), `performance.now()` ms. */
+  ackedAt: number;
+  /** Attached under a hold whose release has not come: dropped if the hold lapses. */
+  awaitingRelease: boolean;
 }
 
 /**
@@ -52,8 +61,12 @@ interface Attachment {
  * stay far below it and go out at once; a flood passes it within a window.
  */
 const FLOOD_BYTES_PER_WINDOW = 16 * 1024;
-/** A chunk this large is sent without waiting for the window to end. */
-const MAX_CHUNK_CHARS = 256 * 1024;
+/**
+ * A chunk this large is sent without waiting for the window to end: per-event overhead is
+ * already small against it, and waiting would only add latency to every flow-control
+ * round (the benchmark saw throughput capped at one ~50 KB chunk per window).
+ */
+const EFFICIENT_CHUNK_CHARS = 32 * 1024;
 /** A create/attach hold that is never released (its gateway died) lapses after this (ms). */
 const HOLD_TIMEOUT_MS = 10_000;
 /** While paused, how often to check whether the shell has exited, so its last output is drained (ms). */
@@ -95,6 +108,7 @@ export class TerminalSession {
   private retryTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private exitWatch: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
   private paused = false;
   private exited: { exitCode: number; signal?: number } | undefined;
   private closed = false;
@@ -174,7 +188,13 @@ export class TerminalSession {
       snapshot = true;
     }
     const seq = this.replay.end;
-    this.attachments.set(socket, { gateway, acked: seq, flowControl });
+    this.attachments.set(socket, {
+      gateway,
+      acked: seq,
+      flowControl,
+      ackedAt: performance.now(),
+      awaitingRelease: true,
+    });
     this.stopIdleTimer();
     this.updateFlow();
     return { data, seq, snapshot };
@@ -183,12 +203,14 @@ export class TerminalSession {
   /** Holds output of a session just created for `socket`, which is attached at position 0. */
   attachCreator(socket: string, gateway: string, flowControl: boolean): void {
     this.hold();
-    this.attachments.set(socket, { gateway, acked: 0, flowControl });
+    this.attachments.set(socket, { gateway, acked: 0, flowControl, ackedAt: performance.now(), awaitingRelease: true });
     this.stopIdleTimer();
   }
 
-  /** Ends one hold; output flows again when none is left. */
-  release(): void {
+  /** Ends one hold (the one `socket` attached under, when given); output flows again when none is left. */
+  release(socket?: string): void {
+    const attachment = socket === undefined ? undefined : this.attachments.get(socket);
+    if (attachment) attachment.awaitingRelease = false;
     if (this.holds === 0) return;
     this.holds--;
     if (this.holds === 0 && this.holdTimer) {
@@ -218,6 +240,7 @@ export class TerminalSession {
     if (!attachment) return;
     // An ack is a promise about the client's screen: it can neither go back nor pass what was sent.
     attachment.acked = Math.min(Math.max(attachment.acked, seq), this.replay.end);
+    attachment.ackedAt = performance.now();
     attachment.flowControl = true;
     this.updateFlow();
   }
@@ -225,6 +248,9 @@ export class TerminalSession {
   write(data: string): void {
     if (this.closed || this.exited) return;
     this.lastActivity = new Date();
+    // Someone is typing: a session that looks detached (its gateway was wrongly thought
+    // dead) must not time out under their hands.
+    if (this.attachments.size === 0) this.startIdleTimer();
     try {
       this.pty.write(data);
     } catch {
@@ -273,7 +299,14 @@ export class TerminalSession {
   close(reason: TerminalCloseReason): void {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of [this.flushTimer, this.retryTimer, this.idleTimer, this.holdTimer, this.exitWatch]) {
+    for (const timer of [
+      this.flushTimer,
+      this.retryTimer,
+      this.idleTimer,
+      this.holdTimer,
+      this.exitWatch,
+      this.stallTimer,
+    ]) {
       clearTimeout(timer);
     }
     clearInterval(this.exitWatch);
@@ -300,6 +333,13 @@ export class TerminalSession {
     this.holdTimer ??= setTimeout(() => {
       this.holdTimer = undefined;
       this.holds = 0;
+      // Whoever attached under a hold that was never released never got its reply (the
+      // gateway timed out or died): they are not attached, and must not keep the
+      // session from timing out or hold its flow control.
+      for (const [socket, attachment] of this.attachments) {
+        if (attachment.awaitingRelease) this.attachments.delete(socket);
+      }
+      this.afterDetach();
       this.schedule();
     }, HOLD_TIMEOUT_MS);
   }
@@ -327,7 +367,7 @@ export class TerminalSession {
       this.windowStart = now;
       this.windowBytes = 0;
     }
-    if (this.windowBytes < FLOOD_BYTES_PER_WINDOW || this.pendingChars >= MAX_CHUNK_CHARS || this.exited) {
+    if (this.windowBytes < FLOOD_BYTES_PER_WINDOW || this.pendingChars >= EFFICIENT_CHUNK_CHARS || this.exited) {
       this.flush();
     } else {
       this.flushTimer = setTimeout(
@@ -391,12 +431,30 @@ export class TerminalSession {
       this.paused = true;
       this.pty.pause();
       this.watchExitWhilePaused();
+      this.stallTimer = setTimeout(() => this.releaseStalledClients(), this.limits.flowStallMs);
     } else if (this.paused && behind <= this.limits.flowLowBytes) {
       this.paused = false;
       this.pty.resume();
       clearInterval(this.exitWatch);
       this.exitWatch = undefined;
+      clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
     }
+  }
+
+  /** The PTY has been paused for the stall limit: clients that stopped acking stop holding it. */
+  private releaseStalledClients(): void {
+    this.stallTimer = undefined;
+    if (this.closed || !this.paused) return;
+    const cutoff = performance.now() - this.limits.flowStallMs;
+    for (const attachment of this.attachments.values()) {
+      if (attachment.flowControl && attachment.ackedAt <= cutoff) attachment.flowControl = false;
+    }
+    this.paused = false; // re-evaluated from scratch below
+    this.pty.resume();
+    clearInterval(this.exitWatch);
+    this.exitWatch = undefined;
+    this.updateFlow();
   }
 
   /**

@@ -64,6 +64,7 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
     flowLowBytes: config.TERMINAL_FLOW_LOW_BYTES,
     idleTimeoutMs: config.TERMINAL_IDLE_TIMEOUT_MS,
     coalesceMs: config.TERMINAL_COALESCE_MS,
+    flowStallMs: config.TERMINAL_FLOW_STALL_MS,
     scrollback: config.TERMINAL_SCROLLBACK_LINES,
   };
   let announcement: AnnouncementHandle | undefined;
@@ -167,16 +168,36 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
     return session;
   };
 
+  /** Creates under way per user, counted until their directory entry is written. */
+  const creating = new Map<string, number>();
+  let creatingTotal = 0;
+
   const create = async (m: Extract<TerminalBusMessage, { op: 'create' }>) => {
     if (draining) throw new ServiceError('UNAVAILABLE', 'This terminal worker is shutting down; try again.');
-    if (sessions.size >= config.TERMINAL_WORKER_CAPACITY) {
+    if (sessions.size + creatingTotal >= config.TERMINAL_WORKER_CAPACITY) {
       throw new ServiceError('UNAVAILABLE', 'This terminal worker is full; try again.');
     }
-    const existing = await directory.forUser(m.user);
-    if (existing.length >= config.TERMINAL_MAX_SESSIONS_PER_USER) {
+    // Counted before the first await, so concurrent creates see each other (the directory
+    // only knows a session once it is registered).
+    const mine = (creating.get(m.user) ?? 0) + 1;
+    creating.set(m.user, mine);
+    creatingTotal++;
+    try {
+      return await createCounted(m, mine - 1);
+    } finally {
+      creatingTotal--;
+      const left = (creating.get(m.user) ?? 1) - 1;
+      if (left === 0) creating.delete(m.user);
+      else creating.set(m.user, left);
+    }
+  };
+
+  const createCounted = async (m: Extract<TerminalBusMessage, { op: 'create' }>, othersCreating: number) => {
+    const existing = (await directory.forUser(m.user)).length + othersCreating;
+    if (existing >= config.TERMINAL_MAX_SESSIONS_PER_USER) {
       throw new ServiceError(
         'LIMIT_EXCEEDED',
-        `You already have ${existing.length} terminal sessions open (the limit is ${config.TERMINAL_MAX_SESSIONS_PER_USER}); close one first.`,
+        `You already have ${existing} terminal sessions open (the limit is ${config.TERMINAL_MAX_SESSIONS_PER_USER}); close one first.`,
       );
     }
     const sessionId = randomUUID();
@@ -225,7 +246,7 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
         }));
       }
       case 'release':
-        sessions.get(m.session_id)?.release();
+        sessions.get(m.session_id)?.release(m.socket);
         return undefined;
       case 'input':
         sessions.get(m.session_id)?.write(m.data);

@@ -67,6 +67,17 @@ describe('terminal sessions belong to their user', () => {
     for (const sessionId of ids) await bob.emitWithAck('terminal:close', { session_id: sessionId });
   });
 
+  it('holds the per-user limit against concurrent creates', async () => {
+    const dave = await connect('dave');
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => dave.emitWithAck('terminal:create', { cols: 80, rows: 24 })),
+    );
+    const created = answers.flatMap((a) => (a.success ? [a.session_id] : []));
+    expect(created).toHaveLength(10);
+    expect(answers.filter((a) => !a.success).every((a) => !a.success && a.code === 'LIMIT_EXCEEDED')).toBe(true);
+    for (const sessionId of created) await dave.emitWithAck('terminal:close', { session_id: sessionId });
+  });
+
   it('refuses bad payloads with INVALID_PAYLOAD and stays up', async () => {
     const alice = await connect('alice');
     const out = await openSession(alice);
