@@ -148,6 +148,20 @@ export class ManagedProcess {
     }
   }
 
+  /**
+   * SIGKILL to its whole process group (it was spawned detached, so the group is its own):
+   * the last resort when the launcher itself is exiting, which must not leave children such
+   * as nginx's workers holding the port.
+   */
+  killGroup(): void {
+    if (this.pid <= 0) return;
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  }
+
   /** SIGTERM (and SIGCONT, should it be paused), then SIGKILL after `timeoutMs`; resolves when it has exited. */
   stop(timeoutMs = STOP_TIMEOUT_MS): Promise<ProcessExit> {
     this.stopping ??= (async () => {

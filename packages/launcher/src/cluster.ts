@@ -291,7 +291,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   /** Last resort if the launcher dies without stop(): no orphans left behind. */
   const killAllNow = (): void => {
-    for (const { process: p } of managed) p.signal('SIGKILL');
+    for (const { process: p } of managed) p.killGroup();
   };
   process.on('exit', killAllNow);
 
