@@ -11,3 +11,4 @@ export { DEFAULT_SHUTDOWN_TIMEOUT_MS, exitOnSignal, guardProcess } from './shutd
 export { commonSettings, type CommonConfig } from './common-settings';
 export { runServiceProcess, type ServiceProcessOptions } from './service-process';
 export { redisOutageLog, type RedisOutageHooks } from './redis-outage-log';
+export { loadConfigOrExit, requireRedisUrl } from './load-config';

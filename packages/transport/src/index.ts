@@ -19,3 +19,4 @@ export type { KeyValueStore } from './store';
 export type { AdapterFactory, Transport } from './transport';
 export * from './types';
 export { SessionDirectory, type SessionRecord } from './directory/session-directory';
+export { createServiceTransport, type ServiceTransportSettings } from './redis/service-transport';

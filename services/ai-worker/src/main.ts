@@ -1,34 +1,25 @@
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
-import { ConfigError, createLogger, createMetricsRegistry, redisOutageLog, runServiceProcess } from '@ctos/runtime';
-import { createRedisTransport } from '@ctos/transport';
+import {
+  createLogger,
+  createMetricsRegistry,
+  loadConfigOrExit,
+  redisOutageLog,
+  requireRedisUrl,
+  runServiceProcess,
+} from '@ctos/runtime';
+import { createServiceTransport } from '@ctos/transport';
 import { createAiWorker } from './ai-worker';
 import { loadAiWorkerConfig } from './config';
 
 /** The ai-worker process in distributed mode: `REDIS_URL` is required; without `ANTHROPIC_API_KEY` it answers UNAVAILABLE. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadAiWorkerConfig();
-    if (!config.REDIS_URL) throw new ConfigError(['REDIS_URL: required (the ai-worker runs in distributed mode)']);
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
-    process.exit(2);
-  }
+  const config = loadConfigOrExit(loadAiWorkerConfig, (c) => requireRedisUrl(c, 'ai-worker'));
   const logger = createLogger({ service: 'ai-worker', level: config.LOG_LEVEL });
   const metrics = createMetricsRegistry('ai-worker');
-  const id = `ai-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const transport = createRedisTransport({
-    url: config.REDIS_URL,
-    prefix: config.REDIS_PREFIX,
-    id,
-    heartbeat: { intervalMs: config.HEARTBEAT_INTERVAL_MS, missedBeats: config.HEARTBEAT_MISSED_BEATS },
-    observer: {
-      ...redisOutageLog(logger, metrics),
-      onHandlerError: (error) => logger.error({ err: error }, 'assistant message handler failed'),
-    },
+  const transport = createServiceTransport('ai', config, {
+    ...redisOutageLog(logger, metrics),
+    onHandlerError: (error) => logger.error({ err: error }, 'assistant message handler failed'),
   });
-  const worker = createAiWorker({ id, transport, config, logger, metrics });
+  const worker = createAiWorker({ id: transport.bus.id, transport, config, logger, metrics });
   worker.start();
   await runServiceProcess({
     logger,
