@@ -20,3 +20,4 @@ export type { AdapterFactory, Transport } from './transport';
 export * from './types';
 export { SessionDirectory, type SessionRecord } from './directory/session-directory';
 export { createServiceTransport, type ServiceTransportSettings } from './redis/service-transport';
+export { runWorkerProcess, type WorkerProcessDeps, type WorkerProcessOptions } from './redis/run-worker';
