@@ -13,5 +13,5 @@ export { type Fault, type HttpErrorReply, type Reply, type WireFormat } from './
 export { sequence, type Script, type ScriptRequest } from './script';
 export { type FrameInfo, type FrameSplit, type LineEnding } from './sse-frames';
 export { startStandin, type Standin, type StandinOptions } from './standin-server';
-export { startStandinFromEnv } from './standin-cli';
+export { startStandinFromEnv } from './standin-env';
 export { type StopReason } from './wire-events';

@@ -1,11 +1,11 @@
 /**
  * CLI entry: `node dist/main.js` starts a stand-in from the environment (see `startStandinFromEnv`),
- * prints `{"url":…}` on stdout and runs until SIGINT/SIGTERM. The only module that reads `process.env`.
+ * prints `{"url":…}` on stdout and runs until SIGINT/SIGTERM. The environment is read in standin-env.ts.
  */
-import { startStandinFromEnv } from './standin-cli';
+import { processEnvironment, startStandinFromEnv } from './standin-env';
 
 async function main(): Promise<void> {
-  const standin = await startStandinFromEnv(process.env, (line) => process.stdout.write(`${line}\n`));
+  const standin = await startStandinFromEnv(processEnvironment(), (line) => process.stdout.write(`${line}\n`));
   const stop = (): void => {
     void standin.close().then(() => process.exit(0));
   };

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { inheritedEnv } from './env';
 import { waitFor } from './wait-for';
 
 /** The repository root. */
@@ -26,7 +27,7 @@ export interface ServiceProcess {
 export async function startService(name: string, env: Record<string, string>): Promise<ServiceProcess> {
   const script = path.join(REPO_ROOT, 'services', name, 'dist', 'main.js');
   const child = spawn(process.execPath, [script], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'info', ...env },
+    env: { ...inheritedEnv(), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -38,3 +38,8 @@ export async function startStandinFromEnv(
   writeLine(JSON.stringify({ url: standin.url }));
   return standin;
 }
+
+/** This process's environment: read here, in the one module that parses it. */
+export function processEnvironment(): Record<string, string | undefined> {
+  return process.env;
+}
