@@ -109,6 +109,7 @@ export class TerminalSession {
   private idleTimer: NodeJS.Timeout | undefined;
   private exitWatch: NodeJS.Timeout | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
+  private snapshotInFlight: Promise<string> | undefined;
   private paused = false;
   private exited: { exitCode: number; signal?: number } | undefined;
   private closed = false;
@@ -184,7 +185,11 @@ export class TerminalSession {
     let data = replay.data;
     let snapshot = false;
     if (!replay.complete || (since === undefined && this.replay.start > 0)) {
-      data = (await this.mirror.snapshot()) + replay.data;
+      // Concurrent attaches (a reload restoring many windows, or abuse) share one parse.
+      this.snapshotInFlight ??= this.mirror.snapshot().finally(() => {
+        this.snapshotInFlight = undefined;
+      });
+      data = (await this.snapshotInFlight) + replay.data;
       snapshot = true;
     }
     const seq = this.replay.end;
