@@ -3,6 +3,7 @@
 // installs the Debian packages the tests need (as root), and builds. Node built-ins only:
 // this runs before anything is installed.
 import { execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +65,35 @@ if (args.has('--system-packages') || wanted) {
     run('apt-get', ['install', '-y', '-qq', ...packages], {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
+  }
+}
+
+// The tests share a Redis at 127.0.0.1:6379 (each with its own key prefix). Machines
+// without a service manager have the package but no running server: start one, as the
+// machine's own set-up does (nothing persisted).
+if (args.has('--system-packages') && !wanted) {
+  const answers = await new Promise((resolve) => {
+    const socket = connect(6379, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  if (!answers) {
+    console.log('> starting redis-server on 127.0.0.1:6379 for the tests');
+    run('redis-server', [
+      '--daemonize',
+      'yes',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      '6379',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ]);
   }
 }
 

@@ -16,7 +16,17 @@ async function main(): Promise<void> {
       process.stderr.write(`${error.message}\n`);
       process.exit(2);
     }
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      const port = env.PORT ?? '8089';
+      process.stderr.write(
+        `Cannot listen on ${env.HOST ?? '127.0.0.1'}:${port} (${code === 'EADDRINUSE' ? 'already in use' : 'not permitted'}). ` +
+          `Choose another port, e.g. PORT=9000 npm start (PORT=0 picks a free one).\n`,
+      );
+      process.exit(1);
+    }
+    logger.fatal({ err: error }, 'embedded mode could not start');
+    process.exit(1);
   }
   process.stdout.write(
     [

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createGateway, loadGatewayConfig, routeModules, type Gateway } from '@ctos/gateway';
 import { createAiWorker, loadAiWorkerConfig, type AiWorker } from '@ctos/ai-worker';
 import { createMessageWorker, loadMessageWorkerConfig, type MessageWorker } from '@ctos/message-worker';
-import { createMetricsRegistry, type Logger } from '@ctos/runtime';
+import { ConfigError, createMetricsRegistry, type Logger } from '@ctos/runtime';
 import { createTerminalWorker, loadTerminalWorkerConfig, type TerminalWorker } from '@ctos/terminal-worker';
 import { createMemoryTransport, MemoryCluster, type Transport } from '@ctos/transport';
 import { loadEmbeddedConfig } from './embedded-config';
@@ -12,6 +12,35 @@ import { mountStaticWeb } from './static-web';
 
 /** The repository's built web page. */
 const DEFAULT_WEB_DIST = path.resolve(__dirname, '../../../web/dist');
+
+/**
+ * Every service's settings from one environment, with every bad value of every service
+ * reported together (one ConfigError), as each service does on its own.
+ */
+function loadAll(env: Record<string, string | undefined>) {
+  const problems: string[] = [];
+  const attempt = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      // The same variable can be read by several services: report it once.
+      for (const problem of error.problems) if (!problems.includes(problem)) problems.push(problem);
+      return undefined;
+    }
+  };
+  const loaded = [
+    attempt(() => loadEmbeddedConfig(env)),
+    attempt(() => loadGatewayConfig(env)),
+    attempt(() => loadTerminalWorkerConfig(env)),
+    attempt(() => loadMessageWorkerConfig(env)),
+    attempt(() => loadAiWorkerConfig(env)),
+  ] as const;
+  if (problems.length > 0) throw new ConfigError(problems);
+  return loaded as {
+    [K in keyof typeof loaded]: NonNullable<(typeof loaded)[K]>;
+  };
+}
 
 /** Options of {@link startEmbedded}. */
 export interface EmbeddedOptions {
@@ -47,9 +76,7 @@ export interface Embedded {
  */
 export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
   const { env, logger } = options;
-  const embedded = loadEmbeddedConfig(env);
-  const gatewayConfig = loadGatewayConfig(env);
-  const terminalConfig = loadTerminalWorkerConfig(env);
+  const [embedded, gatewayConfig, terminalConfig, messageConfig, aiConfig] = loadAll(env);
   // A secret of our own unless the operator gave one; tokens die with the process.
   const jwtSecret = gatewayConfig.AUTH_JWT_SECRET ?? randomBytes(32).toString('hex');
   const cluster = new MemoryCluster({
@@ -75,7 +102,6 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   });
   terminalWorker.start();
 
-  const messageConfig = loadMessageWorkerConfig(env);
   const messageToken = messageConfig.MESSAGE_API_TOKENS[0] ?? randomBytes(32).toString('hex');
   const messageWorker = createMessageWorker({
     id: 'message-embedded',
@@ -96,7 +122,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   const aiWorker = createAiWorker({
     id: 'ai-embedded',
     transport: transport('ai-embedded'),
-    config: loadAiWorkerConfig(env),
+    config: aiConfig,
     logger: logger('ai-worker'),
     metrics: createMetricsRegistry('ai-worker'),
   });
@@ -122,7 +148,17 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
       mountStaticWeb(app, embedded.WEB_DIST_DIR ?? DEFAULT_WEB_DIST);
     },
   });
-  const port = await gateway.listen(gatewayConfig.PORT, gatewayConfig.HOST);
+  let port: number;
+  try {
+    port = await gateway.listen(gatewayConfig.PORT, gatewayConfig.HOST);
+  } catch (error) {
+    // The port is taken (or not ours): release everything started so far, then report.
+    await aiWorker.drain();
+    await terminalWorker.drain();
+    await messageWorker.drain();
+    for (const t of transports) await t.dispose();
+    throw error;
+  }
   const url = `http://${gatewayConfig.HOST.includes(':') ? `[${gatewayConfig.HOST}]` : gatewayConfig.HOST}:${port}`;
 
   return {

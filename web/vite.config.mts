@@ -2,10 +2,10 @@ import path from 'node:path';
 import { defineConfig } from 'vite';
 
 export default defineConfig({
-  root: __dirname,
+  root: import.meta.dirname,
   resolve: {
     // The protocol is imported from source: one definition of every event for both ends.
-    alias: { '@ctos/protocol': path.resolve(__dirname, '../packages/protocol/src/index.ts') },
+    alias: { '@ctos/protocol': path.resolve(import.meta.dirname, '../packages/protocol/src/index.ts') },
   },
   build: {
     outDir: 'dist',
