@@ -9,7 +9,7 @@ describe('embedded mode with bad settings', () => {
     });
     await expect(start).rejects.toBeInstanceOf(ConfigError);
     const problems = await start.catch((error: ConfigError) => error.problems);
-    expect(problems.map((p) => p.split(':')[0])).toEqual(
+    expect((problems as string[]).map((p) => p.split(':')[0])).toEqual(
       expect.arrayContaining(['PORT', 'TERMINAL_IDLE_TIMEOUT_MS', 'AI_MAX_TOKENS', 'MESSAGE_RETENTION_COUNT']),
     );
   });
