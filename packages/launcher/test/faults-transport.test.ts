@@ -112,7 +112,8 @@ describe('the Redis transport under faults', () => {
       await waitFor(() => !sender.healthy(), { message: 'the sender to notice' });
       const started = performance.now();
       const refusal = await sender.bus.send('worker', 'during').catch((error: unknown) => error);
-      expect(performance.now() - started).toBeLessThan(500);
+      // At once, not after the send timeout (seconds): a generous bound for a loaded machine.
+      expect(performance.now() - started).toBeLessThan(1500);
       expect((refusal as ServiceError).code).toBe('UNAVAILABLE');
 
       await redis.restart();

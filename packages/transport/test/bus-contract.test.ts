@@ -13,7 +13,7 @@ import {
 } from '@ctos/transport';
 
 /** Fast beats so death detection is quick to test; the contract is in beats, not seconds. */
-const HEARTBEAT: HeartbeatOptions = { intervalMs: 100, missedBeats: 3 };
+const HEARTBEAT: HeartbeatOptions = { intervalMs: 200, missedBeats: 3 };
 
 interface Harness {
   transport(id: string): Transport;
