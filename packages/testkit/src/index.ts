@@ -9,3 +9,4 @@ export { REPO_ROOT, startService, type ServiceProcess } from './processes';
 export { deletePrefix, SHARED_REDIS_URL, startOwnRedis, uniquePrefix, type OwnRedis } from './redis';
 export { signToken, TEST_JWT_SECRET, type TokenOptions } from './tokens';
 export { waitFor, type WaitOptions } from './wait-for';
+export { BUILDS, transportFactory, type Build, type TransportFactory } from './transports';

@@ -10,28 +10,20 @@ import type {
 import { createLogger, type Logger } from '@ctos/runtime';
 import {
   connectClient,
-  deletePrefix,
-  SHARED_REDIS_URL,
   signToken,
   TEST_JWT_SECRET,
-  uniquePrefix,
+  transportFactory as sharedTransportFactory,
   waitFor,
+  type Build,
   type ClientSocket,
+  type TransportFactory,
 } from '@ctos/testkit';
-import {
-  createMemoryTransport,
-  createRedisTransport,
-  MemoryCluster,
-  type HeartbeatOptions,
-  type Transport,
-} from '@ctos/transport';
+import type { HeartbeatOptions, Transport } from '@ctos/transport';
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { createAiWorker, loadAiWorkerConfig, type AiWorker } from '../src';
 
-/** The two builds every store-dependent behaviour is checked on. */
-export const BUILDS = ['memory', 'redis'] as const;
-export type Build = (typeof BUILDS)[number];
+export { BUILDS, type Build } from '@ctos/testkit';
 
 /** Quick beats, so a lost process is noticed within a second. */
 export const HEARTBEAT: HeartbeatOptions = { intervalMs: 200, missedBeats: 3 };
@@ -43,43 +35,8 @@ export const API_KEY = 'sk-ant-test-key';
 export const quiet = (service: string): Logger => createLogger({ service, level: 'silent' });
 
 /** Opens transports of one build that see each other, and removes what they stored. */
-export function transportFactory(
-  build: Build,
-  heartbeat: HeartbeatOptions = HEARTBEAT,
-): {
-  prefix: string;
-  open(id: string): Transport;
-  cleanup(): Promise<void>;
-} {
-  const opened: Transport[] = [];
-  const prefix = uniquePrefix('ai');
-  if (build === 'memory') {
-    const cluster = new MemoryCluster(heartbeat);
-    return {
-      prefix,
-      open: (id) => {
-        const transport = createMemoryTransport(cluster, { id });
-        opened.push(transport);
-        return transport;
-      },
-      cleanup: async () => {
-        for (const transport of opened.splice(0)) await transport.dispose();
-      },
-    };
-  }
-  return {
-    prefix,
-    open: (id) => {
-      const transport = createRedisTransport({ url: SHARED_REDIS_URL, prefix, id, heartbeat });
-      opened.push(transport);
-      return transport;
-    },
-    cleanup: async () => {
-      for (const transport of opened.splice(0)) await transport.dispose();
-      await deletePrefix(SHARED_REDIS_URL, prefix);
-    },
-  };
-}
+export const transportFactory = (build: Build, heartbeat: HeartbeatOptions = HEARTBEAT): TransportFactory =>
+  sharedTransportFactory(build, heartbeat, 'ai');
 
 /** Options of {@link startCluster}. */
 export interface ClusterOptions {

@@ -3,27 +3,19 @@ import type { MessageItem, MessageUnreadCountEvent } from '@ctos/protocol';
 import { createLogger } from '@ctos/runtime';
 import {
   connectClient,
-  deletePrefix,
-  SHARED_REDIS_URL,
   signToken,
   TEST_JWT_SECRET,
-  uniquePrefix,
+  transportFactory as sharedTransportFactory,
   waitFor,
+  type Build,
   type ClientSocket,
+  type TransportFactory,
 } from '@ctos/testkit';
-import {
-  createMemoryTransport,
-  createRedisTransport,
-  MemoryCluster,
-  type HeartbeatOptions,
-  type Transport,
-} from '@ctos/transport';
+import type { HeartbeatOptions } from '@ctos/transport';
 import { Registry } from 'prom-client';
 import { createMessageWorker, loadMessageWorkerConfig, type MessageWorker } from '../src';
 
-/** The two builds every store-dependent behaviour is checked on. */
-export const BUILDS = ['memory', 'redis'] as const;
-export type Build = (typeof BUILDS)[number];
+export { BUILDS, type Build } from '@ctos/testkit';
 
 /** The service token test producers send. */
 export const API_TOKEN = 'producer-token-for-tests-0123456789abcdef';
@@ -35,34 +27,7 @@ const HEARTBEAT: HeartbeatOptions = { intervalMs: 200, missedBeats: 5 };
 export const quiet = (service: string) => createLogger({ service, level: 'silent' });
 
 /** Opens transports of one build that see each other, and removes what they stored. */
-export function transportFactory(build: Build): { open(id: string): Transport; cleanup(): Promise<void> } {
-  const opened: Transport[] = [];
-  if (build === 'memory') {
-    const cluster = new MemoryCluster(HEARTBEAT);
-    return {
-      open: (id) => {
-        const transport = createMemoryTransport(cluster, { id });
-        opened.push(transport);
-        return transport;
-      },
-      cleanup: async () => {
-        for (const transport of opened.splice(0)) await transport.dispose();
-      },
-    };
-  }
-  const prefix = uniquePrefix('msg');
-  return {
-    open: (id) => {
-      const transport = createRedisTransport({ url: SHARED_REDIS_URL, prefix, id, heartbeat: HEARTBEAT });
-      opened.push(transport);
-      return transport;
-    },
-    cleanup: async () => {
-      for (const transport of opened.splice(0)) await transport.dispose();
-      await deletePrefix(SHARED_REDIS_URL, prefix);
-    },
-  };
-}
+export const transportFactory = (build: Build): TransportFactory => sharedTransportFactory(build, HEARTBEAT, 'msg');
 
 /** What a test cluster's producer call answered. */
 export interface PostAnswer {
