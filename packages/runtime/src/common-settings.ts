@@ -2,14 +2,20 @@ import { z } from 'zod';
 import { setting } from './config';
 
 /**
- * Settings every process reads, as zod shape entries keyed by environment variable.
- * `REDIS_URL` unset means embedded mode (only the embedded launcher accepts that).
+ * Settings every process reads, as zod shape entries keyed by environment variable (each
+ * may be given as `X_FILE` too, see `parseConfig`). `REDIS_URL` unset means embedded mode
+ * (only the embedded launcher accepts that).
  */
 export const commonSettings = {
   /** pino level. */
   LOG_LEVEL: setting.logLevel(),
   /** Redis for the bus, registry, adapter and stores. */
   REDIS_URL: setting.redisUrl().optional(),
+  /**
+   * Password of Redis; when set it is used in place of any password in `REDIS_URL`, so the
+   * URL can be written down and the password kept in a file (`REDIS_PASSWORD_FILE`).
+   */
+  REDIS_PASSWORD: z.string().min(1).optional(),
   /** Prefix of every Redis key and channel of this deployment. */
   REDIS_PREFIX: z
     .string()

@@ -3,7 +3,7 @@
  * What every ctos-realtime process shares: configuration parsing, JSON logs, the
  * operational HTTP endpoints, resource ownership and orderly shutdown.
  */
-export { ConfigError, parseConfig, setting } from './config';
+export { ConfigError, FILE_SUFFIX, parseConfig, setting } from './config';
 export { DisposableStore, type Disposable } from './disposable';
 export { createLogger, type Logger, type LoggerOptions } from './logger';
 export { createMetricsRegistry, createOpsApp, type ReadinessCheck } from './ops-server';

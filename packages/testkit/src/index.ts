@@ -4,9 +4,17 @@
  * real Socket.IO clients, tokens, and polling waits.
  */
 export { connectClient, OutputCollector, type ClientSocket } from './client';
+export { isolatedAccounts, isolatedUids, type IsolatedAccounts, type IsolatedUids } from './accounts';
 export { freePort } from './ports';
-export { REPO_ROOT, startService, type ServiceProcess } from './processes';
-export { deletePrefix, SHARED_REDIS_URL, startOwnRedis, uniquePrefix, type OwnRedis } from './redis';
+export { REPO_ROOT, runServiceToExit, startService, type RunToExitOptions, type ServiceProcess } from './processes';
+export {
+  deletePrefix,
+  SHARED_REDIS_URL,
+  startOwnRedis,
+  uniquePrefix,
+  type OwnRedis,
+  type OwnRedisOptions,
+} from './redis';
 export { signToken, TEST_JWT_SECRET, type TokenOptions } from './tokens';
 export { waitFor, type WaitOptions } from './wait-for';
 export { BUILDS, transportFactory, type Build, type TransportFactory } from './transports';

@@ -68,3 +68,37 @@ export async function startService(name: string, env: Record<string, string>): P
   service.port = (JSON.parse(listening) as { port: number }).port;
   return service;
 }
+
+/** Options of {@link runServiceToExit}. */
+export interface RunToExitOptions {
+  /** A command the service runs under (e.g. `setpriv --reuid=65534 --`), its last word `--`. */
+  wrapper?: string[];
+  /** Once the output matches, the service is sent SIGTERM (it must have its handler by then). */
+  stopAt?: RegExp;
+}
+
+/**
+ * Runs a compiled service (`services/<name>/dist/main.js`) with `env` added to a bare
+ * `PATH` until it exits; resolves with its exit code (null when a signal ended it) and
+ * everything it printed.
+ */
+export function runServiceToExit(
+  name: string,
+  env: Record<string, string>,
+  options: RunToExitOptions = {},
+): Promise<{ code: number | null; output: string }> {
+  const script = path.join(REPO_ROOT, 'services', name, 'dist', 'main.js');
+  const [file, ...args] = [...(options.wrapper ?? []), process.execPath, script];
+  const child = spawn(file!, args, {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer): void => {
+    output += chunk.toString();
+    if (options.stopAt?.test(output)) child.kill('SIGTERM');
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, output })));
+}

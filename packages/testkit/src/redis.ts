@@ -32,8 +32,11 @@ export async function deletePrefix(url: string, prefix: string): Promise<void> {
 
 /** A `redis-server` of the test's own, which it may kill, pause and restart. */
 export interface OwnRedis {
+  /** Without the password, if it has one. */
   url: string;
   port: number;
+  /** The password it requires (`requirepass`), if one was asked for. */
+  readonly password: string | undefined;
   readonly process: ChildProcess;
   /** Sends a signal (SIGKILL, SIGSTOP, SIGCONT…). */
   signal(signal: NodeJS.Signals): void;
@@ -42,12 +45,19 @@ export interface OwnRedis {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startOwnRedis}. */
+export interface OwnRedisOptions {
+  /** Require this password; it is given on the server's standard input, not its command line. */
+  password?: string;
+}
+
 /**
  * Starts `redis-server` on a free loopback port with AOF in a temporary directory
  * (`appendfsync everysec`, the persistence the compose file ships: a Redis
  * process crash loses no acknowledged write; a host crash may lose the last second).
  */
-export async function startOwnRedis(): Promise<OwnRedis> {
+export async function startOwnRedis(options: OwnRedisOptions = {}): Promise<OwnRedis> {
+  const { password } = options;
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'ctos-redis-'));
   let child: ChildProcess;
@@ -67,10 +77,20 @@ export async function startOwnRedis(): Promise<OwnRedis> {
         'always',
         '--dir',
         dir,
+        // Last: read more configuration from standard input (the password).
+        ...(password === undefined ? [] : ['-']),
       ],
-      { stdio: 'ignore' },
+      { stdio: [password === undefined ? 'ignore' : 'pipe', 'ignore', 'ignore'] },
     );
-    const probe = new Redis({ port, host: '127.0.0.1', protocol: 2, lazyConnect: true, retryStrategy: () => null });
+    if (password !== undefined) child.stdin!.end(`requirepass ${password}\n`);
+    const probe = new Redis({
+      port,
+      host: '127.0.0.1',
+      password,
+      protocol: 2,
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
     probe.on('error', () => undefined);
     try {
       await waitFor(
@@ -93,6 +113,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    password,
     get process() {
       return child;
     },

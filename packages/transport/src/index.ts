@@ -9,7 +9,7 @@ export { MemoryAdapterHub } from './memory/memory-adapter';
 export { MemoryNetwork } from './memory/memory-network';
 export { MemoryStore } from './memory/memory-store';
 export { createMemoryTransport, MemoryCluster, type MemoryTransportOptions } from './memory/memory-transport';
-export { connectRedis, RedisKeys, type ConnectionObserver } from './redis/connection';
+export { connectRedis, RedisKeys, withRedisPassword, type ConnectionObserver } from './redis/connection';
 export { DEFAULT_REDIS_BUS_OPTIONS, type RedisBusOptions } from './redis/redis-bus';
 export { RedisStore } from './redis/redis-store';
 export { type EmitErrorObserver } from './redis/outage-tracker';

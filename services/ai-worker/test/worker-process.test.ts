@@ -1,43 +1,32 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { startStandin, type Standin } from '@ctos/anthropic-standin';
 import { aiRoutes, createGateway, loadGatewayConfig, type Gateway } from '@ctos/gateway';
 import {
   connectClient,
-  REPO_ROOT,
   SHARED_REDIS_URL,
   signToken,
   startService,
   TEST_JWT_SECRET,
   waitFor,
   type ServiceProcess,
+  runServiceToExit,
 } from '@ctos/testkit';
 import type { Transport } from '@ctos/transport';
 import { Registry } from 'prom-client';
 import { createAiWorker, loadAiWorkerConfig, type AiWorker } from '../src';
 import { API_KEY, history, HEARTBEAT, Listener, newConversation, quiet, send, transportFactory } from './harness';
 
-/** Runs the built ai-worker with `env` until it exits; resolves with its code and output. */
-function runToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'services/ai-worker/dist/main.js')], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
-}
-
 describe('the ai-worker process (npx tsc -b first)', () => {
   it('exits with code 2 naming a bad setting', async () => {
-    const { code, output } = await runToExit({ REDIS_URL: SHARED_REDIS_URL, AI_STREAM_IDLE_MS: 'soon' });
+    const { code, output } = await runServiceToExit('ai-worker', {
+      REDIS_URL: SHARED_REDIS_URL,
+      AI_STREAM_IDLE_MS: 'soon',
+    });
     expect(code).toBe(2);
     expect(output).toMatch(/AI_STREAM_IDLE_MS/);
   });
 
   it('exits with code 2 without REDIS_URL', async () => {
-    const { code, output } = await runToExit({});
+    const { code, output } = await runServiceToExit('ai-worker', {});
     expect(code).toBe(2);
     expect(output).toMatch(/REDIS_URL: required/);
   });

@@ -1,37 +1,23 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import {
   deletePrefix,
   freePort,
-  REPO_ROOT,
   SHARED_REDIS_URL,
   startService,
   uniquePrefix,
   type ServiceProcess,
+  runServiceToExit,
 } from '@ctos/testkit';
 import { API_TOKEN } from './harness';
 
-/** Runs the built message-worker with `env` until it exits; resolves with its code and output. */
-function runToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'services/message-worker/dist/main.js')], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
-}
-
 describe('the message-worker process (npx tsc -b first)', () => {
   it('exits with code 2 naming a bad setting', async () => {
-    const { code, output } = await runToExit({ MESSAGE_RETENTION_COUNT: '0' });
+    const { code, output } = await runServiceToExit('message-worker', { MESSAGE_RETENTION_COUNT: '0' });
     expect(code).toBe(2);
     expect(output).toMatch(/MESSAGE_RETENTION_COUNT/);
   });
 
   it('exits with code 2 when it has Redis but no service token', async () => {
-    const { code, output } = await runToExit({ REDIS_URL: SHARED_REDIS_URL });
+    const { code, output } = await runServiceToExit('message-worker', { REDIS_URL: SHARED_REDIS_URL });
     expect(code).toBe(2);
     expect(output).toMatch(/MESSAGE_API_TOKENS: required/);
   });

@@ -97,6 +97,16 @@ export function connectRedis(
   return redis;
 }
 
+/**
+ * `url` with `password` in place of any password it carries, percent-encoded as ioredis
+ * decodes it (a user name in the URL, for Redis ACLs, is kept).
+ */
+export function withRedisPassword(url: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.password = encodeURIComponent(password);
+  return parsed.href;
+}
+
 /** Key names under one prefix, so test runs and deployments never collide. */
 export class RedisKeys {
   constructor(readonly prefix: string) {}

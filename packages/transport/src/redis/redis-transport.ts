@@ -4,7 +4,7 @@ import { EndpointBus, type BusObserver } from '../bus';
 import { HeartbeatRegistry, type RegistryObserver } from '../registry';
 import type { AdapterFactory, Transport } from '../transport';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from '../types';
-import { connectRedis, RedisKeys, type ConnectionObserver } from './connection';
+import { connectRedis, RedisKeys, withRedisPassword, type ConnectionObserver } from './connection';
 import { DEFAULT_REDIS_BUS_OPTIONS, redisBusBackend, type RedisBusOptions } from './redis-bus';
 import { redisRoomEmitter } from './redis-emitter';
 import { OutageTracker, type EmitErrorObserver } from './outage-tracker';
@@ -16,6 +16,8 @@ import { Subscriber } from './subscriber';
 export interface RedisTransportOptions {
   /** `redis://host:port/db`. */
   url: string;
+  /** Used in place of any password in `url` (the `REDIS_PASSWORD` setting). */
+  password?: string | undefined;
   /** Every key and channel starts with this (one per deployment, one per test run). */
   prefix: string;
   /** This process's endpoint id (unique per process start). */
@@ -37,12 +39,13 @@ export interface RedisTransportOptions {
  */
 export function createRedisTransport(options: RedisTransportOptions): Transport {
   const keys = new RedisKeys(options.prefix);
+  const url = options.password === undefined ? options.url : withRedisPassword(options.url, options.password);
   const observer = options.observer ?? {};
   const outage = new OutageTracker(observer);
   const connections: Redis[] = [];
   let disposed = false;
   const open = (role: string): Redis => {
-    const connection = connectRedis(options.url, `ctos:${options.id}:${role}`, {
+    const connection = connectRedis(url, `ctos:${options.id}:${role}`, {
       onDown: (name, error) => {
         if (!disposed) outage.partDown(name, error);
       },

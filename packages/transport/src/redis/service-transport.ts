@@ -7,6 +7,7 @@ import { createRedisTransport, type RedisTransportOptions } from './redis-transp
 /** The settings of {@link createServiceTransport}: the common ones every process parses. */
 export interface ServiceTransportSettings {
   REDIS_URL?: string | undefined;
+  REDIS_PASSWORD?: string | undefined;
   REDIS_PREFIX: string;
   HEARTBEAT_INTERVAL_MS: number;
   HEARTBEAT_MISSED_BEATS: number;
@@ -24,6 +25,7 @@ export function createServiceTransport(
 ): Transport {
   return createRedisTransport({
     url: settings.REDIS_URL!,
+    password: settings.REDIS_PASSWORD,
     prefix: settings.REDIS_PREFIX,
     id: `${kind}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
     heartbeat: { intervalMs: settings.HEARTBEAT_INTERVAL_MS, missedBeats: settings.HEARTBEAT_MISSED_BEATS },
