@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # The terminal-worker: owns the PTYs. Its image is also the users' machine: it carries the
-# shell and the tools people expect in a terminal, and runs every shell as the
-# unprivileged user `ctos` (uid 10001), like the worker itself.
+# shell and the tools people expect in a terminal. The worker runs as root (with only the
+# capabilities docker-compose.yml adds) so that each user's shells run under that user's
+# own Unix account, created on first use (TERMINAL_ISOLATION=user): util-linux's setpriv
+# and prlimit and shadow's useradd, all in the base image, do the switching.
 # Build from the repository root:  docker build -f deploy/docker/terminal-worker.Dockerfile .
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -41,11 +43,14 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       tini bash coreutils procps less nano vim-tiny git curl ca-certificates openssh-client \
  && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /var/lib/ctos-realtime/home \
+ && chmod 0711 /var/lib/ctos-realtime/home \
  && useradd --create-home --uid 10001 --user-group --shell /bin/bash ctos
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     OPS_PORT=9101 \
     TERMINAL_SHELL=/bin/bash \
+    TERMINAL_HOME_ROOT=/var/lib/ctos-realtime/home \
     TERMINAL_CWD=/home/ctos
 WORKDIR /app
 COPY --from=prod-deps /app ./
@@ -54,7 +59,9 @@ COPY --from=build /app/packages/transport/dist packages/transport/dist
 COPY --from=build /app/packages/runtime/dist packages/runtime/dist
 COPY --from=build /app/services/terminal-worker/dist services/terminal-worker/dist
 COPY deploy/docker/healthcheck.cjs ./healthcheck.cjs
-USER ctos
+# Root, on purpose: see the top. With TERMINAL_ISOLATION=none, run it as `ctos` instead
+# (compose: `user: ctos`), and every shell runs as that one user.
+USER root
 EXPOSE 9101
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "/app/healthcheck.cjs", "OPS_PORT", "9101"]

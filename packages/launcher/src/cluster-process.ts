@@ -22,6 +22,12 @@ export interface ProcessSpec {
   cwd?: string;
   /** Where stdout and stderr go, line by line. */
   logFile: string;
+  /**
+   * Written to its standard input, which is then closed: how a secret reaches a program
+   * that reads its configuration there (`redis-server -`) without a command line or an
+   * environment that other users can read. Without it, standard input is /dev/null.
+   */
+  stdin?: string;
 }
 
 /** How a process ended. */
@@ -54,9 +60,12 @@ export class ManagedProcess {
     this.child = spawn(spec.command, spec.args, {
       env: spec.env,
       cwd: spec.cwd,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: true,
     });
+    // EPIPE when it exits without reading: its exit is what the launcher reports.
+    this.child.stdin?.on('error', () => undefined);
+    this.child.stdin?.end(spec.stdin);
     // 0 when the program could not be started (ENOENT then arrives as an 'error' event).
     this.pid = this.child.pid ?? 0;
     this.exited = new Promise((resolve) => {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Logger } from '@ctos/runtime';
+import { FILE_SUFFIX, type Logger } from '@ctos/runtime';
+import { withRedisPassword } from '@ctos/transport';
 import { SignJWT } from 'jose';
 import { loadClusterConfig, type ClusterConfig } from './cluster-config';
 import {
@@ -16,6 +17,7 @@ import {
   type NginxPrefix,
   type UpstreamAddress,
 } from './cluster-nginx';
+import { planClusterIsolation } from './cluster-isolation';
 import { ManagedProcess, START_TIMEOUT_MS, type ProcessExit } from './cluster-process';
 
 /** The repository root (this file is in packages/launcher/src or dist). */
@@ -46,10 +48,28 @@ const LAUNCHER_ONLY = [
 ];
 
 /**
- * Secrets, each given only to the role that needs it (see `startRole`): a shell's user can
- * read the environment of the terminal-worker that runs it.
+ * Secrets, each given only to the role that needs it (see `startRole`) and only as a file
+ * named by `X_FILE`, never in an environment or on a command line: those are readable
+ * through /proc by the process's own user, which a shell may be.
  */
-const SECRET_VARIABLES = ['AUTH_JWT_SECRET', 'ANTHROPIC_API_KEY', 'MESSAGE_API_TOKENS'];
+const SECRET_VARIABLES = ['AUTH_JWT_SECRET', 'ANTHROPIC_API_KEY', 'MESSAGE_API_TOKENS', 'REDIS_PASSWORD'];
+
+/** The files holding them in the state folder's `secrets/`, named as docker-compose.yml names them. */
+const SECRET_FILES = {
+  jwtSecret: 'auth_jwt_secret',
+  redisPassword: 'redis_password',
+  messageApiTokens: 'message_api_tokens',
+  anthropicApiKey: 'anthropic_api_key',
+} as const;
+
+/**
+ * The state folder may be entered by everyone but listed by no one: users' homes may live
+ * below it, while `secrets/`, `logs/` and `redis/` are the launcher user's alone (0700).
+ */
+const STATE_DIR_MODE = 0o711;
+/** Folders and files only the launcher's user may read. */
+const PRIVATE_DIR_MODE = 0o700;
+const PRIVATE_FILE_MODE = 0o600;
 
 /**
  * How each role is started. Its port variables are set to 0 (any free port); the real
@@ -136,6 +156,8 @@ export interface Cluster {
   readonly redisPrefix: string;
   /** The HS256 secret the gateways verify tokens with. */
   readonly jwtSecret: string;
+  /** The password of its Redis, generated for this run (`redisUrl` carries it too). */
+  readonly redisPassword: string;
   /** Bearer tokens the message-worker's producer API accepts. */
   readonly messageApiTokens: string[];
   /** `ANTHROPIC_BASE_URL` given to the AI workers (the stand-in's unless one was configured). */
@@ -246,9 +268,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const nginx = findNginx(options.env.PATH);
   const createdStateDir = !config.CLUSTER_STATE_DIR;
   const stateDir = path.resolve(config.CLUSTER_STATE_DIR ?? mkdtempSync(path.join(tmpdir(), 'ctos-cluster-')));
-  mkdirSync(path.join(stateDir, 'logs'), { recursive: true, mode: 0o700 });
-  mkdirSync(path.join(stateDir, 'redis'), { recursive: true, mode: 0o700 });
+  mkdirSync(stateDir, { recursive: true });
+  chmodSync(stateDir, STATE_DIR_MODE);
+  mkdirSync(path.join(stateDir, 'logs'), { recursive: true, mode: PRIVATE_DIR_MODE });
+  mkdirSync(path.join(stateDir, 'redis'), { recursive: true, mode: PRIVATE_DIR_MODE });
   const stateFile = path.join(stateDir, 'cluster.json');
+  const isolation = planClusterIsolation({ env: options.env, stateDir, logger });
   const webRoot = path.resolve(config.WEB_DIST_DIR ?? path.join(REPO_ROOT, 'web', 'dist'));
   if (!existsSync(path.join(webRoot, 'index.html'))) {
     logger.warn({ webRoot }, 'the web page is not built (run: npm run build); nginx will answer 404 for it');
@@ -259,22 +284,52 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     .split(',')
     .map((t) => t.trim())
     .filter(Boolean);
+  // Hex: it goes into a redis:// URL and a Redis configuration line as it is.
+  const redisPassword = randomBytes(32).toString('hex');
+  // A fresh folder each run: no secret of an earlier run lingers, and none outlives this one.
+  const secretsDir = path.join(stateDir, 'secrets');
+  const removeSecrets = (): void => rmSync(secretsDir, { recursive: true, force: true });
+  removeSecrets();
+  mkdirSync(secretsDir, { mode: PRIVATE_DIR_MODE });
+  const writeSecret = (name: string, value: string): string => {
+    const file = path.join(secretsDir, name);
+    writeFileSync(file, value, { mode: PRIVATE_FILE_MODE });
+    return file;
+  };
+  const secretFiles = {
+    jwtSecret: writeSecret(SECRET_FILES.jwtSecret, jwtSecret),
+    redisPassword: writeSecret(SECRET_FILES.redisPassword, redisPassword),
+    messageApiTokens: writeSecret(SECRET_FILES.messageApiTokens, messageApiTokens.join(',')),
+    anthropicApiKey: config.ANTHROPIC_API_KEY
+      ? writeSecret(SECRET_FILES.anthropicApiKey, config.ANTHROPIC_API_KEY)
+      : undefined,
+  };
   const startedAt = new Date().toISOString();
   const managed: Array<{ process: ManagedProcess; info: ClusterProcessInfo }> = [];
   const counters = new Map<string, number>();
   let stopping = false;
   let nginxPrefix: NginxPrefix | undefined;
+  /** With the password: for tests and cluster.json (0600), never for a process's environment. */
   let redisUrl = '';
+  /** Without it: what the services get, with the password in `REDIS_PASSWORD_FILE`. */
+  let serviceRedisUrl = '';
   let anthropicBaseUrl = config.ANTHROPIC_BASE_URL;
   let publicPort = config.PORT;
   const url = (): string => `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${publicPort}`;
 
-  // Everything but the launcher's own settings and the secrets goes to every service.
+  // Everything but the launcher's own settings and the secrets (given as files or as a
+  // path to one) goes to every service.
   const baseEnv: Record<string, string> = definedEnv(options.env);
-  for (const key of [...LAUNCHER_ONLY, ...SECRET_VARIABLES]) delete baseEnv[key];
+  for (const key of [...LAUNCHER_ONLY, ...SECRET_VARIABLES]) {
+    delete baseEnv[key];
+    delete baseEnv[`${key}${FILE_SUFFIX}`];
+  }
   // The launcher finds ports in the services' info-level `listening` lines; quieter levels
   // would hide them. The console shows only warnings anyway; the log files have the rest.
-  if (QUIETER_THAN_INFO.has(config.LOG_LEVEL)) baseEnv.LOG_LEVEL = 'info';
+  if (QUIETER_THAN_INFO.has(config.LOG_LEVEL)) {
+    delete baseEnv[`LOG_LEVEL${FILE_SUFFIX}`];
+    baseEnv.LOG_LEVEL = 'info';
+  }
 
   const writeState = (): void => {
     const state: ClusterState = {
@@ -292,6 +347,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   /** Last resort if the launcher dies without stop(): no orphans left behind. */
   const killAllNow = (): void => {
     for (const { process: p } of managed) p.killGroup();
+    isolation.killNow();
+    removeSecrets();
   };
   process.on('exit', killAllNow);
 
@@ -300,13 +357,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     command: string,
     args: string[],
     env: Record<string, string>,
+    stdin?: string,
   ): { process: ManagedProcess; info: ClusterProcessInfo } => {
     const n = (counters.get(role) ?? 0) + 1;
     counters.set(role, n);
     const name = role === 'redis' || role === 'nginx' || role === 'anthropic-standin' ? role : `${role}-${n}`;
     const logFile = path.join(stateDir, 'logs', `${name}.log`);
     const info: ClusterProcessInfo = { name, role, pid: 0, port: 0, ports: {}, log: logFile, started_at: '' };
-    const child = new ManagedProcess({ name, role, command, args, env, cwd: REPO_ROOT, logFile }, (_p, line) =>
+    const child = new ManagedProcess({ name, role, command, args, env, cwd: REPO_ROOT, logFile, stdin }, (_p, line) =>
       options.onProcessLine?.(info, line),
     );
     info.pid = child.pid;
@@ -332,26 +390,33 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const spec = ROLE_SPECS[role];
     const script = path.join(REPO_ROOT, spec.script);
     if (!existsSync(script)) throw new Error(`${role} is not built (no ${spec.script}); run: npm run build`);
-    const env: Record<string, string> = {
-      ...baseEnv,
-      REDIS_URL: redisUrl,
-      REDIS_PREFIX: config.REDIS_PREFIX,
-      HOST: LOOPBACK,
-      ...Object.fromEntries(spec.portVariables.map((name) => [name, '0'])),
+    const env: Record<string, string> = { ...baseEnv };
+    const set = (name: string, value: string): void => {
+      // What the launcher sets replaces a file the operator named for the same setting.
+      delete env[`${name}${FILE_SUFFIX}`];
+      env[name] = value;
     };
+    set('REDIS_URL', serviceRedisUrl);
+    set('REDIS_PASSWORD_FILE', secretFiles.redisPassword);
+    set('REDIS_PREFIX', config.REDIS_PREFIX);
+    set('HOST', LOOPBACK);
+    for (const name of spec.portVariables) set(name, '0');
     if (role === 'gateway') {
-      env.AUTH_JWT_SECRET = jwtSecret;
+      set('AUTH_JWT_SECRET_FILE', secretFiles.jwtSecret);
       // Gateways sit behind the launcher's nginx, as in compose: limits key on the real client.
-      env.GATEWAY_TRUST_PROXY ??= 'true';
+      if (env.GATEWAY_TRUST_PROXY === undefined && env[`GATEWAY_TRUST_PROXY${FILE_SUFFIX}`] === undefined) {
+        env.GATEWAY_TRUST_PROXY = 'true';
+      }
     }
-    if (role === 'message-worker') env.MESSAGE_API_TOKENS = messageApiTokens.join(',');
+    if (role === 'terminal-worker') for (const [name, value] of Object.entries(isolation.workerEnv())) set(name, value);
+    if (role === 'message-worker') set('MESSAGE_API_TOKENS_FILE', secretFiles.messageApiTokens);
     if (role === 'ai-worker') {
-      if (config.ANTHROPIC_API_KEY) env.ANTHROPIC_API_KEY = config.ANTHROPIC_API_KEY;
-      if (anthropicBaseUrl) env.ANTHROPIC_BASE_URL = anthropicBaseUrl;
-      // The stand-in accepts any key; the SDK insists on having one.
-      if (!config.ANTHROPIC_API_KEY && anthropicBaseUrl) env.ANTHROPIC_API_KEY = 'stand-in';
+      if (secretFiles.anthropicApiKey) set('ANTHROPIC_API_KEY_FILE', secretFiles.anthropicApiKey);
+      if (anthropicBaseUrl) set('ANTHROPIC_BASE_URL', anthropicBaseUrl);
+      // The stand-in accepts any key (this one is no secret); the SDK insists on having one.
+      if (!secretFiles.anthropicApiKey && anthropicBaseUrl) set('ANTHROPIC_API_KEY', 'stand-in');
     }
-    Object.assign(env, extra);
+    for (const [name, value] of Object.entries(extra)) set(name, value);
     const entry = launch(role, process.execPath, [script], env);
     const messages = Object.keys(spec.announces);
     const ports = await entry.process.waitForPorts(messages);
@@ -371,6 +436,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await stopRole('nginx');
     await stopRole('gateway');
     await Promise.all([stopRole('terminal-worker'), stopRole('ai-worker'), stopRole('message-worker')]);
+    // Before Redis stops: it lists the Unix accounts this run created.
+    await isolation.cleanup({ url: redisUrl, prefix: config.REDIS_PREFIX }, createdStateDir && !options.keepState);
     await stopRole('anthropic-standin');
     await stopRole('redis');
     process.off('exit', killAllNow);
@@ -381,12 +448,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
    * Starts `redis-server` on `redisPort` with AOF in the state folder, `appendfsync
    * everysec` as docker-compose ships it: every acknowledged write is in the kernel before
    * the reply, so a Redis process crash loses none; a host crash may lose the last second.
+   * Its password reaches it on standard input (`-`: read configuration from stdin), never
+   * on its command line, which every user of the machine can read.
    */
   const startRedis = async (): Promise<ClusterProcessInfo> => {
     const redis = launch(
       'redis',
       redisServer,
       [
+        '-',
         '--port',
         String(redisPort),
         '--bind',
@@ -401,6 +471,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         '',
       ],
       { PATH: options.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' },
+      `requirepass ${redisPassword}\n`,
     );
     await redis.process.waitForLine((l) => l.includes('Ready to accept connections'), 'it was ready');
     setPorts(redis, { redis: redisPort });
@@ -411,7 +482,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   try {
     // Redis: AOF in the state folder, as the compose file persists it.
     redisPort = await freePort();
-    redisUrl = `redis://${LOOPBACK}:${redisPort}`;
+    serviceRedisUrl = `redis://${LOOPBACK}:${redisPort}`;
+    redisUrl = withRedisPassword(serviceRedisUrl, redisPassword);
     await startRedis();
 
     // The Anthropic stand-in, unless a key or an endpoint was given.
@@ -472,6 +544,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     writeState();
   } catch (error) {
     await stopAll();
+    removeSecrets();
     if (createdStateDir && !options.keepState) rmSync(stateDir, { recursive: true, force: true });
     throw error;
   }
@@ -487,6 +560,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     redisUrl,
     redisPrefix: config.REDIS_PREFIX,
     jwtSecret,
+    redisPassword,
     messageApiTokens,
     anthropicBaseUrl,
     skipped,
@@ -528,6 +602,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     stop() {
       stopped ??= (async () => {
         await stopAll();
+        removeSecrets();
         if (createdStateDir && !options.keepState) rmSync(stateDir, { recursive: true, force: true });
         else writeState();
       })();

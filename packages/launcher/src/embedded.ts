@@ -4,7 +4,12 @@ import { createGateway, loadGatewayConfig, routeModules, type Gateway } from '@c
 import { createAiWorker, loadAiWorkerConfig, type AiWorker } from '@ctos/ai-worker';
 import { createMessageWorker, loadMessageWorkerConfig, type MessageWorker } from '@ctos/message-worker';
 import { ConfigError, createMetricsRegistry, type Logger } from '@ctos/runtime';
-import { createTerminalWorker, loadTerminalWorkerConfig, type TerminalWorker } from '@ctos/terminal-worker';
+import {
+  createTerminalWorker,
+  isolationProblems,
+  loadTerminalWorkerConfig,
+  type TerminalWorker,
+} from '@ctos/terminal-worker';
 import { createMemoryTransport, MemoryCluster, type Transport } from '@ctos/transport';
 import { loadEmbeddedConfig } from './embedded-config';
 import { createLoginCodes } from './login';
@@ -32,7 +37,14 @@ function loadAll(env: Record<string, string | undefined>) {
   const loaded = [
     attempt(() => loadEmbeddedConfig(env)),
     attempt(() => loadGatewayConfig(env)),
-    attempt(() => loadTerminalWorkerConfig(env)),
+    // Embedded mode has no Redis, so its isolation defaults to `none` (one local user);
+    // `TERMINAL_ISOLATION=user` still works when it runs as root.
+    attempt(() => {
+      const config = loadTerminalWorkerConfig({ ...env, REDIS_URL: undefined });
+      const missing = isolationProblems(config);
+      if (missing.length > 0) throw new ConfigError(missing);
+      return config;
+    }),
     attempt(() => loadMessageWorkerConfig(env)),
     attempt(() => loadAiWorkerConfig(env)),
   ] as const;

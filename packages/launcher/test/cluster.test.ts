@@ -3,12 +3,14 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { AiStreamEndEvent, TerminalAttachResult, TerminalCreateResult } from '@ctos/protocol';
 import { createLogger } from '@ctos/runtime';
-import { connectClient, OutputCollector, waitFor, type ClientSocket } from '@ctos/testkit';
+import { connectClient, OutputCollector, waitFor, type ClientSocket, isolatedUids } from '@ctos/testkit';
 import { createRedisTransport, type Transport } from '@ctos/transport';
 import { startCluster, type Cluster, type ClusterProcessInfo, type ClusterState } from '../src/cluster';
 
 /** A shell prompt and input the tests can match exactly (MACHINE-NOTES: bash without rc files). */
 const TEST_ENV = {
+  // Run as root, each user's shells get a Unix account: from a uid range of this test's own.
+  ...isolatedUids().env,
   TERMINAL_SHELL: '/bin/bash',
   TERMINAL_SHELL_ARGS: '--norc --noprofile',
   // Faster load updates and death detection than production's 1 s: placement reads them.

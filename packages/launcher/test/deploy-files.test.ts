@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { aiWorkerSettings } from '@ctos/ai-worker';
 import { gatewaySettings } from '@ctos/gateway';
 import { messageWorkerSettings } from '@ctos/message-worker';
-import { terminalWorkerSettings } from '@ctos/terminal-worker';
+import { ISOLATION_CAPABILITIES, terminalWorkerSettings } from '@ctos/terminal-worker';
 import Ajv2019 from 'ajv/dist/2019';
 import { parse as parseYaml } from 'yaml';
 import { checkNginxConfig, findNginx, writeNginxPrefix } from '../src/cluster-nginx';
@@ -26,8 +26,22 @@ const OPERATIONS = path.join(ROOT, 'deploy', 'OPERATIONS.md');
 const COMPOSE_SPEC_SCHEMA = '/usr/lib/python3/dist-packages/compose/config/compose_spec.json';
 const DOCKER_COMPOSE = '/usr/bin/docker-compose';
 
-/** Secrets a fresh checkout must not carry a value for. */
+/** Secrets: never in .env or a compose environment, only in files the services read (`X_FILE`). */
 const SECRETS = ['AUTH_JWT_SECRET', 'REDIS_PASSWORD', 'MESSAGE_API_TOKENS', 'ANTHROPIC_API_KEY'];
+
+/** Names that say they hold a secret; `AI_MAX_TOKENS` (a reply's length) does not. */
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN|KEY/;
+const NOT_SECRET = new Set(['AI_MAX_TOKENS']);
+
+/** Whether `text` interpolates (`${NAME…}` or `$NAME`) a variable whose name says it is a secret. */
+function interpolatesSecret(text: string): boolean {
+  return [...text.matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].some(
+    ([, name]) => SECRET_NAME.test(name!) && !NOT_SECRET.has(name!),
+  );
+}
+
+/** Where compose mounts a service's secrets. */
+const SECRETS_MOUNT = '/run/secrets/';
 
 /** Each compose service built from this repository, and the settings object of what it runs. */
 const SERVICE_SETTINGS: Record<string, Record<string, unknown>> = {
@@ -40,7 +54,10 @@ const SERVICE_SETTINGS: Record<string, Record<string, unknown>> = {
 interface ComposeService {
   build?: { context: string; dockerfile: string };
   image?: string;
+  command?: string[];
   environment?: Record<string, string>;
+  secrets?: string[];
+  group_add?: string[];
   cap_drop?: string[];
   cap_add?: string[];
   security_opt?: string[];
@@ -55,6 +72,7 @@ interface ComposeService {
 
 const compose = parseYaml(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as {
   services: Record<string, ComposeService>;
+  secrets?: Record<string, { file?: string }>;
 };
 const envExample = readFileSync(ENV_EXAMPLE, 'utf8');
 
@@ -99,12 +117,6 @@ function finalStage(dockerfile: string): string {
   return stages[stages.length - 1]!;
 }
 
-const secretsFilledIn = {
-  AUTH_JWT_SECRET: 'a'.repeat(64),
-  REDIS_PASSWORD: 'b'.repeat(64),
-  MESSAGE_API_TOKENS: 'c'.repeat(64),
-};
-
 describe('docker-compose.yml', () => {
   it('is valid against the Compose specification JSON schema', () => {
     const ajv = new Ajv2019({ strict: false, allErrors: true, validateFormats: false });
@@ -114,16 +126,10 @@ describe('docker-compose.yml', () => {
     expect(valid).toBe(true);
   });
 
-  it('is accepted by docker-compose once the secrets of .env.example are filled in', async () => {
-    const result = await composeConfig(secretsFilledIn);
+  it('is accepted by docker-compose with .env.example as it is (the secrets are files)', async () => {
+    const result = await composeConfig({});
     expect(result.stderr).toBe('');
     expect(result.ok).toBe(true);
-  });
-
-  it('is refused by docker-compose, naming the variable, while a secret is missing', async () => {
-    const result = await composeConfig({ ...secretsFilledIn, AUTH_JWT_SECRET: '' });
-    expect(result.ok).toBe(false);
-    expect(result.stderr).toContain('set AUTH_JWT_SECRET in .env');
   });
 
   it('runs redis, two gateways, the three workers and nginx, restarting them unless stopped', () => {
@@ -150,10 +156,14 @@ describe('docker-compose.yml', () => {
     expect(compose.services.nginx!.ports).toEqual(['${BIND_ADDRESS:-0.0.0.0}:${PORT:-8089}:8080']);
   });
 
-  it('confines the terminal-worker: no capability, no privilege gain, a pids limit and a memory limit', () => {
+  it('confines the terminal-worker: only the capabilities isolation needs, no privilege gain, a pids limit and a memory limit', () => {
     const worker = compose.services['terminal-worker']!;
     expect(worker.cap_drop).toEqual(['ALL']);
-    expect(worker.cap_add).toBeUndefined();
+    expect([...(worker.cap_add ?? [])].sort()).toEqual(
+      Object.keys(ISOLATION_CAPABILITIES)
+        .map((name) => name.replace(/^CAP_/, ''))
+        .sort(),
+    );
     expect(worker.security_opt).toContain('no-new-privileges:true');
     expect(worker.pids_limit).toBeDefined();
     expect(worker.mem_limit).toBeDefined();
@@ -177,15 +187,70 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('gives each service every variable it reads, and .env.example lists them all', () => {
+  it('gives each service every variable it reads (or the file of it), and .env.example lists them all', () => {
     const listed = envExampleNames();
     for (const [name, settings] of Object.entries(SERVICE_SETTINGS)) {
       const environment = compose.services[name]!.environment ?? {};
       for (const variable of Object.keys(settings)) {
-        expect([name, variable, variable in environment]).toEqual([name, variable, true]);
-        expect([name, variable, listed.has(variable)]).toEqual([name, variable, true]);
+        const given = [variable, `${variable}_FILE`];
+        expect([name, variable, given.some((v) => v in environment)]).toEqual([name, variable, true]);
+        expect([name, variable, given.some((v) => listed.has(v))]).toEqual([name, variable, true]);
       }
     }
+  });
+
+  it('gives no service a secret in its environment, only the path of a file holding it', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const [variable, value] of Object.entries(service.environment ?? {})) {
+        expect([name, variable, SECRETS.includes(variable)]).toEqual([name, variable, false]);
+        expect([name, variable, interpolatesSecret(String(value))]).toEqual([name, variable, false]);
+      }
+      const redisUrl = service.environment?.REDIS_URL;
+      if (redisUrl !== undefined) expect([name, redisUrl]).toEqual([name, 'redis://redis:6379']);
+    }
+    for (const secret of SECRETS) {
+      const readers = Object.entries(compose.services).filter(([, s]) => s.environment?.[`${secret}_FILE`]);
+      expect([secret, readers.length > 0]).toEqual([secret, true]);
+    }
+  });
+
+  it('points every *_FILE at a secret that is declared, read from ./secrets, and mounted in that service', () => {
+    const declared = compose.secrets ?? {};
+    for (const [name, secret] of Object.entries(declared)) {
+      expect([name, secret.file]).toEqual([name, `./secrets/${name}`]);
+    }
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const [variable, value] of Object.entries(service.environment ?? {})) {
+        if (!variable.endsWith('_FILE')) continue;
+        const secret = String(value).startsWith(SECRETS_MOUNT) ? String(value).slice(SECRETS_MOUNT.length) : '';
+        expect([name, variable, secret in declared, service.secrets?.includes(secret)]).toEqual([
+          name,
+          variable,
+          true,
+          true,
+        ]);
+      }
+      // A service mounts only the secrets it names in a setting (Redis reads its own in its command).
+      const named = Object.values(service.environment ?? {}).map(String);
+      for (const secret of service.secrets ?? []) {
+        if (name === 'redis') continue;
+        expect([name, secret, named.includes(`${SECRETS_MOUNT}${secret}`)]).toEqual([name, secret, true]);
+      }
+    }
+    expect(readFileSync(path.join(ROOT, '.gitignore'), 'utf8')).toMatch(/^\/?secrets\/$/m);
+  });
+
+  it("keeps Redis's password off its command line and out of its environment and health check", () => {
+    const redis = compose.services.redis!;
+    const text = JSON.stringify({ command: redis.command, healthcheck: redis.healthcheck, env: redis.environment });
+    expect(interpolatesSecret(text)).toBe(false);
+    expect(text).not.toContain('--requirepass');
+    expect(redis.environment).toBeUndefined();
+    expect(redis.secrets).toEqual(['redis_password']);
+    // The password reaches redis-server on its standard input: `-` is its last argument.
+    const script = redis.command!.join(' ');
+    expect(script).toMatch(/redis-server [^\n]* - <<EOF\nrequirepass \$\$\(cat \/run\/secrets\/redis_password\)\nEOF/);
+    expect(JSON.stringify(redis.healthcheck)).toContain('REDISCLI_AUTH=\\"$$(cat /run/secrets/redis_password)\\"');
   });
 
   it('interpolates only variables that .env.example lists', () => {
@@ -196,9 +261,12 @@ describe('docker-compose.yml', () => {
 });
 
 describe('.env.example', () => {
-  it('carries no secret value', () => {
+  it('has no variable for a secret: secrets are files in ./secrets', () => {
     for (const secret of SECRETS) {
-      expect(envExample).toMatch(new RegExp(`^${secret}=$`, 'm'));
+      expect([secret, new RegExp(`^${secret}=`, 'm').test(envExample)]).toEqual([secret, false]);
+    }
+    for (const file of Object.keys(compose.secrets ?? {})) {
+      expect([file, envExample.includes(`secrets/${file}`)]).toEqual([file, true]);
     }
   });
 });
@@ -211,11 +279,12 @@ describe('Dockerfiles', () => {
       text: readFileSync(path.join(ROOT, service.build!.context, service.build!.dockerfile), 'utf8'),
     }));
 
-  it('are multi-stage and run as a user other than root', () => {
+  it('are multi-stage and run as a user other than root, but for the terminal-worker, which changes uid for its users', () => {
     for (const { name, text } of dockerfiles) {
       expect([name, (text.match(/^FROM\s/gm) ?? []).length >= 2]).toEqual([name, true]);
       const user = finalStage(text).match(/^USER\s+(\S+)/m)?.[1];
-      expect([name, user !== undefined && user !== 'root' && user !== '0']).toEqual([name, true]);
+      const root = user === 'root' || user === '0';
+      expect([name, user !== undefined && root === (name === 'terminal-worker')]).toEqual([name, true]);
     }
   });
 

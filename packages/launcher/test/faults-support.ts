@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { startStandin, type MessagesRequest, type Reply, type Standin } from '@ctos/anthropic-standin';
 import type { MessageItem } from '@ctos/protocol';
 import { createLogger } from '@ctos/runtime';
-import { waitFor, type ClientSocket } from '@ctos/testkit';
+import { waitFor, type ClientSocket, isolatedUids } from '@ctos/testkit';
 import { io } from 'socket.io-client';
 import { startCluster, type Cluster, type ClusterProcessInfo } from '../src/cluster';
 
@@ -20,6 +20,8 @@ import { startCluster, type Cluster, type ClusterProcessInfo } from '../src/clus
  * time out after 3 s (default 5).
  */
 export const FAULT_ENV = {
+  // Run as root, each user's shells get a Unix account: from a uid range of this test's own.
+  ...isolatedUids().env,
   TERMINAL_SHELL: '/bin/bash',
   TERMINAL_SHELL_ARGS: '--norc --noprofile',
   HEARTBEAT_INTERVAL_MS: '200',

@@ -43,21 +43,62 @@ export const terminalWorkerSettings = {
   TERMINAL_COALESCE_MS: setting.int(5, 1, 1000),
   /** Scrollback lines kept for screen snapshots. */
   TERMINAL_SCROLLBACK_LINES: setting.int(1000, 0, 100_000),
+  /**
+   * `user`: each user's shells run under that user's own Unix account (the default when
+   * `REDIS_URL` is set); `none`: every shell runs as the worker's own user (the default of
+   * embedded mode, which has one local user). See deploy/OPERATIONS.md, "Threat model".
+   */
+  TERMINAL_ISOLATION: z.enum(['user', 'none']).optional(),
+  /** First uid (and gid) given to users' accounts; the range must hold no other account. */
+  TERMINAL_UID_MIN: setting.int(70_000, 1000, 2 ** 31 - 2),
+  /** Last uid (and gid) given to users' accounts. */
+  TERMINAL_UID_MAX: setting.int(89_999, 1000, 2 ** 31 - 2),
+  /** Folder that holds each user's home (`<root>/<login name>`, mode 0700); every worker replica mounts the same. */
+  TERMINAL_HOME_ROOT: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/ctos-realtime/home'),
+  /** Processes and threads one user may run at once (`RLIMIT_NPROC` of the user's uid). */
+  TERMINAL_MAX_PROCESSES_PER_USER: setting.int(512, 8, 1_000_000),
+  /** Open files per process of a user (`RLIMIT_NOFILE`); at most the worker's own hard limit. */
+  TERMINAL_MAX_OPEN_FILES: setting.int(4096, 64, 1 << 30),
+  /** Largest file a user's process may write (bytes, `RLIMIT_FSIZE`); 0: no limit. */
+  TERMINAL_MAX_FILE_BYTES: setting.int(8 * 1024 ** 3, 0),
+  /** When a user's last session on this worker ends, kill every process still running as that user here. */
+  TERMINAL_KILL_ON_LAST_CLOSE: setting.bool(true),
+  /**
+   * A cgroup v2 folder delegated to this worker (writable by it, one worker per folder):
+   * each user's processes go into a cgroup of their own below it, with the CPU, memory and
+   * process limits below where its controllers allow. Empty: no per-user cgroups.
+   */
+  TERMINAL_CGROUP_ROOT: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /** CPUs one user's processes may use together (cgroup `cpu.max`); 0: no limit. */
+  TERMINAL_CPU_PER_USER: z.coerce.number().min(0).max(1024).default(1),
+  /** Memory one user's processes may use together (bytes, cgroup `memory.max`); 0: no limit. */
+  TERMINAL_MEMORY_PER_USER_BYTES: setting.int(1024 ** 3, 0),
 };
 
-/** The terminal-worker's parsed configuration. */
-export type TerminalWorkerConfig = z.output<z.ZodObject<typeof terminalWorkerSettings>>;
+/** How shells are separated: see `TERMINAL_ISOLATION`. */
+export type TerminalIsolation = 'user' | 'none';
+
+/** The terminal-worker's parsed configuration (`TERMINAL_ISOLATION` resolved to its default). */
+export type TerminalWorkerConfig = Omit<z.output<z.ZodObject<typeof terminalWorkerSettings>>, 'TERMINAL_ISOLATION'> & {
+  TERMINAL_ISOLATION: TerminalIsolation;
+};
 
 /**
  * Parses the terminal-worker's settings from `env` (default: this process's).
  * @throws ConfigError listing every bad value.
  */
 export function loadTerminalWorkerConfig(env: Record<string, string | undefined> = process.env): TerminalWorkerConfig {
-  const config = parseConfig(z.object(terminalWorkerSettings), env);
-  if (config.TERMINAL_FLOW_LOW_BYTES >= config.TERMINAL_FLOW_HIGH_BYTES) {
-    throw new ConfigError(['TERMINAL_FLOW_LOW_BYTES must be below TERMINAL_FLOW_HIGH_BYTES']);
+  const parsed = parseConfig(z.object(terminalWorkerSettings), env);
+  const problems: string[] = [];
+  if (parsed.TERMINAL_FLOW_LOW_BYTES >= parsed.TERMINAL_FLOW_HIGH_BYTES) {
+    problems.push('TERMINAL_FLOW_LOW_BYTES must be below TERMINAL_FLOW_HIGH_BYTES');
   }
-  return config;
+  if (parsed.TERMINAL_UID_MIN > parsed.TERMINAL_UID_MAX) {
+    problems.push('TERMINAL_UID_MIN must not be above TERMINAL_UID_MAX');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  // Distributed deployments serve many people: isolation is on unless turned off.
+  return { ...parsed, TERMINAL_ISOLATION: parsed.TERMINAL_ISOLATION ?? (parsed.REDIS_URL ? 'user' : 'none') };
 }
 
 /** The worker user's name, for shells' `USER`. */

@@ -1,32 +1,47 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-/**
- * Pids of every process in the Unix session led by `sessionLeader` (the shell: node-pty
- * makes it a session leader). Background jobs get their own process groups but stay in
- * the session, so this finds them where a process-group kill would not (PITFALLS P05).
- * A process that called `setsid` has left the session and is not found: see the README.
- */
-export function sessionMembers(sessionLeader: number): number[] {
-  const members: number[] = [];
+/** Each live process's `/proc/<pid>/<file>`, read as text; processes that exit meanwhile are skipped. */
+function readProcFiles(file: 'stat' | 'status'): Array<{ pid: number; text: string }> {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return members; // no procfs (not Linux): only the shell itself can be signalled
+    return []; // no procfs (not Linux)
   }
+  const found: Array<{ pid: number; text: string }> = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
     try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      found.push({ pid: Number(entry), text: readFileSync(`/proc/${entry}/${file}`, 'utf8') });
     } catch {
-      continue; // exited while we looked
+      // exited while we looked
     }
-    // Fields after the command name (which may contain spaces and parens): state ppid pgrp session.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[3]) === sessionLeader) members.push(Number(entry));
   }
-  return members;
+  return found;
+}
+
+/**
+ * Pids of every process in the Unix session led by `sessionLeader` (the shell: node-pty
+ * makes it a session leader). Background jobs get their own process groups but stay in
+ * the session, so this finds them where a process-group kill would not (PITFALLS P05).
+ * A process that called `setsid` has left the session and is not found: with
+ * `TERMINAL_ISOLATION=user` the user's last close reaches it (see shell-isolation.ts).
+ */
+export function sessionMembers(sessionLeader: number): number[] {
+  return readProcFiles('stat')
+    .filter(({ text }) => {
+      // Fields after the command name (which may contain spaces and parens): state ppid pgrp session.
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      return Number(fields[3]) === sessionLeader;
+    })
+    .map(({ pid }) => pid);
+}
+
+/** Pids of every live process (zombies excluded: they are dead) whose real uid is `uid`. */
+export function processesOfUid(uid: number): number[] {
+  return readProcFiles('status')
+    .filter(({ text }) => Number(/^Uid:\s+(\d+)/m.exec(text)?.[1]) === uid && !/^State:\s+Z/m.test(text))
+    .map(({ pid }) => pid);
 }
 
 /** Sends `signal` to every member of the session led by `sessionLeader`. */

@@ -1,4 +1,4 @@
-import { closeSync, constants as fsConstants, openSync, readlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants as fsConstants, openSync, readlinkSync } from 'node:fs';
 import * as pty from 'node-pty';
 import type { TerminalCloseReason, TerminalOutputEvent, TerminalSessionInfo } from '@ctos/protocol';
 import { ReplayBuffer } from './replay-buffer';
@@ -32,7 +32,15 @@ export interface ShellSpec {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /**
+   * Give the PTY's slave (`/dev/pts/N`) to this user, mode 0620, as login(1) does: the
+   * shell's own programs may open it by name, other users may not write to it.
+   */
+  ttyOwner?: { uid: number; gid: number };
 }
+
+/** A tty's mode once given to its user: read-write for them, write for group tty (as login(1)). */
+const TTY_MODE = 0o620;
 
 /** What a session needs from its worker. */
 export interface SessionHost {
@@ -140,7 +148,18 @@ export class TerminalSession {
       env: shell.env,
       encoding: 'utf8', // a streaming decoder: a character split across reads arrives whole
     });
-    this.slaveFd = holdSlaveOpen(this.pty);
+    const slave = slavePath(this.pty);
+    if (shell.ttyOwner) {
+      try {
+        if (slave === undefined) throw new Error('node-pty did not name the PTY slave');
+        chownSync(slave, shell.ttyOwner.uid, shell.ttyOwner.gid);
+        chmodSync(slave, TTY_MODE);
+      } catch (error) {
+        this.pty.kill('SIGKILL'); // never leave a shell on a tty its user does not own
+        throw error;
+      }
+    }
+    this.slaveFd = slave === undefined ? undefined : holdSlaveOpen(slave);
     this.pty.onData((data) => this.onData(data));
     this.pty.onExit(({ exitCode, signal }) => {
       this.exited = signal ? { exitCode, signal } : { exitCode };
@@ -497,6 +516,12 @@ export class TerminalSession {
   }
 }
 
+/** The PTY slave's path (`/dev/pts/N`), where node-pty says it. */
+function slavePath(terminal: pty.IPty): string | undefined {
+  const name = (terminal as unknown as { _pty?: unknown })._pty;
+  return typeof name === 'string' && name.startsWith('/dev/') ? name : undefined;
+}
+
 /**
  * Opens the PTY's slave side in the worker and keeps it open until the shell has exited.
  * On Linux, once the last slave descriptor closes, reading the master fails with EIO
@@ -504,13 +529,11 @@ export class TerminalSession {
  * output is lost (node-pty#726, PITFALLS P02: 30 of 30 runs lost bytes here). With our
  * descriptor open the master never sees EIO; node-pty ends the stream 200 ms after the
  * exit instead, by which time the buffer is drained. O_NOCTTY: never become our
- * controlling terminal. Returns undefined where node-pty does not say the slave's name.
+ * controlling terminal.
  */
-function holdSlaveOpen(terminal: pty.IPty): number | undefined {
-  const slavePath = (terminal as unknown as { _pty?: unknown })._pty;
-  if (typeof slavePath !== 'string' || !slavePath.startsWith('/dev/')) return undefined;
+function holdSlaveOpen(slave: string): number | undefined {
   try {
-    return openSync(slavePath, fsConstants.O_RDWR | fsConstants.O_NOCTTY);
+    return openSync(slave, fsConstants.O_RDWR | fsConstants.O_NOCTTY);
   } catch {
     return undefined; // without it we are as good as node-pty alone
   }

@@ -13,7 +13,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { TerminalWorkerConfig } from './config';
 import { signalSession } from './process-tree';
 import { TerminalSession, type SessionLimits } from './session';
-import { shellSpec } from './shell-env';
+import { noIsolation, userIsolation, type ShellIsolation } from './shell-isolation';
 
 /** After SIGHUP, what is left of a closed session's processes is killed this much later (ms). */
 const KILL_GRACE_MS = 1000;
@@ -32,6 +32,8 @@ export interface TerminalWorkerDeps {
   config: TerminalWorkerConfig;
   logger: Logger;
   metrics: Registry;
+  /** How shells are started; default from `TERMINAL_ISOLATION`. */
+  isolation?: ShellIsolation;
 }
 
 /** A running terminal-worker. */
@@ -56,7 +58,7 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
   const logger = deps.logger.child({ worker: id });
   const directory = new SessionDirectory(transport.store, 'term');
   const sessions = new Map<string, TerminalSession>();
-  const killTimers = new Map<NodeJS.Timeout, number>();
+  const killTimers = new Map<NodeJS.Timeout, { pid: number; user: string }>();
   const closing = new Set<Promise<void>>();
   const limits: SessionLimits = {
     replayBytes: config.TERMINAL_REPLAY_BYTES,
@@ -67,6 +69,9 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
     flowStallMs: config.TERMINAL_FLOW_STALL_MS,
     scrollback: config.TERMINAL_SCROLLBACK_LINES,
   };
+  const isolation =
+    deps.isolation ??
+    (config.TERMINAL_ISOLATION === 'user' ? userIsolation(config, transport.store, logger) : noIsolation(config));
   let announcement: AnnouncementHandle | undefined;
   let draining = false;
   let stopDeathWatch: (() => void) | undefined;
@@ -101,12 +106,26 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
   void sessionGauge;
   void pausedGauge;
 
-  const killLater = (pid: number): void => {
+  /** Creates under way per user, counted until their directory entry is written. */
+  const creating = new Map<string, number>();
+  let creatingTotal = 0;
+
+  /** True while `user` has a session here, or one being created. */
+  const present = (user: string): boolean =>
+    creating.has(user) || [...sessions.values()].some((session) => session.user === user);
+
+  /** After the grace: what is left of the session dies, and the user's last processes when it was their last. */
+  const finish = (pid: number, user: string): void => {
+    signalSession(pid, 'SIGKILL');
+    if (!present(user)) isolation.userGone(user);
+  };
+
+  const killLater = (pid: number, user: string): void => {
     const timer = setTimeout(() => {
       killTimers.delete(timer);
-      signalSession(pid, 'SIGKILL');
+      finish(pid, user);
     }, KILL_GRACE_MS);
-    killTimers.set(timer, pid);
+    killTimers.set(timer, { pid, user });
   };
 
   const onClosed = (
@@ -119,7 +138,7 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
     announcement?.touch();
     closedCounter.inc({ reason });
     signalSession(session.pid, 'SIGHUP');
-    killLater(session.pid);
+    killLater(session.pid, session.user);
     logger.info({ session_id: session.id, user_id: session.user, reason, exit_code: exitCode }, 'session closed');
     const done = (async () => {
       const event = {
@@ -168,10 +187,6 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
     return session;
   };
 
-  /** Creates under way per user, counted until their directory entry is written. */
-  const creating = new Map<string, number>();
-  let creatingTotal = 0;
-
   const create = async (m: Extract<TerminalBusMessage, { op: 'create' }>) => {
     if (draining) throw new ServiceError('UNAVAILABLE', 'This terminal worker is shutting down; try again.');
     if (sessions.size + creatingTotal >= config.TERMINAL_WORKER_CAPACITY) {
@@ -200,10 +215,11 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
         `You already have ${existing} terminal sessions open (the limit is ${config.TERMINAL_MAX_SESSIONS_PER_USER}); close one first.`,
       );
     }
+    const shell = await isolation.shellFor(m.user);
     const sessionId = randomUUID();
     let session: TerminalSession;
     try {
-      session = new TerminalSession(sessionId, m.user, shellSpec(config), m.cols, m.rows, limits, host);
+      session = new TerminalSession(sessionId, m.user, shell, m.cols, m.rows, limits, host);
     } catch (error) {
       logger.error({ err: error, user_id: m.user }, 'could not start a shell');
       throw new ServiceError('INTERNAL', 'The shell could not be started; the operator has been told.');
@@ -317,7 +333,10 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
         if (dead.kind !== 'gateway') return;
         for (const session of sessions.values()) session.detachGateway(dead.id);
       });
-      logger.info({ capacity: config.TERMINAL_WORKER_CAPACITY }, 'terminal worker started');
+      logger.info(
+        { capacity: config.TERMINAL_WORKER_CAPACITY, isolation: config.TERMINAL_ISOLATION },
+        'terminal worker started',
+      );
     },
     async drain() {
       draining = true;
@@ -327,11 +346,12 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
       for (const session of [...sessions.values()]) session.close('shutdown');
       await Promise.all([...closing]);
       // The process exits next: kill now what would have been killed after the grace.
-      for (const [timer, pid] of killTimers) {
+      for (const [timer, { pid, user }] of killTimers) {
         clearTimeout(timer);
-        signalSession(pid, 'SIGKILL');
+        finish(pid, user);
       }
       killTimers.clear();
+      isolation.dispose();
     },
   };
 }

@@ -1,6 +1,8 @@
+import { rmSync } from 'node:fs';
 import {
   connectClient,
   deletePrefix,
+  isolatedAccounts,
   OutputCollector,
   SHARED_REDIS_URL,
   signToken,
@@ -11,6 +13,7 @@ import {
   type ClientSocket,
   type ServiceProcess,
 } from '@ctos/testkit';
+import { findSystemTools, localAccountsInRange, removeLocalAccounts } from '../src';
 import { attach, openSession, type } from './harness';
 
 /** Beats fast, so a killed worker is noticed quickly; the product default is 1 s × 3. */
@@ -19,6 +22,8 @@ const HEARTBEAT = { HEARTBEAT_INTERVAL_MS: '200', HEARTBEAT_MISSED_BEATS: '3' };
 describe('terminals across processes (two gateways, real Redis)', () => {
   const prefix = uniquePrefix('term');
   const common = { REDIS_URL: SHARED_REDIS_URL, REDIS_PREFIX: prefix, ...HEARTBEAT };
+  // With REDIS_URL the workers run each user's shells as that user (when run as root, as CI is).
+  const accounts = isolatedAccounts();
   const processes: ServiceProcess[] = [];
   const sockets: ClientSocket[] = [];
   let gatewayA: ServiceProcess;
@@ -28,6 +33,7 @@ describe('terminals across processes (two gateways, real Redis)', () => {
     const worker = await startService('terminal-worker', {
       ...common,
       OPS_PORT: '0',
+      ...(process.geteuid?.() === 0 ? accounts.env : { TERMINAL_ISOLATION: 'none' }),
       TERMINAL_SHELL: '/bin/bash',
       TERMINAL_SHELL_ARGS: '--norc --noprofile',
     });
@@ -53,6 +59,9 @@ describe('terminals across processes (two gateways, real Redis)', () => {
     for (const socket of sockets) socket.close();
     await Promise.all(processes.map((p) => p.kill('SIGTERM')));
     await deletePrefix(SHARED_REDIS_URL, prefix);
+    const { tools } = findSystemTools();
+    await removeLocalAccounts(tools, await localAccountsInRange(tools, accounts.uidMin, accounts.uidMax));
+    rmSync(accounts.homeRoot, { recursive: true, force: true });
   });
 
   it("delivers a worker's room emit to the user's sockets on both gateway processes", async () => {

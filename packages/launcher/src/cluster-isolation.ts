@@ -1,0 +1,157 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '@ctos/runtime';
+import { findSystemTools, removeLocalAccounts } from '@ctos/terminal-worker';
+import { connectRedis, RedisStore } from '@ctos/transport';
+
+/** Attempts to remove a cgroup whose killed processes are still being reaped, and the pause between them (ms). */
+const RMDIR_ATTEMPTS = 50;
+const RMDIR_PAUSE_MS = 20;
+
+/** How the launcher runs its terminal-workers' shells: see `TERMINAL_ISOLATION`. */
+export interface ClusterIsolation {
+  readonly mode: 'user' | 'none';
+  /** Settings of the next terminal-worker started (each gets a cgroup folder of its own). */
+  workerEnv(): Record<string, string>;
+  /** Kills every process of every user at once (the launcher is dying). */
+  killNow(): void;
+  /**
+   * After the workers stopped: kills what users left, removes the cgroups, and — when
+   * `removeAccounts` (the state folder, homes included, is being deleted) — the Unix
+   * accounts this run's Redis allocated.
+   */
+  cleanup(redis: { url: string; prefix: string }, removeAccounts: boolean): Promise<void>;
+}
+
+/** The mount point of the cgroup v2 hierarchy, from /proc/self/mountinfo (none: undefined). */
+function cgroup2Mount(): string | undefined {
+  try {
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const [mountFields, fsFields] = line.split(' - ');
+      if (fsFields?.split(' ')[0] === 'cgroup2') return mountFields!.split(' ')[4];
+    }
+  } catch {
+    // Not Linux: no cgroups.
+  }
+  return undefined;
+}
+
+/**
+ * Decides the terminal-workers' isolation: `user` when the launcher runs as root (unless
+ * `TERMINAL_ISOLATION` says otherwise), `none` with a warning for an ordinary user. In
+ * `user` mode homes go to `<state>/homes`, and each worker gets a cgroup folder of its own
+ * below `TERMINAL_CGROUP_ROOT` (or a new folder at the cgroup v2 mount): the workers share
+ * this machine's processes, so only a cgroup tells which of a user's processes are whose.
+ */
+export function planClusterIsolation(options: {
+  env: Record<string, string | undefined>;
+  stateDir: string;
+  logger: Logger;
+}): ClusterIsolation {
+  const { env, stateDir, logger } = options;
+  const root = process.geteuid?.() === 0;
+  const mode =
+    env.TERMINAL_ISOLATION === 'user' || env.TERMINAL_ISOLATION === 'none'
+      ? env.TERMINAL_ISOLATION
+      : root
+        ? 'user'
+        : 'none';
+  if (mode === 'none') {
+    if (!env.TERMINAL_ISOLATION) {
+      logger.warn(
+        `npm run cluster runs as uid ${process.geteuid?.()}, not root: every terminal shell runs as your own user (TERMINAL_ISOLATION=none). Run it as root to give each user a Unix account of their own.`,
+      );
+    }
+    return {
+      mode,
+      workerEnv: () => ({ TERMINAL_ISOLATION: 'none' }),
+      killNow: () => undefined,
+      cleanup: async () => undefined,
+    };
+  }
+
+  // The state folder is 0711: users pass through it to their own home.
+  const homeRoot = env.TERMINAL_HOME_ROOT ?? path.join(stateDir, 'homes');
+  let cgroupParent: string | undefined;
+  if (root) {
+    const base = env.TERMINAL_CGROUP_ROOT ?? cgroup2Mount();
+    const candidate = base && path.join(base, `ctos-cluster-${process.pid}`);
+    try {
+      if (candidate) mkdirSync(candidate, { recursive: true });
+      cgroupParent = candidate;
+    } catch (error) {
+      logger.warn({ err: error, cgroup: candidate }, 'cannot create cgroups for the terminal-workers');
+    }
+  }
+  if (!cgroupParent) {
+    logger.warn(
+      'no writable cgroup v2: when a user’s last session on a terminal-worker ends, their processes on every terminal-worker of this machine are killed',
+    );
+  }
+  const workerCgroups: string[] = [];
+
+  const killAll = (): void => {
+    for (const dir of workerCgroups) {
+      try {
+        writeFileSync(path.join(dir, 'cgroup.kill'), '1');
+      } catch {
+        // Already gone, or the kernel has no cgroup.kill: the workers killed their users themselves.
+      }
+    }
+  };
+
+  return {
+    mode,
+    workerEnv() {
+      const out: Record<string, string> = { TERMINAL_ISOLATION: 'user', TERMINAL_HOME_ROOT: homeRoot };
+      if (cgroupParent) {
+        const dir = path.join(cgroupParent, `worker-${workerCgroups.length + 1}`);
+        workerCgroups.push(dir);
+        out.TERMINAL_CGROUP_ROOT = dir;
+      }
+      return out;
+    },
+    killNow: killAll,
+    async cleanup(redis, removeAccounts) {
+      killAll();
+      if (cgroupParent) await removeCgroupTree(cgroupParent);
+      if (!removeAccounts || !redis.url) return; // no Redis yet: no account was made
+      const client = connectRedis(redis.url, 'cluster-launcher', {}, { maxRetriesPerRequest: 1 });
+      let members: string[] = [];
+      try {
+        members = await new RedisStore(client, redis.prefix).smembers('unix:accounts');
+      } catch (error) {
+        logger.warn({ err: error }, 'could not list the accounts this cluster created; they are left in place');
+      } finally {
+        client.disconnect();
+      }
+      const accounts = members.map((member) => {
+        const [uid, name] = member.split(':');
+        return { uid: Number(uid), name: name! };
+      });
+      if (accounts.length === 0) return;
+      const { tools } = findSystemTools();
+      await removeLocalAccounts(tools, accounts).catch((error: unknown) =>
+        logger.warn({ err: error }, 'some Unix accounts of this cluster could not be removed'),
+      );
+    },
+  };
+}
+
+/** Removes a cgroup folder and everything below it, deepest first, once their processes are gone. */
+async function removeCgroupTree(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) await removeCgroupTree(path.join(dir, entry.name));
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (error) {
+      // EBUSY while killed processes are being reaped.
+      if (attempt >= RMDIR_ATTEMPTS || (error as NodeJS.ErrnoException).code !== 'EBUSY') return;
+      await new Promise((resolve) => setTimeout(resolve, RMDIR_PAUSE_MS));
+    }
+  }
+}

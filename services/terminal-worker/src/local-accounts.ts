@@ -1,0 +1,158 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { chown, lstat, mkdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { processesOfUid } from './process-tree';
+import type { SystemTools } from './system-tools';
+import type { UnixAccount } from './unix-account';
+
+const run = promisify(execFile);
+
+/** `getent`'s exit status for "no such entry". */
+const GETENT_NOT_FOUND = 2;
+
+/** A passwd or group entry as `getent` prints it, split on `:`. */
+type Entry = string[];
+
+/** Raised when the uid, gid or name of an account is already another account's on this machine. */
+export class AccountConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AccountConflictError';
+  }
+}
+
+async function getent(tools: SystemTools, database: 'passwd' | 'group', key: string): Promise<Entry | undefined> {
+  try {
+    const { stdout } = await run(tools.getent, [database, key]);
+    return stdout.trim().split(':');
+  } catch (error) {
+    if ((error as { code?: unknown }).code === GETENT_NOT_FOUND) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Makes `account` exist on this machine: its group (gid = uid, same name), its passwd
+ * entry (no password: nobody logs in with one; `shell` as login shell) and its home
+ * (mode 0700, owned by the account). Idempotent, and safe when another worker on the same
+ * machine creates the same account at the same moment.
+ * @throws AccountConflictError when the uid, gid or name belongs to a different account
+ * (the operator's `TERMINAL_UID_MIN`–`TERMINAL_UID_MAX` range overlaps accounts of the machine).
+ */
+export async function ensureLocalAccount(tools: SystemTools, account: UnixAccount, shell: string): Promise<void> {
+  await ensureEntry(tools, 'group', account, () => run(tools.groupadd, ['--gid', String(account.gid), account.name]));
+  await ensureEntry(tools, 'passwd', account, () =>
+    run(tools.useradd, [
+      '--uid',
+      String(account.uid),
+      '--gid',
+      String(account.gid),
+      '--home-dir',
+      account.home,
+      '--no-create-home',
+      '--no-log-init',
+      '--shell',
+      shell,
+      '--comment',
+      'ctos-realtime user',
+      account.name,
+    ]),
+  );
+  await ensureHome(account);
+}
+
+/** Creates the entry unless it is there; a concurrent creator's entry counts as ours when it matches. */
+async function ensureEntry(
+  tools: SystemTools,
+  database: 'passwd' | 'group',
+  account: UnixAccount,
+  create: () => Promise<unknown>,
+): Promise<void> {
+  const id = String(database === 'passwd' ? account.uid : account.gid);
+  const check = async (): Promise<boolean> => {
+    const byName = await getent(tools, database, account.name);
+    const byId = await getent(tools, database, id);
+    if (byName && byName[2] !== id) {
+      throw new AccountConflictError(`${database} entry ${account.name} exists with id ${byName[2]}, not ${id}`);
+    }
+    if (byId && byId[0] !== account.name) {
+      throw new AccountConflictError(
+        `${database} id ${id} already belongs to ${byId[0]}: TERMINAL_UID_MIN–TERMINAL_UID_MAX must be a range no other account uses`,
+      );
+    }
+    return byName !== undefined;
+  };
+  if (await check()) return;
+  try {
+    await create();
+  } catch (error) {
+    // Another worker on this machine may have created it between our check and our call.
+    if (await check()) return;
+    throw error;
+  }
+}
+
+/** The home: created 0700 and root's while empty, then given to the account (a shared volume may already hold it). */
+async function ensureHome(account: UnixAccount): Promise<void> {
+  await mkdir(account.home, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+  const stat = await lstat(account.home);
+  if (!stat.isDirectory()) throw new AccountConflictError(`${account.home} exists and is not a folder`);
+  if (stat.uid !== account.uid || stat.gid !== account.gid) await chown(account.home, account.uid, account.gid);
+}
+
+/** `userdel`'s exit status for "no such user". */
+const USERDEL_NO_USER = 6;
+/** Rounds of `kill(-1)` as an account before its removal gives up on stragglers. */
+const REMOVE_KILL_ROUNDS = 5;
+
+/**
+ * Accounts on this machine whose uid is in `[uidMin, uidMax]` (from `getent passwd`):
+ * what a test run or a temporary cluster made, found again for {@link removeLocalAccounts}.
+ */
+export async function localAccountsInRange(
+  tools: SystemTools,
+  uidMin: number,
+  uidMax: number,
+): Promise<Array<{ uid: number; name: string }>> {
+  const { stdout } = await run(tools.getent, ['passwd'], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout
+    .split('\n')
+    .map((line) => line.split(':'))
+    .filter((fields) => fields.length >= 3 && Number(fields[2]) >= uidMin && Number(fields[2]) <= uidMax)
+    .map((fields) => ({ uid: Number(fields[2]), name: fields[0]! }));
+}
+
+/**
+ * Removes accounts this project created: kills every process still running as each
+ * (`kill(-1)` as the account), then `userdel` (which takes the private group along).
+ * Homes are left to whoever owns their folder. Accounts already gone are skipped.
+ * @throws Error listing the accounts that could not be removed.
+ */
+export async function removeLocalAccounts(
+  tools: SystemTools,
+  accounts: ReadonlyArray<{ uid: number; name: string }>,
+): Promise<void> {
+  const failed: string[] = [];
+  for (const { uid, name } of accounts) {
+    for (let round = 0; round < REMOVE_KILL_ROUNDS && processesOfUid(uid).length > 0; round++) {
+      spawnSync('/bin/sh', ['-c', 'kill -9 -1'], { uid, gid: uid, stdio: 'ignore' });
+      await waitUntilGone(uid);
+    }
+    try {
+      // --force: a killed process may linger as a zombie until its parent reaps it.
+      await run(tools.userdel, ['--force', name]);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== USERDEL_NO_USER) failed.push(`${name}: ${(error as Error).message}`);
+    }
+  }
+  if (failed.length > 0) throw new Error(`could not remove accounts:\n  ${failed.join('\n  ')}`);
+}
+
+/** Polls until no process runs as `uid` (killed processes take a moment to be reaped), at most ~1 s. */
+async function waitUntilGone(uid: number): Promise<void> {
+  for (let poll = 0; poll < 100 && processesOfUid(uid).length > 0; poll++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

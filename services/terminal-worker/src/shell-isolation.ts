@@ -1,0 +1,185 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { ServiceError } from '@ctos/protocol';
+import type { Logger } from '@ctos/runtime';
+import type { KeyValueStore } from '@ctos/transport';
+import type { TerminalWorkerConfig } from './config';
+import { AccountConflictError, ensureLocalAccount } from './local-accounts';
+import { processesOfUid } from './process-tree';
+import type { ShellSpec } from './session';
+import { shellEnv, shellSpec } from './shell-env';
+import { findSystemTools, type SystemTools } from './system-tools';
+import { AccountAllocator, type UnixAccount } from './unix-account';
+import { UserCgroups } from './user-cgroups';
+
+/** How a worker starts shells and ends what a user left behind. */
+export interface ShellIsolation {
+  /**
+   * The shell to start for `user` (the token's `sub`); may create their account first.
+   * @throws ServiceError `UNAVAILABLE` (uid range used up, account conflict, store down).
+   */
+  shellFor(user: string): Promise<ShellSpec>;
+  /** `user` has no session left on this worker: end every process still running as them here. */
+  userGone(user: string): void;
+  /** Removes what the isolation made for itself (empty cgroups). */
+  dispose(): void;
+}
+
+/** `TERMINAL_ISOLATION=none`: every shell runs as the worker's own user. */
+export function noIsolation(config: TerminalWorkerConfig): ShellIsolation {
+  const spec = shellSpec(config);
+  return { shellFor: () => Promise.resolve(spec), userGone: () => undefined, dispose: () => undefined };
+}
+
+/** Home root's mode: users may pass through to their own home, but not list the others. */
+const HOME_ROOT_MODE = 0o711;
+/** How often a user's processes are killed with `kill(-1)` before we report survivors. */
+const KILL_ROUNDS = 3;
+
+/**
+ * Run as root, before privileges drop: put this process into the user's cgroup (so all it
+ * starts stays there), then go on. `$1`: the cgroup's `cgroup.procs`; the rest: the command.
+ */
+const ENTER_CGROUP = 'echo $$ > "$1" || exit 126; shift; exec "$@"';
+/**
+ * Run as the user: private file modes by default (other users share /tmp), start in the
+ * home (root could not enter it without CAP_DAC_OVERRIDE), then the shell.
+ */
+const AS_USER = 'umask 077 && cd || exit 126; exec "$@"';
+
+/**
+ * `TERMINAL_ISOLATION=user`: each user's shells run under their own Unix account,
+ * allocated in the shared store so every worker agrees (see {@link AccountAllocator}),
+ * created on this machine on first use, with supplementary groups cleared, no way to gain
+ * privileges (`no_new_privs`: setuid programs do not elevate), and per-user limits:
+ * `RLIMIT_NPROC` of the uid, `RLIMIT_NOFILE` and `RLIMIT_FSIZE` per process, and a cgroup
+ * per user where `TERMINAL_CGROUP_ROOT` is given.
+ *
+ * The chain a PTY runs (one pid throughout, which stays the session leader):
+ * `[sh ENTER_CGROUP] → prlimit → setpriv (uid, gid, groups) → sh AS_USER → the shell`.
+ */
+export function userIsolation(
+  config: TerminalWorkerConfig,
+  store: KeyValueStore,
+  logger: Logger,
+  tools: SystemTools = findSystemTools().tools,
+): ShellIsolation {
+  mkdirSync(config.TERMINAL_HOME_ROOT, { recursive: true, mode: HOME_ROOT_MODE });
+  const allocator = new AccountAllocator({
+    store,
+    uidMin: config.TERMINAL_UID_MIN,
+    uidMax: config.TERMINAL_UID_MAX,
+    homeRoot: config.TERMINAL_HOME_ROOT,
+  });
+  let cgroups: UserCgroups | undefined;
+  if (config.TERMINAL_CGROUP_ROOT) {
+    const opened = UserCgroups.open(config.TERMINAL_CGROUP_ROOT, {
+      cpus: config.TERMINAL_CPU_PER_USER,
+      memoryBytes: config.TERMINAL_MEMORY_PER_USER_BYTES,
+      processes: config.TERMINAL_MAX_PROCESSES_PER_USER,
+    });
+    cgroups = opened.cgroups;
+    if (opened.report.unavailable.length > 0) {
+      logger.warn(
+        opened.report,
+        'per-user cgroups: these controllers are not delegated to this worker, so their per-user limits are not enforced',
+      );
+    } else {
+      logger.info(opened.report, 'per-user cgroups: every limit enforced');
+    }
+  } else {
+    logger.warn(
+      'no TERMINAL_CGROUP_ROOT: per-user CPU and memory are not limited (processes, open files and file size are, by resource limits); deploy/OPERATIONS.md tells how to delegate a cgroup',
+    );
+  }
+
+  /** Accounts ready on this machine (allocated and created), by `sub`. */
+  const ready = new Map<string, Promise<UnixAccount>>();
+  const prepare = (user: string): Promise<UnixAccount> => {
+    let account = ready.get(user);
+    if (!account) {
+      account = (async () => {
+        const allocated = await allocator.accountOf(user);
+        await ensureLocalAccount(tools, allocated, config.TERMINAL_SHELL);
+        logger.info({ user_id: user, uid: allocated.uid, account: allocated.name }, 'unix account ready');
+        return allocated;
+      })();
+      ready.set(user, account);
+      // A failure is retried at the user's next create.
+      account.catch(() => ready.delete(user));
+    }
+    return account;
+  };
+
+  /** Synchronously known accounts, for {@link ShellIsolation.userGone}. */
+  const known = new Map<string, UnixAccount>();
+
+  const limit = (value: number): string => (value === 0 ? 'unlimited' : String(value));
+
+  return {
+    async shellFor(user) {
+      let account: UnixAccount;
+      try {
+        account = await prepare(user);
+      } catch (error) {
+        if (error instanceof ServiceError) throw error;
+        if (error instanceof AccountConflictError) {
+          logger.error({ err: error, user_id: user }, 'cannot create the unix account of a user');
+        } else {
+          logger.error({ err: error, user_id: user }, 'could not prepare the unix account of a user');
+        }
+        throw new ServiceError('UNAVAILABLE', 'Your Unix account could not be prepared; the operator has been told.');
+      }
+      known.set(user, account);
+      const command = [
+        tools.prlimit,
+        `--nproc=${config.TERMINAL_MAX_PROCESSES_PER_USER}`,
+        `--nofile=${config.TERMINAL_MAX_OPEN_FILES}`,
+        `--fsize=${limit(config.TERMINAL_MAX_FILE_BYTES)}`,
+        '--',
+        tools.setpriv,
+        `--reuid=${account.uid}`,
+        `--regid=${account.gid}`,
+        '--clear-groups',
+        '--inh-caps=-all',
+        '--no-new-privs',
+        '--',
+        '/bin/sh',
+        '-c',
+        AS_USER,
+        'ctos-shell',
+        config.TERMINAL_SHELL,
+        ...config.TERMINAL_SHELL_ARGS,
+      ];
+      const [file, ...args] = cgroups
+        ? ['/bin/sh', '-c', ENTER_CGROUP, 'ctos-shell', cgroups.procsFileFor(account.uid), ...command]
+        : command;
+      return {
+        file: file!,
+        args,
+        // The PTY's child starts as root, which may not enter a 0700 home: AS_USER does.
+        cwd: '/',
+        env: shellEnv(config, { home: account.home, user: account.name }),
+        ttyOwner: { uid: account.uid, gid: account.gid },
+      };
+    },
+    userGone(user) {
+      const account = known.get(user);
+      if (!account || !config.TERMINAL_KILL_ON_LAST_CLOSE) return;
+      if (cgroups) {
+        cgroups.kill(account.uid);
+      } else {
+        // kill(-1) as the user: the kernel signals every process of the uid in one pass,
+        // so none forks away between a scan and a signal. Run as the user it cannot reach
+        // anything else; in a container it reaches only this worker's processes.
+        for (let round = 0; round < KILL_ROUNDS && processesOfUid(account.uid).length > 0; round++) {
+          spawnSync('/bin/sh', ['-c', 'kill -9 -1'], { uid: account.uid, gid: account.gid, stdio: 'ignore' });
+        }
+      }
+      logger.info({ user_id: user, uid: account.uid }, 'last session ended: the user’s processes were killed');
+    },
+    dispose() {
+      cgroups?.dispose();
+    },
+  };
+}

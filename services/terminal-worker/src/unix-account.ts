@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { ServiceError } from '@ctos/protocol';
+import type { KeyValueStore } from '@ctos/transport';
+
+/** A user's Unix identity: the same on every worker, because it is allocated in the shared store. */
+export interface UnixAccount {
+  /** The token's `sub` this account belongs to. */
+  sub: string;
+  uid: number;
+  /** The user's private group; always equal to `uid`. */
+  gid: number;
+  /** Login name: `^[a-z][a-z0-9]*-[0-9]+$`, at most 28 characters. */
+  name: string;
+  /** `<TERMINAL_HOME_ROOT>/<name>`. */
+  home: string;
+}
+
+/** Characters of `sub` kept in a login name, so a person can tell accounts apart in `ps`. */
+const NAME_HINT_CHARS = 16;
+
+/**
+ * The login name of `sub`'s account with `uid`: a readable hint of `sub` (lower-case ASCII
+ * letters and digits only, at most 16), a dash, and the uid. Unique because the uid is;
+ * valid for `useradd` whatever `sub` holds (spaces, `../`, `:`, newlines, emoji, any
+ * length), and never the name of another account, since the part after the last dash is
+ * the account's own uid.
+ */
+export function loginName(sub: string, uid: number): string {
+  const hint = sub
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, NAME_HINT_CHARS);
+  return `${/^[a-z]/.test(hint) ? hint : `u${hint}`}-${uid}`;
+}
+
+/** The allocation as stored: JSON under `unix:account:<sha256 of sub>`. */
+interface StoredAccount {
+  uid: number;
+  name: string;
+}
+
+/** Where accounts are allocated, and from which uid range. */
+export interface AccountAllocatorOptions {
+  store: KeyValueStore;
+  uidMin: number;
+  uidMax: number;
+  homeRoot: string;
+}
+
+/**
+ * Allocates each `sub` one uid from `[uidMin, uidMax]`, once, atomically across every
+ * worker sharing the store: a counter hands out candidates and `SET NX` on the sub's key
+ * decides a race (the loser's candidate stays unused). Every allocation is also listed in
+ * the set `unix:accounts` (`<uid>:<name>`) before it is claimed, so an operator or the
+ * cluster launcher can find every account to remove.
+ * @throws ServiceError `UNAVAILABLE` when the range is used up.
+ */
+export class AccountAllocator {
+  constructor(private readonly options: AccountAllocatorOptions) {}
+
+  async accountOf(sub: string): Promise<UnixAccount> {
+    const key = `unix:account:${createHash('sha256').update(sub, 'utf8').digest('hex')}`;
+    const existing = await this.options.store.get(key);
+    if (existing !== null) return this.account(sub, JSON.parse(existing) as StoredAccount);
+    const uid = this.options.uidMin + (await this.options.store.incr('unix:uid-next')) - 1;
+    if (uid > this.options.uidMax) {
+      throw new ServiceError(
+        'UNAVAILABLE',
+        'No Unix account can be created for you: the operator’s uid range is used up. Tell the operator.',
+      );
+    }
+    const stored: StoredAccount = { uid, name: loginName(sub, uid) };
+    await this.options.store.sadd('unix:accounts', `${uid}:${stored.name}`);
+    if (await this.options.store.set(key, JSON.stringify(stored), { nx: true })) return this.account(sub, stored);
+    // Another worker allocated this sub first: its uid stands.
+    const winner = await this.options.store.get(key);
+    if (winner === null) throw new ServiceError('UNAVAILABLE', 'Your account is being created; try again.');
+    return this.account(sub, JSON.parse(winner) as StoredAccount);
+  }
+
+  private account(sub: string, stored: StoredAccount): UnixAccount {
+    return {
+      sub,
+      uid: stored.uid,
+      gid: stored.uid,
+      name: stored.name,
+      home: `${this.options.homeRoot}/${stored.name}`,
+    };
+  }
+}

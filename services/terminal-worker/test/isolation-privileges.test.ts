@@ -1,0 +1,62 @@
+import { runServiceToExit, SHARED_REDIS_URL, uniquePrefix } from '@ctos/testkit';
+import { connectAs, openSession, startTestSystem, type } from './harness';
+
+const IS_ROOT = process.geteuid?.() === 0;
+
+/** Runs the terminal-worker's main under `wrapper` (a privilege-dropping command). */
+function runWorker(wrapper: string[], env: Record<string, string>, stopAt?: RegExp) {
+  return runServiceToExit(
+    'terminal-worker',
+    { REDIS_URL: SHARED_REDIS_URL, OPS_PORT: '0', ...env },
+    { wrapper, ...(stopAt ? { stopAt } : {}) },
+  );
+}
+
+describe('TERMINAL_ISOLATION=user without the privilege to change uid', () => {
+  // Root drops to nobody for the test; anyone else already lacks the privilege.
+  const asUnprivileged = IS_ROOT ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'] : [];
+
+  it('is the default with REDIS_URL, and the worker exits non-zero naming what is missing and how to turn isolation off', async () => {
+    const { code, output } = await runWorker(asUnprivileged, { REDIS_PREFIX: uniquePrefix('iso') });
+    expect(code).toBe(2);
+    expect(output).toMatch(/TERMINAL_ISOLATION=user .* needs the terminal-worker to run as root/);
+    expect(output).toMatch(/CAP_SETUID/);
+    expect(output).toMatch(/set TERMINAL_ISOLATION=none/);
+  });
+
+  it('names each missing capability when root lacks some', async () => {
+    if (!IS_ROOT) throw new Error('this test drops capabilities from root: run it as root (CI does)');
+    const { code, output } = await runWorker(['setpriv', '--bounding-set=-chown,-kill', '--'], {
+      REDIS_PREFIX: uniquePrefix('iso'),
+    });
+    expect(code).toBe(2);
+    expect(output).toMatch(/needs the capabilities CAP_CHOWN, CAP_KILL, which this process lacks/);
+  });
+
+  it('runs with TERMINAL_ISOLATION=none as the unprivileged user', async () => {
+    const prefix = uniquePrefix('iso');
+    const started = /"isolation":"none".*"msg":"terminal worker started"/;
+    const { code, output } = await runWorker(
+      asUnprivileged,
+      { REDIS_PREFIX: prefix, TERMINAL_ISOLATION: 'none' },
+      /"msg":"listening"/, // its SIGTERM handler is in place from this line on
+    );
+    expect(output).toMatch(started);
+    expect(code).toBe(0); // drained on SIGTERM
+  });
+});
+
+describe('embedded mode (npm start)', () => {
+  it('gives the local user a shell as the process’s own user, with no isolation to set up', async () => {
+    const system = await startTestSystem();
+    try {
+      const socket = await connectAs(system.url, 'local');
+      const out = await openSession(socket);
+      type(socket, out, 'echo "uid=$(id -u)"');
+      await out.waitForText(new RegExp(`[\\r\\n]uid=${process.geteuid?.()}\\r\\n`));
+      socket.close();
+    } finally {
+      await system.stop();
+    }
+  });
+});
