@@ -40,7 +40,7 @@ function loadAll(env: Record<string, string | undefined>) {
     // Embedded mode has no Redis, so its isolation defaults to `none` (one local user);
     // `TERMINAL_ISOLATION=user` still works when it runs as root.
     attempt(() => {
-      const config = loadTerminalWorkerConfig({ ...env, REDIS_URL: undefined });
+      const config = loadTerminalWorkerConfig({ ...env, REDIS_URL: undefined, REDIS_URL_FILE: undefined });
       const missing = isolationProblems(config);
       if (missing.length > 0) throw new ConfigError(missing);
       return config;

@@ -119,15 +119,18 @@ export function userIsolation(
   return {
     async shellFor(user) {
       let account: UnixAccount;
+      let procsFile: string | undefined;
       try {
         account = await prepare(user);
+        procsFile = cgroups?.procsFileFor(account.uid);
       } catch (error) {
         if (error instanceof ServiceError) throw error;
-        if (error instanceof AccountConflictError) {
-          logger.error({ err: error, user_id: user }, 'cannot create the unix account of a user');
-        } else {
-          logger.error({ err: error, user_id: user }, 'could not prepare the unix account of a user');
-        }
+        logger.error(
+          { err: error, user_id: user },
+          error instanceof AccountConflictError
+            ? 'cannot create the unix account of a user'
+            : 'could not prepare the unix account of a user',
+        );
         throw new ServiceError('UNAVAILABLE', 'Your Unix account could not be prepared; the operator has been told.');
       }
       known.set(user, account);
@@ -151,8 +154,8 @@ export function userIsolation(
         config.TERMINAL_SHELL,
         ...config.TERMINAL_SHELL_ARGS,
       ];
-      const [file, ...args] = cgroups
-        ? ['/bin/sh', '-c', ENTER_CGROUP, 'ctos-shell', cgroups.procsFileFor(account.uid), ...command]
+      const [file, ...args] = procsFile
+        ? ['/bin/sh', '-c', ENTER_CGROUP, 'ctos-shell', procsFile, ...command]
         : command;
       return {
         file: file!,
