@@ -14,7 +14,9 @@ module.exports = {
   // jose is ESM-only; let SWC turn it into CommonJS for jest (MACHINE-NOTES).
   transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
   moduleNameMapper: {
-    '^@ctos/(protocol|transport|runtime|testkit|launcher|anthropic-standin)$': '<rootDir>/packages/$1/src',
+    '^@ctos/(protocol|transport|runtime)$': '<rootDir>/packages/$1/src',
+    '^@ctos/(launcher|bench)$': '<rootDir>/apps/$1/src',
+    '^@ctos/(testkit|anthropic-standin)$': '<rootDir>/testing/$1/src',
     '^@ctos/(gateway|terminal-worker|ai-worker|message-worker)$': '<rootDir>/services/$1/src',
   },
   testMatch: ['<rootDir>/**/test/**/*.test.ts'],

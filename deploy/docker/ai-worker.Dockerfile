@@ -10,7 +10,7 @@ WORKDIR /src
 COPY . .
 RUN mkdir /manifests \
  && cp package.json package-lock.json /manifests/ \
- && find packages services web -maxdepth 2 -name package.json -exec cp --parents {} /manifests/ \;
+ && find packages services apps testing web -maxdepth 2 -name package.json -exec cp --parents {} /manifests/ \;
 
 # 2. Compile the TypeScript (every dependency, dev ones included; compiling runs no install script).
 FROM ${NODE_IMAGE} AS build

@@ -13,7 +13,7 @@ WORKDIR /src
 COPY . .
 RUN mkdir /manifests \
  && cp package.json package-lock.json /manifests/ \
- && find packages services web -maxdepth 2 -name package.json -exec cp --parents {} /manifests/ \;
+ && find packages services apps testing web -maxdepth 2 -name package.json -exec cp --parents {} /manifests/ \;
 
 # 2. Build the web page (static files; nothing of Node reaches the final image).
 FROM ${NODE_IMAGE} AS build

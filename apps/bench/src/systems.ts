@@ -36,7 +36,7 @@ export interface EmbeddedSystem {
 }
 
 /**
- * Starts embedded mode from its real entry point (packages/launcher/dist/embedded-main.js)
+ * Starts embedded mode from its real entry point (apps/launcher/dist/embedded-main.js)
  * in a process of its own, so the benchmark's client never shares its event loop.
  * @throws Error when it does not print its login URL in time.
  */

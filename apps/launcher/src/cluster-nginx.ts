@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-/** The repository root (this file is in packages/launcher/src or dist). */
+/** The repository root (this file is in apps/launcher/src or dist). */
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 
 /** The nginx configuration docker-compose uses too; copied verbatim into each prefix. */

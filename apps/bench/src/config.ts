@@ -48,7 +48,7 @@ export const benchSettings = {
 
 /** The parsed settings. */
 export type BenchConfig = z.output<z.ZodObject<typeof benchSettings>> & {
-  /** `packages/bench/results`. */
+  /** `apps/bench/results`. */
   resultsDir: string;
 };
 

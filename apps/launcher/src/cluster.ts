@@ -20,7 +20,7 @@ import {
 import { planClusterIsolation } from './cluster-isolation';
 import { ManagedProcess, START_TIMEOUT_MS, type ProcessExit } from './cluster-process';
 
-/** The repository root (this file is in packages/launcher/src or dist). */
+/** The repository root (this file is in apps/launcher/src or dist). */
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 
 /** Every process binds loopback: nginx is the only door, as in docker-compose. */
@@ -489,7 +489,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     // The Anthropic stand-in, unless a key or an endpoint was given.
     const aiWorkerBuilt = existsSync(path.join(REPO_ROOT, ROLE_SPECS['ai-worker'].script));
     if (!config.ANTHROPIC_API_KEY && !config.ANTHROPIC_BASE_URL && config.CLUSTER_AI_WORKERS > 0 && aiWorkerBuilt) {
-      const cli = path.join(REPO_ROOT, 'packages', 'anthropic-standin', 'dist', 'main.js');
+      const cli = path.join(REPO_ROOT, 'testing', 'anthropic-standin', 'dist', 'main.js');
       if (existsSync(cli)) {
         const standin = launch('anthropic-standin', process.execPath, [cli], {
           PATH: baseEnv.PATH ?? '/usr/bin:/bin',
