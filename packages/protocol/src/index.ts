@@ -13,6 +13,7 @@ export * from './limits';
 export * from './message';
 export * from './terminal';
 export * from './rooms';
+export * from './internal/bus-family';
 export * from './internal/terminal-bus';
 export * from './internal/message-bus';
 export * from './internal/ai-bus';

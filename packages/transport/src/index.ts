@@ -12,6 +12,7 @@ export { createMemoryTransport, MemoryCluster, type MemoryTransportOptions } fro
 export { connectRedis, RedisKeys, withRedisPassword, type ConnectionObserver } from './redis/connection';
 export { DEFAULT_REDIS_BUS_OPTIONS, type RedisBusOptions } from './redis/redis-bus';
 export { RedisStore } from './redis/redis-store';
+export { busClient, dispatchBus, type BusClient } from './typed-bus';
 export { type EmitErrorObserver } from './redis/outage-tracker';
 export { createRedisTransport, type RedisTransportOptions } from './redis/redis-transport';
 export { HeartbeatRegistry, WORKER_KINDS, type RegistryBackend, type RegistryObserver } from './registry';

@@ -3,12 +3,14 @@ import {
   rooms,
   ServiceError,
   terminalBusMessageSchema,
+  type BusHandlers,
   type TerminalBusMessage,
+  type TerminalBusReplies,
   type TerminalCloseReason,
   type TerminalSessionInfo,
 } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
-import { SessionDirectory, type AnnouncementHandle, type Transport } from '@ctos/transport';
+import { dispatchBus, SessionDirectory, type AnnouncementHandle, type Transport } from '@ctos/transport';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { TerminalWorkerConfig } from './config';
 import { signalSession } from './process-tree';
@@ -244,50 +246,43 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
     return { session_id: sessionId, created_at: session.createdAt.toISOString(), worker: id };
   };
 
+  /** One handler per terminal operation (`TerminalBusReplies` gives each reply's type). */
+  const handlers: BusHandlers<TerminalBusMessage, TerminalBusReplies> = {
+    create,
+    attach: async (m) => {
+      const session = owned(m.session_id, m.user);
+      const replay = await session.attach(m.socket, m.gateway, m.flow_control, m.since);
+      return {
+        session_id: session.id,
+        created_at: session.createdAt.toISOString(),
+        cols: session.cols,
+        rows: session.rows,
+        ...replay,
+      };
+    },
+    release: (m) => sessions.get(m.session_id)?.release(m.socket),
+    input: (m) => sessions.get(m.session_id)?.write(m.data),
+    resize: (m) => sessions.get(m.session_id)?.resize(m.cols, m.rows),
+    ack: (m) => sessions.get(m.session_id)?.ack(m.socket, m.seq),
+    detach: (m) => sessions.get(m.session_id)?.detach(m.socket),
+    close: (m) => {
+      owned(m.session_id, m.user).close('closed');
+      return {};
+    },
+    info: (m) => {
+      const infos: TerminalSessionInfo[] = [];
+      for (const sessionId of m.session_ids) {
+        const session = sessions.get(sessionId);
+        if (session && session.user === m.user) infos.push(session.info());
+      }
+      return infos;
+    },
+  };
+
   const handle = (body: unknown): unknown => {
     const parsed = terminalBusMessageSchema.safeParse(body);
     if (!parsed.success) throw new ServiceError('INVALID_PAYLOAD', 'Malformed terminal message.');
-    const m = parsed.data;
-    switch (m.op) {
-      case 'create':
-        return create(m);
-      case 'attach': {
-        const session = owned(m.session_id, m.user);
-        return session.attach(m.socket, m.gateway, m.flow_control, m.since).then((replay) => ({
-          session_id: session.id,
-          created_at: session.createdAt.toISOString(),
-          cols: session.cols,
-          rows: session.rows,
-          ...replay,
-        }));
-      }
-      case 'release':
-        sessions.get(m.session_id)?.release(m.socket);
-        return undefined;
-      case 'input':
-        sessions.get(m.session_id)?.write(m.data);
-        return undefined;
-      case 'resize':
-        sessions.get(m.session_id)?.resize(m.cols, m.rows);
-        return undefined;
-      case 'ack':
-        sessions.get(m.session_id)?.ack(m.socket, m.seq);
-        return undefined;
-      case 'detach':
-        sessions.get(m.session_id)?.detach(m.socket);
-        return undefined;
-      case 'close':
-        owned(m.session_id, m.user).close('closed');
-        return {};
-      case 'info': {
-        const infos: TerminalSessionInfo[] = [];
-        for (const sessionId of m.session_ids) {
-          const session = sessions.get(sessionId);
-          if (session && session.user === m.user) infos.push(session.info());
-        }
-        return infos;
-      }
-    }
+    return dispatchBus(handlers, parsed.data);
   };
 
   /**

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import type { AiErrorEvent, AiMessageStatus, AiStopReason, AiStreamEndEvent } from '../ai';
+import type {
+  AiConversationInfo,
+  AiErrorEvent,
+  AiHistoryMessage,
+  AiMessageStatus,
+  AiStopReason,
+  AiStreamEndEvent,
+} from '../ai';
 import { aiMessageSchema, aiResumeSchema } from '../ai';
 import { idSchema } from '../common';
 
@@ -34,6 +41,17 @@ export const aiBusMessageSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('history'), user, conversation_id: idSchema }),
 ]);
 export type AiBusMessage = z.infer<typeof aiBusMessageSchema>;
+
+/** Each AI operation's reply; `void` for the ordered sends. */
+export interface AiBusReplies {
+  message: AiAccepted;
+  release: void;
+  cancel: Record<string, never>;
+  resume: AiResumeAnswer;
+  replay: AiReplayAnswer;
+  conversations: { conversations: AiConversationInfo[] };
+  history: { conversation_id: string; messages: AiHistoryMessage[] };
+}
 
 /** A worker's answer to `message`: the reply's id, and the worker to `release`. */
 export interface AiAccepted {

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { SCHEMA_BOUNDS } from '../limits';
-import { messageIdSchema, messageReadSchema } from '../message';
+import {
+  messageIdSchema,
+  messageReadSchema,
+  type MessageListResult,
+  type MessageReadResult,
+  type MessageSyncResult,
+} from '../message';
 
 /**
  * Requests from gateways to message-workers over the bus (not seen by browsers). Every
@@ -25,3 +31,10 @@ export const messageBusMessageSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('read'), user, mark: messageReadSchema }),
 ]);
 export type MessageBusMessage = z.infer<typeof messageBusMessageSchema>;
+
+/** Each message operation's reply. */
+export interface MessageBusReplies {
+  sync: MessageSyncResult;
+  list: MessageListResult;
+  read: MessageReadResult;
+}

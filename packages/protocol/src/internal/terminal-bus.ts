@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { idSchema, offsetSchema } from '../common';
 import { SCHEMA_BOUNDS } from '../limits';
+import type { TerminalAttachResult, TerminalCreateResult, TerminalSessionInfo } from '../terminal';
 
 /**
  * Messages from gateways to terminal-workers over the bus (not seen by browsers).
@@ -32,3 +33,18 @@ export const terminalBusMessageSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('info'), session_ids: z.array(idSchema), user: idSchema }),
 ]);
 export type TerminalBusMessage = z.infer<typeof terminalBusMessageSchema>;
+
+/** Each terminal operation's reply; `void` for the ordered sends. */
+export interface TerminalBusReplies {
+  /** The new session, and the worker that owns it (recorded in the gateway's cache). */
+  create: TerminalCreateResult & { worker: string };
+  attach: TerminalAttachResult;
+  release: void;
+  input: void;
+  resize: void;
+  ack: void;
+  detach: void;
+  close: Record<string, never>;
+  /** The caller's own sessions among those asked about, as `terminal:list` shows them. */
+  info: TerminalSessionInfo[];
+}
