@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@ctos/runtime';
 import { findSystemTools, removeLocalAccounts } from '@ctos/terminal-worker';
@@ -13,12 +13,14 @@ export interface ClusterIsolation {
   readonly mode: 'user' | 'none';
   /** Settings of the next terminal-worker started (each gets a cgroup folder of its own). */
   workerEnv(): Record<string, string>;
+  /** A terminal-worker started with `env` has exited: kill what its users left in its cgroup. */
+  workerExited(env: Record<string, string>): void;
   /** Kills every process of every user at once (the launcher is dying). */
   killNow(): void;
   /**
    * After the workers stopped: kills what users left, removes the cgroups, and — when
-   * `removeAccounts` (the state folder, homes included, is being deleted) — the Unix
-   * accounts this run's Redis allocated.
+   * `removeAccounts` (the state folder is temporary) — the Unix accounts this run's Redis
+   * allocated, their files in the shared temporary folders, and the homes it kept.
    */
   cleanup(redis: { url: string; prefix: string }, removeAccounts: boolean): Promise<void>;
 }
@@ -65,6 +67,7 @@ export function planClusterIsolation(options: {
     return {
       mode,
       workerEnv: () => ({ TERMINAL_ISOLATION: 'none' }),
+      workerExited: () => undefined,
       killNow: () => undefined,
       cleanup: async () => undefined,
     };
@@ -77,7 +80,10 @@ export function planClusterIsolation(options: {
     const base = env.TERMINAL_CGROUP_ROOT ?? cgroup2Mount();
     const candidate = base && path.join(base, `ctos-cluster-${process.pid}`);
     try {
-      if (candidate) mkdirSync(candidate, { recursive: true });
+      if (candidate) {
+        mkdirSync(candidate, { recursive: true });
+        enableControllers(candidate);
+      }
       cgroupParent = candidate;
     } catch (error) {
       logger.warn({ err: error, cgroup: candidate }, 'cannot create cgroups for the terminal-workers');
@@ -90,14 +96,15 @@ export function planClusterIsolation(options: {
   }
   const workerCgroups: string[] = [];
 
-  const killAll = (): void => {
-    for (const dir of workerCgroups) {
-      try {
-        writeFileSync(path.join(dir, 'cgroup.kill'), '1');
-      } catch {
-        // Already gone, or the kernel has no cgroup.kill: the workers killed their users themselves.
-      }
+  const killCgroup = (dir: string): void => {
+    try {
+      writeFileSync(path.join(dir, 'cgroup.kill'), '1');
+    } catch {
+      // Already gone, or the kernel has no cgroup.kill: the workers killed their users themselves.
     }
+  };
+  const killAll = (): void => {
+    for (const dir of workerCgroups) killCgroup(dir);
   };
 
   return {
@@ -110,6 +117,10 @@ export function planClusterIsolation(options: {
         out.TERMINAL_CGROUP_ROOT = dir;
       }
       return out;
+    },
+    workerExited(workerEnv) {
+      // A worker that died (SIGKILL, crash) ended no user: what they left would run on.
+      if (workerEnv.TERMINAL_CGROUP_ROOT) killCgroup(workerEnv.TERMINAL_CGROUP_ROOT);
     },
     killNow: killAll,
     async cleanup(redis, removeAccounts) {
@@ -134,8 +145,27 @@ export function planClusterIsolation(options: {
       await removeLocalAccounts(tools, accounts).catch((error: unknown) =>
         logger.warn({ err: error }, 'some Unix accounts of this cluster could not be removed'),
       );
+      // Files of a removed account would pass to the next holder of its uid.
+      if (!env.TERMINAL_HOME_ROOT) rmSync(homeRoot, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Lets the folder's children use the cpu, memory and pids controllers its parent gives
+ * it, so that each worker below can bound its users (what a folder is not given is
+ * reported by the worker at start-up).
+ */
+function enableControllers(dir: string): void {
+  const offered = readFileSync(path.join(dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+  for (const controller of ['cpu', 'memory', 'pids']) {
+    if (!offered.includes(controller)) continue;
+    try {
+      writeFileSync(path.join(dir, 'cgroup.subtree_control'), `+${controller}`);
+    } catch {
+      // Not ours to enable: the worker reports the controller as unavailable.
+    }
+  }
 }
 
 /** Removes a cgroup folder and everything below it, deepest first, once their processes are gone. */

@@ -9,6 +9,9 @@ const REPO_ROOT = path.resolve(__dirname, '../../..');
 /** The nginx configuration docker-compose uses too; copied verbatim into each prefix. */
 export const NGINX_CONF_SOURCE = path.join(REPO_ROOT, 'deploy', 'nginx', 'nginx.conf');
 
+/** A folder only its owner may enter. */
+const PRIVATE_DIR_MODE = 0o700;
+
 /** Debian installs nginx here; it is not on a non-root user's PATH. */
 const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx'];
 
@@ -66,7 +69,9 @@ export function renderListen(listen: UpstreamAddress): string {
  */
 export function writeNginxPrefix(dir: string, options: NginxPrefixOptions): NginxPrefix {
   const prefix = path.resolve(dir);
-  for (const sub of ['conf', 'logs', 'temp']) mkdirSync(path.join(prefix, sub), { recursive: true });
+  for (const sub of ['conf', 'temp']) mkdirSync(path.join(prefix, sub), { recursive: true });
+  // The access log holds clients' addresses: the master (which opens it) reads it, users' shells do not.
+  mkdirSync(path.join(prefix, 'logs'), { recursive: true, mode: PRIVATE_DIR_MODE });
   copyFileSync(NGINX_CONF_SOURCE, path.join(prefix, 'conf', 'nginx.conf'));
   writeFileSync(path.join(prefix, 'conf', 'listen.conf'), renderListen(options.listen));
   writeUpstreams(prefix, options.gateways);

@@ -408,7 +408,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         env.GATEWAY_TRUST_PROXY = 'true';
       }
     }
-    if (role === 'terminal-worker') for (const [name, value] of Object.entries(isolation.workerEnv())) set(name, value);
+    const isolationEnv = role === 'terminal-worker' ? isolation.workerEnv() : {};
+    for (const [name, value] of Object.entries(isolationEnv)) set(name, value);
     if (role === 'message-worker') set('MESSAGE_API_TOKENS_FILE', secretFiles.messageApiTokens);
     if (role === 'ai-worker') {
       if (secretFiles.anthropicApiKey) set('ANTHROPIC_API_KEY_FILE', secretFiles.anthropicApiKey);
@@ -418,6 +419,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     }
     for (const [name, value] of Object.entries(extra)) set(name, value);
     const entry = launch(role, process.execPath, [script], env);
+    if (role === 'terminal-worker') void entry.process.waitForExit().then(() => isolation.workerExited(isolationEnv));
     const messages = Object.keys(spec.announces);
     const ports = await entry.process.waitForPorts(messages);
     setPorts(entry, Object.fromEntries(messages.map((m, i) => [spec.announces[m]!, ports[i]!])));
@@ -436,8 +438,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await stopRole('nginx');
     await stopRole('gateway');
     await Promise.all([stopRole('terminal-worker'), stopRole('ai-worker'), stopRole('message-worker')]);
-    // Before Redis stops: it lists the Unix accounts this run created.
-    await isolation.cleanup({ url: redisUrl, prefix: config.REDIS_PREFIX }, createdStateDir && !options.keepState);
+    // Before Redis stops: it lists the Unix accounts this run created. A temporary state
+    // folder is never used again, so its accounts and homes go even when its logs are kept.
+    await isolation.cleanup({ url: redisUrl, prefix: config.REDIS_PREFIX }, createdStateDir);
     await stopRole('anthropic-standin');
     await stopRole('redis');
     process.off('exit', killAllNow);

@@ -121,7 +121,11 @@ describe('terminal isolation on the process cluster', () => {
   const WORKER_GROUPS = [4, 27];
   let ownGroups: number[] = [];
 
+  /** An account of this machine that already has the range's first uid: it must be skipped. */
+  const squatter = `squat${uids.uidMin}`;
+
   beforeAll(async () => {
+    execFileSync('useradd', ['--uid', String(uids.uidMin), '--no-create-home', '--no-log-init', squatter]);
     ownGroups = process.getgroups!();
     process.setgroups!([...ownGroups, ...WORKER_GROUPS]);
     cluster = await startCluster({
@@ -146,6 +150,7 @@ describe('terminal isolation on the process cluster', () => {
     for (const socket of sockets.splice(0)) socket.close();
     await cluster?.stop();
     process.setgroups!(ownGroups);
+    execFileSync('userdel', ['--force', squatter]);
   });
 
   it('runs two users’ shells under different uids, neither the worker’s, each with its own home unreadable by the other', async () => {
@@ -162,7 +167,9 @@ describe('terminal isolation on the process cluster', () => {
       expect([aliceUid, bobUid]).not.toContain(String(uidOf(pid)));
       expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Groups:.*\b27\b/m);
     }
-    expect(Number(aliceUid)).toBeGreaterThanOrEqual(uids.uidMin);
+    // The range's first uid belongs to an account of this machine: never handed to a user.
+    expect(Number(aliceUid)).toBeGreaterThan(uids.uidMin);
+    expect(Number(bobUid)).toBeGreaterThan(uids.uidMin);
     expect(Number(aliceUid)).toBeLessThanOrEqual(uids.uidMax);
     expect(aliceGroups).toBe(aliceUid); // its private group only: the worker's groups cleared (P19)
     expect((await alice.run('grep Groups /proc/self/status')).trim()).toBe('Groups:');
@@ -315,6 +322,24 @@ describe('terminal isolation on the process cluster', () => {
     await waitFor(() => processesOf(uid).length === 0, {
       timeoutMs: 20_000,
       message: `every process of uid ${uid} to be gone (left: ${processesOf(uid).join(', ')})`,
+    });
+  });
+
+  it('kills what a user left on a terminal-worker that was SIGKILLed (it ended nobody itself)', async () => {
+    const shells: Array<{ worker: number; shell: Shell }> = [];
+    for (let attempt = 0; attempt < 4 && new Set(shells.map((s) => s.worker)).size < 2; attempt++) {
+      const shell = await shellOf('orphaned');
+      shells.push({ worker: Number((await shell.run('echo $PPID')).trim()), shell });
+    }
+    const { worker, shell } = shells[0]!;
+    const uid = Number((await shell.run('id -u')).trim());
+    await shell.run('setsid sleep 1005 < /dev/null > /dev/null 2>&1 &');
+    const left = await waitFor(() => processesOf(uid).find((pid) => commandOf(pid) === 'sleep 1005'));
+    const name = cluster.processes().find((p) => p.pid === worker)!.name;
+    await cluster.signal(name, 'SIGKILL');
+    await waitFor(() => !processesOf(uid).includes(left), {
+      timeoutMs: 20_000,
+      message: 'the process left on the killed worker to be gone',
     });
   });
 

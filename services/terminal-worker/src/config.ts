@@ -56,7 +56,7 @@ export const terminalWorkerSettings = {
   /** Folder that holds each user's home (`<root>/<login name>`, mode 0700); every worker replica mounts the same. */
   TERMINAL_HOME_ROOT: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/ctos-realtime/home'),
   /** Processes and threads one user may run at once (`RLIMIT_NPROC` of the user's uid). */
-  TERMINAL_MAX_PROCESSES_PER_USER: setting.int(512, 8, 1_000_000),
+  TERMINAL_MAX_PROCESSES_PER_USER: setting.int(256, 8, 1_000_000),
   /** Open files per process of a user (`RLIMIT_NOFILE`); at most the worker's own hard limit. */
   TERMINAL_MAX_OPEN_FILES: setting.int(4096, 64, 1 << 30),
   /** Largest file a user's process may write (bytes, `RLIMIT_FSIZE`); 0: no limit. */

@@ -1,5 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { chown, lstat, mkdir } from 'node:fs/promises';
+import { lstatSync, readdirSync, rmSync } from 'node:fs';
+import { chmod, chown, lstat, mkdir, readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { processesOfUid } from './process-tree';
 import type { SystemTools } from './system-tools';
@@ -75,6 +77,10 @@ async function ensureEntry(
     if (byName && byName[2] !== id) {
       throw new AccountConflictError(`${database} entry ${account.name} exists with id ${byName[2]}, not ${id}`);
     }
+    // An account of the same name and uid whose home is elsewhere is another deployment's.
+    if (database === 'passwd' && byName && byName[5] !== account.home) {
+      throw new AccountConflictError(`account ${account.name} exists with home ${byName[5]}, not ${account.home}`);
+    }
     if (byId && byId[0] !== account.name) {
       throw new AccountConflictError(
         `${database} id ${id} already belongs to ${byId[0]}: TERMINAL_UID_MIN–TERMINAL_UID_MAX must be a range no other account uses`,
@@ -92,14 +98,57 @@ async function ensureEntry(
   }
 }
 
-/** The home: created 0700 and root's while empty, then given to the account (a shared volume may already hold it). */
+/** A home's mode: its user's alone. */
+const HOME_MODE = 0o700;
+
+/**
+ * The home: created empty, 0700, then given to the account. One that exists already is
+ * kept when its owner is the account (a shared volume, another worker), and taken over
+ * only when it is root's and empty; anything else is refused, so no prepared file or
+ * foreign folder becomes a user's home.
+ */
 async function ensureHome(account: UnixAccount): Promise<void> {
-  await mkdir(account.home, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EEXIST') throw error;
-  });
+  const created = await mkdir(account.home, { mode: HOME_MODE }).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+      return false;
+    },
+  );
   const stat = await lstat(account.home);
   if (!stat.isDirectory()) throw new AccountConflictError(`${account.home} exists and is not a folder`);
-  if (stat.uid !== account.uid || stat.gid !== account.gid) await chown(account.home, account.uid, account.gid);
+  if (stat.uid === account.uid) return;
+  if (!created && (stat.uid !== 0 || (await readdir(account.home)).length > 0)) {
+    throw new AccountConflictError(
+      `${account.home} exists, belongs to uid ${stat.uid} and is not an empty folder of root's`,
+    );
+  }
+  await chmod(account.home, HOME_MODE);
+  await chown(account.home, account.uid, account.gid);
+}
+
+/**
+ * True when `uid` is in use on this machine: an account or group has it, or something in
+ * `homeRoot` belongs to it or is named for it. Such a uid is never given to a new user, so
+ * a lost store or a second deployment cannot hand an old user's files to a new one.
+ */
+export async function uidTakenLocally(tools: SystemTools, uid: number, homeRoot: string): Promise<boolean> {
+  if ((await getent(tools, 'passwd', String(uid))) || (await getent(tools, 'group', String(uid)))) return true;
+  let entries: string[];
+  try {
+    entries = await readdir(homeRoot);
+  } catch {
+    return false; // no home root yet: nothing in it
+  }
+  for (const entry of entries) {
+    if (entry.endsWith(`-${uid}`)) return true;
+    const owner = await lstat(path.join(homeRoot, entry)).then(
+      (stat) => stat.uid,
+      () => undefined, // removed while we looked
+    );
+    if (owner === uid) return true;
+  }
+  return false;
 }
 
 /** `userdel`'s exit status for "no such user". */
@@ -137,9 +186,10 @@ export async function removeLocalAccounts(
   const failed: string[] = [];
   for (const { uid, name } of accounts) {
     for (let round = 0; round < REMOVE_KILL_ROUNDS && processesOfUid(uid).length > 0; round++) {
-      spawnSync('/bin/sh', ['-c', 'kill -9 -1'], { uid, gid: uid, stdio: 'ignore' });
+      spawnSync('/bin/sh', ['-c', 'kill -9 -1'], { uid, gid: uid, stdio: 'ignore', env: {} });
       await waitUntilGone(uid);
     }
+    removeSharedFilesOf(uid);
     try {
       // --force: a killed process may linger as a zombie until its parent reaps it.
       await run(tools.userdel, ['--force', name]);
@@ -148,6 +198,46 @@ export async function removeLocalAccounts(
     }
   }
   if (failed.length > 0) throw new Error(`could not remove accounts:\n  ${failed.join('\n  ')}`);
+}
+
+/** Folders every user may write to: what an account leaves there would pass to the next holder of its uid. */
+const SHARED_WRITABLE = ['/tmp', '/var/tmp', '/dev/shm'];
+/** The mode bit that lets anyone create files in a folder. */
+const WORLD_WRITABLE = 0o002;
+
+/**
+ * Removes what `uid` owns in {@link SHARED_WRITABLE}: its files and folders there, and in
+ * any world-writable folder below (the only other places it could write to); never
+ * following links or leaving the folder's filesystem.
+ */
+function removeSharedFilesOf(uid: number): void {
+  const visit = (dir: string, device: number): void => {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return; // unreadable or gone: nothing we can remove
+    }
+    for (const entry of entries) {
+      const file = path.join(dir, entry);
+      let stat;
+      try {
+        stat = lstatSync(file);
+      } catch {
+        continue; // removed while we looked
+      }
+      if (stat.dev !== device) continue;
+      if (stat.uid === uid) rmSync(file, { recursive: true, force: true });
+      else if (stat.isDirectory() && (stat.mode & WORLD_WRITABLE) !== 0) visit(file, device);
+    }
+  };
+  for (const dir of SHARED_WRITABLE) {
+    try {
+      visit(dir, lstatSync(dir).dev);
+    } catch {
+      // no such folder here
+    }
+  }
 }
 
 /** Polls until no process runs as `uid` (killed processes take a moment to be reaped), at most ~1 s. */

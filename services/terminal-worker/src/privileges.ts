@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { TerminalWorkerConfig } from './config';
 import { findSystemTools } from './system-tools';
 
@@ -69,6 +69,7 @@ export function isolationProblems(config: TerminalWorkerConfig): string[] {
       );
     }
   }
+  problems.push(...homeRootProblems(config.TERMINAL_HOME_ROOT));
   const { missing } = findSystemTools();
   if (missing.length > 0) {
     problems.push(
@@ -76,4 +77,27 @@ export function isolationProblems(config: TerminalWorkerConfig): string[] {
     );
   }
   return problems;
+}
+
+/** Mode bits that let someone other than the owner add or rename entries. */
+const GROUP_OR_WORLD_WRITABLE = 0o022;
+
+/**
+ * The home root, when it exists, must be root's and writable by root alone: otherwise a
+ * user could plant a folder there that becomes another user's home.
+ */
+function homeRootProblems(homeRoot: string): string[] {
+  let stat;
+  try {
+    stat = statSync(homeRoot);
+  } catch {
+    return []; // created at start-up, root's and 0711
+  }
+  if (!stat.isDirectory()) return [`TERMINAL_HOME_ROOT: ${homeRoot} is not a folder`];
+  if (stat.uid !== 0 || (stat.mode & GROUP_OR_WORLD_WRITABLE) !== 0) {
+    return [
+      `TERMINAL_HOME_ROOT: ${homeRoot} must belong to root and be writable by root alone (it belongs to uid ${stat.uid}, mode ${(stat.mode & 0o777).toString(8)})`,
+    ];
+  }
+  return [];
 }

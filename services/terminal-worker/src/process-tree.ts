@@ -21,20 +21,30 @@ function readProcFiles(file: 'stat' | 'status'): Array<{ pid: number; text: stri
 }
 
 /**
- * Pids of every process in the Unix session led by `sessionLeader` (the shell: node-pty
+ * Pids of every process of `uid` in the Unix session led by `sessionLeader` (the shell: node-pty
  * makes it a session leader). Background jobs get their own process groups but stay in
  * the session, so this finds them where a process-group kill would not (PITFALLS P05).
  * A process that called `setsid` has left the session and is not found: with
  * `TERMINAL_ISOLATION=user` the user's last close reaches it (see shell-isolation.ts).
  */
-export function sessionMembers(sessionLeader: number): number[] {
+export function sessionMembers(sessionLeader: number, uid: number): number[] {
   return readProcFiles('stat')
     .filter(({ text }) => {
       // Fields after the command name (which may contain spaces and parens): state ppid pgrp session.
       const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
       return Number(fields[3]) === sessionLeader;
     })
-    .map(({ pid }) => pid);
+    .map(({ pid }) => pid)
+    .filter((pid) => realUid(pid) === uid);
+}
+
+/** The real uid of `pid` (undefined once it is gone). */
+function realUid(pid: number): number | undefined {
+  try {
+    return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Pids of every live process (zombies excluded: they are dead) whose real uid is `uid`. */
@@ -44,10 +54,14 @@ export function processesOfUid(uid: number): number[] {
     .map(({ pid }) => pid);
 }
 
-/** Sends `signal` to every member of the session led by `sessionLeader`. */
-export function signalSession(sessionLeader: number, signal: NodeJS.Signals): number {
+/**
+ * Sends `signal` to every member of the session led by `sessionLeader` that runs as
+ * `uid`. The uid matters once the leader is gone: its pid may have been reused by a
+ * process of someone else that called `setsid`, whose session has the same number.
+ */
+export function signalSession(sessionLeader: number, signal: NodeJS.Signals, uid: number): number {
   let signalled = 0;
-  for (const pid of sessionMembers(sessionLeader)) {
+  for (const pid of sessionMembers(sessionLeader, uid)) {
     try {
       process.kill(pid, signal);
       signalled++;

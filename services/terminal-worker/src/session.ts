@@ -122,6 +122,7 @@ export class TerminalSession {
   private exited: { exitCode: number; signal?: number } | undefined;
   private closed = false;
   private slaveFd: number | undefined;
+  private readonly shellUid: number;
 
   constructor(
     readonly id: string,
@@ -134,6 +135,7 @@ export class TerminalSession {
   ) {
     this.cols = cols;
     this.rows = rows;
+    this.shellUid = shell.ttyOwner?.uid ?? process.getuid!();
     this.mirror = new ScreenMirror(cols, rows, limits.scrollback);
     this.replay = new ReplayBuffer(limits.replayBytes, (entry) => {
       if (entry.kind === 'output') this.mirror.write(entry.data);
@@ -167,6 +169,11 @@ export class TerminalSession {
       this.schedule();
     });
     this.startIdleTimer();
+  }
+
+  /** The uid the shell runs as. */
+  get uid(): number {
+    return this.shellUid;
   }
 
   /** The shell's pid, which is also its Unix session id. */

@@ -1,15 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { ServiceError } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
 import type { KeyValueStore } from '@ctos/transport';
 import type { TerminalWorkerConfig } from './config';
-import { AccountConflictError, ensureLocalAccount } from './local-accounts';
+import { AccountConflictError, ensureLocalAccount, removeLocalAccounts, uidTakenLocally } from './local-accounts';
 import { processesOfUid } from './process-tree';
 import type { ShellSpec } from './session';
 import { shellEnv, shellSpec } from './shell-env';
 import { findSystemTools, type SystemTools } from './system-tools';
-import { AccountAllocator, type UnixAccount } from './unix-account';
+import { AccountAllocator, type CandidateHandler, type UnixAccount } from './unix-account';
 import { UserCgroups } from './user-cgroups';
 
 /** How a worker starts shells and ends what a user left behind. */
@@ -93,13 +93,33 @@ export function userIsolation(
     );
   }
 
+  /** A new uid is used only when nothing on this machine has it; another worker's win undoes ours. */
+  const candidates: CandidateHandler = {
+    async prepare(candidate) {
+      if (await uidTakenLocally(tools, candidate.uid, config.TERMINAL_HOME_ROOT)) return false;
+      try {
+        await ensureLocalAccount(tools, candidate, config.TERMINAL_SHELL);
+        return true;
+      } catch (error) {
+        // Taken between our check and our useradd (a second deployment on this machine).
+        if (error instanceof AccountConflictError) return false;
+        throw error;
+      }
+    },
+    async abandon(candidate) {
+      await removeLocalAccounts(tools, [candidate]);
+      rmSync(candidate.home, { recursive: true, force: true });
+    },
+  };
+
   /** Accounts ready on this machine (allocated and created), by `sub`. */
   const ready = new Map<string, Promise<UnixAccount>>();
   const prepare = (user: string): Promise<UnixAccount> => {
     let account = ready.get(user);
     if (!account) {
       account = (async () => {
-        const allocated = await allocator.accountOf(user);
+        const allocated = await allocator.accountOf(user, candidates);
+        // Allocated earlier (on another worker, or before a restart): make it here too.
         await ensureLocalAccount(tools, allocated, config.TERMINAL_SHELL);
         logger.info({ user_id: user, uid: allocated.uid, account: allocated.name }, 'unix account ready');
         return allocated;
@@ -176,7 +196,12 @@ export function userIsolation(
         // so none forks away between a scan and a signal. Run as the user it cannot reach
         // anything else; in a container it reaches only this worker's processes.
         for (let round = 0; round < KILL_ROUNDS && processesOfUid(account.uid).length > 0; round++) {
-          spawnSync('/bin/sh', ['-c', 'kill -9 -1'], { uid: account.uid, gid: account.gid, stdio: 'ignore' });
+          spawnSync('/bin/sh', ['-c', 'kill -9 -1'], {
+            uid: account.uid,
+            gid: account.gid,
+            stdio: 'ignore',
+            env: {},
+          });
         }
       }
       logger.info({ user_id: user, uid: account.uid }, 'last session ended: the user’s processes were killed');

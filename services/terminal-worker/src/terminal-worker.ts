@@ -60,7 +60,7 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
   const logger = deps.logger.child({ worker: id });
   const directory = new SessionDirectory(transport.store, 'term');
   const sessions = new Map<string, TerminalSession>();
-  const killTimers = new Map<NodeJS.Timeout, { pid: number; user: string }>();
+  const killTimers = new Map<NodeJS.Timeout, { pid: number; user: string; uid: number }>();
   const closing = new Set<Promise<void>>();
   const limits: SessionLimits = {
     replayBytes: config.TERMINAL_REPLAY_BYTES,
@@ -115,19 +115,36 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
   /** True while `user` has a session here, or one being created. */
   const present = (user: string): boolean =>
     creating.has(user) || [...sessions.values()].some((session) => session.user === user);
+  /** Users whose last close came while a create of theirs was under way: decided when it ends. */
+  const goneUnlessCreated = new Set<string>();
 
-  /** After the grace: what is left of the session dies, and the user's last processes when it was their last. */
-  const finish = (pid: number, user: string): void => {
-    signalSession(pid, 'SIGKILL');
-    if (!present(user)) isolation.userGone(user);
+  /** `user` has nothing left here: end what they left behind (never throws: a timer calls it). */
+  const userGone = (user: string): void => {
+    if (present(user)) {
+      if (creating.has(user)) logger.debug({ user_id: user }, 'last close during a create: decided when it ends');
+      goneUnlessCreated.add(user);
+      return;
+    }
+    goneUnlessCreated.delete(user);
+    try {
+      isolation.userGone(user);
+    } catch (error) {
+      logger.error({ err: error, user_id: user }, 'could not end what a user left running');
+    }
   };
 
-  const killLater = (pid: number, user: string): void => {
+  /** After the grace: what is left of the session dies, and the user's last processes when it was their last. */
+  const finish = (pid: number, user: string, uid: number): void => {
+    signalSession(pid, 'SIGKILL', uid);
+    userGone(user);
+  };
+
+  const killLater = (pid: number, user: string, uid: number): void => {
     const timer = setTimeout(() => {
       killTimers.delete(timer);
-      finish(pid, user);
+      finish(pid, user, uid);
     }, KILL_GRACE_MS);
-    killTimers.set(timer, { pid, user });
+    killTimers.set(timer, { pid, user, uid });
   };
 
   const onClosed = (
@@ -139,8 +156,8 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
     sessions.delete(session.id);
     announcement?.touch();
     closedCounter.inc({ reason });
-    signalSession(session.pid, 'SIGHUP');
-    killLater(session.pid, session.user);
+    signalSession(session.pid, 'SIGHUP', session.uid);
+    killLater(session.pid, session.user, session.uid);
     logger.info({ session_id: session.id, user_id: session.user, reason, exit_code: exitCode }, 'session closed');
     const done = (async () => {
       const event = {
@@ -204,8 +221,12 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
     } finally {
       creatingTotal--;
       const left = (creating.get(m.user) ?? 1) - 1;
-      if (left === 0) creating.delete(m.user);
-      else creating.set(m.user, left);
+      if (left > 0) creating.set(m.user, left);
+      else {
+        creating.delete(m.user);
+        // Their last session closed while this create ran, and it made none: end what is left now.
+        if (goneUnlessCreated.has(m.user)) userGone(m.user);
+      }
     }
   };
 
@@ -341,9 +362,9 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
       for (const session of [...sessions.values()]) session.close('shutdown');
       await Promise.all([...closing]);
       // The process exits next: kill now what would have been killed after the grace.
-      for (const [timer, { pid, user }] of killTimers) {
+      for (const [timer, { pid, user, uid }] of killTimers) {
         clearTimeout(timer);
-        finish(pid, user);
+        finish(pid, user, uid);
       }
       killTimers.clear();
       isolation.dispose();

@@ -49,34 +49,54 @@ export interface AccountAllocatorOptions {
 }
 
 /**
+ * What the caller does with a candidate uid before it is claimed for a `sub`: make the
+ * account on this machine (`false`: the uid is taken here by something else, try the
+ * next), and undo that when another worker's claim for the same `sub` won.
+ */
+export interface CandidateHandler {
+  prepare(candidate: UnixAccount): Promise<boolean>;
+  abandon(candidate: UnixAccount): Promise<void>;
+}
+
+/** Accepts every candidate (tests of the allocation alone). */
+const ACCEPT_ALL: CandidateHandler = { prepare: () => Promise.resolve(true), abandon: () => Promise.resolve() };
+
+/**
  * Allocates each `sub` one uid from `[uidMin, uidMax]`, once, atomically across every
- * worker sharing the store: a counter hands out candidates and `SET NX` on the sub's key
- * decides a race (the loser's candidate stays unused). Every allocation is also listed in
- * the set `unix:accounts` (`<uid>:<name>`) before it is claimed, so an operator or the
- * cluster launcher can find every account to remove.
+ * worker sharing the store: a counter hands out candidates, the caller checks each on its
+ * machine (a uid some account, group or home already has is skipped, so a lost store or
+ * two deployments on one machine never hand one uid to two people), and `SET NX` on the
+ * sub's key decides a race between workers. Every candidate is listed in the set
+ * `unix:accounts` (`<uid>:<name>`) before it is prepared, so an operator or the cluster
+ * launcher can find every account to remove.
  * @throws ServiceError `UNAVAILABLE` when the range is used up.
  */
 export class AccountAllocator {
   constructor(private readonly options: AccountAllocatorOptions) {}
 
-  async accountOf(sub: string): Promise<UnixAccount> {
+  async accountOf(sub: string, candidates: CandidateHandler = ACCEPT_ALL): Promise<UnixAccount> {
     const key = `unix:account:${createHash('sha256').update(sub, 'utf8').digest('hex')}`;
     const existing = await this.options.store.get(key);
     if (existing !== null) return this.account(sub, JSON.parse(existing) as StoredAccount);
-    const uid = this.options.uidMin + (await this.options.store.incr('unix:uid-next')) - 1;
-    if (uid > this.options.uidMax) {
-      throw new ServiceError(
-        'UNAVAILABLE',
-        'No Unix account can be created for you: the operator’s uid range is used up. Tell the operator.',
-      );
+    for (;;) {
+      const uid = this.options.uidMin + (await this.options.store.incr('unix:uid-next')) - 1;
+      if (uid > this.options.uidMax) {
+        throw new ServiceError(
+          'UNAVAILABLE',
+          'No Unix account can be created for you: the operator’s uid range is used up. Tell the operator.',
+        );
+      }
+      const stored: StoredAccount = { uid, name: loginName(sub, uid) };
+      const candidate = this.account(sub, stored);
+      await this.options.store.sadd('unix:accounts', `${uid}:${stored.name}`);
+      if (!(await candidates.prepare(candidate))) continue;
+      if (await this.options.store.set(key, JSON.stringify(stored), { nx: true })) return candidate;
+      // Another worker allocated this sub first: its uid stands, ours goes.
+      await candidates.abandon(candidate);
+      const winner = await this.options.store.get(key);
+      if (winner === null) throw new ServiceError('UNAVAILABLE', 'Your account is being created; try again.');
+      return this.account(sub, JSON.parse(winner) as StoredAccount);
     }
-    const stored: StoredAccount = { uid, name: loginName(sub, uid) };
-    await this.options.store.sadd('unix:accounts', `${uid}:${stored.name}`);
-    if (await this.options.store.set(key, JSON.stringify(stored), { nx: true })) return this.account(sub, stored);
-    // Another worker allocated this sub first: its uid stands.
-    const winner = await this.options.store.get(key);
-    if (winner === null) throw new ServiceError('UNAVAILABLE', 'Your account is being created; try again.');
-    return this.account(sub, JSON.parse(winner) as StoredAccount);
   }
 
   private account(sub: string, stored: StoredAccount): UnixAccount {

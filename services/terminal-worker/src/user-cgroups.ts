@@ -15,6 +15,8 @@ export interface CgroupLimits {
 const CPU_PERIOD_US = 100_000;
 /** Controllers we use, when the delegated cgroup offers them. */
 const WANTED_CONTROLLERS = ['cpu', 'memory', 'pids'] as const;
+/** Rounds of SIGKILL to a cgroup's members where the kernel has no cgroup.kill. */
+const KILL_ROUNDS_WITHOUT_CGROUP_KILL = 20;
 /** The leaf the worker moves itself into when it was started inside the root (cgroup v2 "no internal processes"). */
 const SUPERVISOR_LEAF = 'supervisor';
 
@@ -30,7 +32,8 @@ export interface CgroupReport {
  * One cgroup v2 per user below a folder delegated to this worker (`<root>/u<uid>`): the
  * user's shells enter it before dropping root, so everything they start stays inside,
  * `setsid` or not. Ending a user is one write to `cgroup.kill` (Linux 5.14), which the
- * kernel applies to every process in it at once, fork bombs included. Limits are written
+ * kernel applies to every process in it at once, fork bombs included (older kernels:
+ * SIGKILL to each member, repeated). Limits are written
  * for the controllers the root offers; the rest are reported once at start-up.
  */
 export class UserCgroups {
@@ -131,6 +134,23 @@ export class UserCgroups {
 
   private killAll(dir: string): void {
     if (!existsSync(dir)) return;
-    writeFileSync(path.join(dir, 'cgroup.kill'), '1');
+    const killFile = path.join(dir, 'cgroup.kill');
+    if (existsSync(killFile)) {
+      writeFileSync(killFile, '1');
+      return;
+    }
+    // Before Linux 5.14 there is no cgroup.kill: signal the members until none is left
+    // (they cannot leave: the cgroup's files are root's).
+    for (let round = 0; round < KILL_ROUNDS_WITHOUT_CGROUP_KILL; round++) {
+      const members = readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+      if (members.length === 0) return;
+      for (const pid of members) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // exited meanwhile
+        }
+      }
+    }
   }
 }

@@ -33,6 +33,13 @@ describe('TERMINAL_ISOLATION=user without the privilege to change uid', () => {
     expect(output).toMatch(/needs the capabilities CAP_CHOWN, CAP_KILL, which this process lacks/);
   });
 
+  it('refuses a home root others may write to, where a user could plant another’s home', async () => {
+    if (!IS_ROOT) throw new Error('this test starts the worker as root: run it as root (CI does)');
+    const { code, output } = await runWorker([], { REDIS_PREFIX: uniquePrefix('iso'), TERMINAL_HOME_ROOT: '/tmp' });
+    expect(code).toBe(2);
+    expect(output).toMatch(/TERMINAL_HOME_ROOT: \/tmp must belong to root and be writable by root alone .*mode 777\)/);
+  });
+
   it('runs with TERMINAL_ISOLATION=none as the unprivileged user', async () => {
     const prefix = uniquePrefix('iso');
     const started = /"isolation":"none".*"msg":"terminal worker started"/;
