@@ -6,11 +6,13 @@ import {
   ServiceError,
   type AiAccepted,
   type AiBusMessage,
+  type AiBusReplies,
+  type BusHandlers,
   type AiReplayAnswer,
   type AiResumeAnswer,
 } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
-import type { AnnouncementHandle, Transport } from '@ctos/transport';
+import { dispatchBus, type AnnouncementHandle, type Transport } from '@ctos/transport';
 import type { Registry } from 'prom-client';
 import { ActiveReply } from './active-reply';
 import type { AiWorkerConfig } from './config';
@@ -261,35 +263,29 @@ export function createAiWorker(deps: AiWorkerDeps): AiWorker {
   const handle = (body: unknown): unknown => {
     const parsed = aiBusMessageSchema.safeParse(body);
     if (!parsed.success) throw new ServiceError('INVALID_PAYLOAD', 'Malformed assistant message.');
-    const answer = answerTo(parsed.data);
+    const answer = dispatchBus(handlers, parsed.data);
     return answer instanceof Promise ? answer.catch(outage) : answer;
   };
 
-  const answerTo = (m: AiBusMessage): unknown => {
-    switch (m.op) {
-      case 'message':
-        return accept(m);
-      case 'release':
-        relays.get(m.message_id)?.release();
-        return undefined;
-      case 'cancel': {
-        const reply = replies.get(m.message_id);
-        // Another user's id, or a reply that has ended: nothing to stop, and nothing to say.
-        if (reply && reply.user === m.user && reply.conversationId === m.conversation_id) reply.stop('cancel');
-        return {};
-      }
-      case 'resume':
-        return resume(m);
-      case 'replay':
-        return replay(m);
-      case 'conversations':
-        return conversations.conversations(m.user, CONVERSATIONS_LISTED).then((list) => ({ conversations: list }));
-      case 'history':
-        return owned(m.conversation_id, m.user).then(async () => ({
-          conversation_id: m.conversation_id,
-          messages: await conversations.history(m.conversation_id, HISTORY_MESSAGES),
-        }));
-    }
+  /** One handler per AI operation (`AiBusReplies` gives each reply's type). */
+  const handlers: BusHandlers<AiBusMessage, AiBusReplies> = {
+    message: accept,
+    release: (m) => relays.get(m.message_id)?.release(),
+    cancel: (m) => {
+      const reply = replies.get(m.message_id);
+      // Another user's id, or a reply that has ended: nothing to stop, and nothing to say.
+      if (reply && reply.user === m.user && reply.conversationId === m.conversation_id) reply.stop('cancel');
+      return {};
+    },
+    resume,
+    replay,
+    conversations: (m) =>
+      conversations.conversations(m.user, CONVERSATIONS_LISTED).then((list) => ({ conversations: list })),
+    history: (m) =>
+      owned(m.conversation_id, m.user).then(async () => ({
+        conversation_id: m.conversation_id,
+        messages: await conversations.history(m.conversation_id, HISTORY_MESSAGES),
+      })),
   };
 
   return {

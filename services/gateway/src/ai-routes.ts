@@ -5,17 +5,15 @@ import {
   parseAiInFlight,
   rooms,
   ServiceError,
-  type AiAccepted,
   type AiBusMessage,
+  type AiBusReplies,
   type AiChunkRange,
-  type AiConversationInfo,
-  type AiHistoryMessage,
   type AiInFlight,
-  type AiReplayAnswer,
   type AiResumeAnswer,
   type AiResumeResult,
   type AiStoredMessageFields,
 } from '@ctos/protocol';
+import { busClient } from '@ctos/transport';
 import { bindEvent } from './bind-event';
 import type { GatewaySocket, RouteContext, RouteModule } from './types';
 
@@ -46,12 +44,14 @@ const WORKER_LOST =
  */
 export function aiRoutes(context: RouteContext): RouteModule {
   const { transport, gatewayId, config, logger } = context;
-  const { bus, store } = transport;
+  const { store } = transport;
+  const bus = busClient<AiBusMessage, AiBusReplies>(transport.bus);
   const timeoutMs = config.BUS_REQUEST_TIMEOUT_MS;
 
-  const anyWorker = <T>(message: AiBusMessage): Promise<T> => bus.request<T>({ kind: 'ai' }, message, { timeoutMs });
-  const toWorker = <T>(worker: string, message: AiBusMessage): Promise<T> =>
-    bus.request<T>({ worker }, message, { timeoutMs });
+  const anyWorker = <O extends AiBusMessage['op']>(message: Extract<AiBusMessage, { op: O }>) =>
+    bus.request({ kind: 'ai' }, message, { timeoutMs });
+  const toWorker = <O extends AiBusMessage['op']>(worker: string, message: Extract<AiBusMessage, { op: O }>) =>
+    bus.request({ worker }, message, { timeoutMs });
   /** Lets held events flow. A release that is lost lapses with the worker's hold timeout. */
   const release = (worker: string, messageId: string): void =>
     void bus.send(worker, { op: 'release', message_id: messageId }).catch(() => undefined);
@@ -134,7 +134,7 @@ export function aiRoutes(context: RouteContext): RouteModule {
       const user = socket.data.user;
 
       bindEvent(socket, context, 'ai:message', async (payload) => {
-        const accepted = await anyWorker<AiAccepted>({
+        const accepted = await anyWorker({
           op: 'message',
           user,
           conversation_id: payload.conversation_id,
@@ -168,7 +168,7 @@ export function aiRoutes(context: RouteContext): RouteModule {
         const ref = { user, conversation_id: conversationId, message_id: messageId, since };
         const active = parseAiActiveReply(await store.get(aiStoreKeys.active(conversationId)));
         if (active?.message_id === messageId) {
-          const answer = await toWorker<AiResumeAnswer>(active.worker, { op: 'resume', ...ref }).catch(
+          const answer = await toWorker(active.worker, { op: 'resume', ...ref }).catch(
             (error: unknown): AiResumeAnswer => {
               // The streaming worker does not answer (lost, not reaped yet): read what it stored.
               if (error instanceof ServiceError && (error.code === 'TIMEOUT' || error.code === 'UNAVAILABLE')) {
@@ -188,7 +188,7 @@ export function aiRoutes(context: RouteContext): RouteModule {
             return { data, after };
           }
         }
-        const stored = await anyWorker<AiReplayAnswer>({ op: 'replay', ...ref });
+        const stored = await anyWorker({ op: 'replay', ...ref });
         if (!join(socket, conversationId))
           throw new ServiceError('UNAVAILABLE', 'The connection closed during resume.');
         sendChunks(socket, conversationId, messageId, stored);
@@ -199,11 +199,11 @@ export function aiRoutes(context: RouteContext): RouteModule {
       });
 
       bindEvent(socket, context, 'ai:conversations', async () => ({
-        data: await anyWorker<{ conversations: AiConversationInfo[] }>({ op: 'conversations', user }),
+        data: await anyWorker({ op: 'conversations', user }),
       }));
 
       bindEvent(socket, context, 'ai:history', async (payload) => {
-        const history = await anyWorker<{ conversation_id: string; messages: AiHistoryMessage[] }>({
+        const history = await anyWorker({
           op: 'history',
           user,
           conversation_id: payload.conversation_id,

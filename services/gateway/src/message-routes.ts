@@ -1,4 +1,5 @@
-import type { MessageBusMessage, MessageListResult, MessageReadResult, MessageSyncResult } from '@ctos/protocol';
+import type { MessageBusMessage, MessageBusReplies } from '@ctos/protocol';
+import { busClient } from '@ctos/transport';
 import { bindEvent } from './bind-event';
 import type { RouteContext, RouteModule } from './types';
 
@@ -13,21 +14,21 @@ import type { RouteContext, RouteModule } from './types';
  * running) and `TIMEOUT`.
  */
 export function messageRoutes(context: RouteContext): RouteModule {
-  const { bus } = context.transport;
+  const bus = busClient<MessageBusMessage, MessageBusReplies>(context.transport.bus);
   const timeoutMs = context.config.BUS_REQUEST_TIMEOUT_MS;
-  const request = <T>(message: MessageBusMessage): Promise<T> =>
-    bus.request<T>({ kind: 'message' }, message, { timeoutMs });
+  const request = <O extends MessageBusMessage['op']>(message: Extract<MessageBusMessage, { op: O }>) =>
+    bus.request({ kind: 'message' }, message, { timeoutMs });
 
   return {
     connect(socket) {
       const user = socket.data.user;
 
       bindEvent(socket, context, 'message:read', async (mark) => ({
-        data: await request<MessageReadResult>({ op: 'read', user, mark }),
+        data: await request({ op: 'read', user, mark }),
       }));
 
       bindEvent(socket, context, 'message:sync', async (payload) => ({
-        data: await request<MessageSyncResult>({
+        data: await request({
           op: 'sync',
           user,
           ...(payload?.since === undefined ? {} : { since: payload.since }),
@@ -36,7 +37,7 @@ export function messageRoutes(context: RouteContext): RouteModule {
       }));
 
       bindEvent(socket, context, 'message:list', async (payload) => ({
-        data: await request<MessageListResult>({
+        data: await request({
           op: 'list',
           user,
           ...(payload?.before === undefined ? {} : { before: payload.before }),

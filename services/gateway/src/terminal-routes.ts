@@ -1,12 +1,5 @@
-import {
-  rooms,
-  ServiceError,
-  type TerminalAttachResult,
-  type TerminalBusMessage,
-  type TerminalCreateResult,
-  type TerminalSessionInfo,
-} from '@ctos/protocol';
-import { SessionDirectory, type SessionRecord } from '@ctos/transport';
+import { rooms, ServiceError, type TerminalBusMessage, type TerminalBusReplies } from '@ctos/protocol';
+import { busClient, SessionDirectory, type SessionRecord } from '@ctos/transport';
 import { bindEvent } from './bind-event';
 import { TokenBucket } from './token-bucket';
 import type { GatewaySocket, RouteContext, RouteModule } from './types';
@@ -20,8 +13,6 @@ const DIRECTORY_CACHE_ENTRIES = 50_000;
  */
 const REAP_CLAIM_TTL_MS = 60 * 1000;
 
-type AttachReply = TerminalAttachResult;
-
 /**
  * The terminal events: validates, checks ownership against the session directory and
  * routes to the owning terminal-worker. Attach and create follow one order — the worker
@@ -30,7 +21,7 @@ type AttachReply = TerminalAttachResult;
  */
 export function terminalRoutes(context: RouteContext): RouteModule {
   const { transport, gatewayId, config } = context;
-  const { bus } = transport;
+  const bus = busClient<TerminalBusMessage, TerminalBusReplies>(transport.bus);
   const directory = new SessionDirectory(transport.store, 'term');
   const cache = new Map<string, SessionRecord>();
   const timeoutMs = config.BUS_REQUEST_TIMEOUT_MS;
@@ -52,8 +43,10 @@ export function terminalRoutes(context: RouteContext): RouteModule {
   };
 
   const send = (worker: string, message: TerminalBusMessage): Promise<void> => bus.send(worker, message, { timeoutMs });
-  const request = <T>(worker: string, message: TerminalBusMessage): Promise<T> =>
-    bus.request<T>({ worker }, message, { timeoutMs });
+  const request = <O extends TerminalBusMessage['op']>(
+    worker: string,
+    message: Extract<TerminalBusMessage, { op: O }>,
+  ) => bus.request({ worker }, message, { timeoutMs });
 
   /** A worker answered NOT_FOUND: forget the cached entry (the session has ended). */
   const forgetOnNotFound = (sessionId: string) => (error: unknown) => {
@@ -64,7 +57,7 @@ export function terminalRoutes(context: RouteContext): RouteModule {
   /** Attaches `socket` and returns the replay; the caller acknowledges, then calls `release`. */
   const attach = async (socket: GatewaySocket, sessionId: string, since: number | undefined, flowControl: boolean) => {
     const record = await owned(sessionId, socket.data.user);
-    const reply = await request<AttachReply>(record.worker, {
+    const reply = await request(record.worker, {
       op: 'attach',
       session_id: sessionId,
       user: socket.data.user,
@@ -117,7 +110,7 @@ export function terminalRoutes(context: RouteContext): RouteModule {
       const inputBudget = new TokenBucket(config.TERMINAL_INPUT_BYTES_PER_SECOND, config.TERMINAL_INPUT_BURST_BYTES);
 
       bindEvent(socket, context, 'terminal:create', async (payload) => {
-        const created = await bus.request<TerminalCreateResult & { worker: string }>(
+        const created = await bus.request(
           { kind: 'terminal' },
           {
             op: 'create',
@@ -226,7 +219,7 @@ export function terminalRoutes(context: RouteContext): RouteModule {
         const answers = await Promise.all(
           [...byWorker].map(([worker, sessionIds]) =>
             // A worker that does not answer is lost or overloaded: its sessions are left out, not the list.
-            request<TerminalSessionInfo[]>(worker, { op: 'info', session_ids: sessionIds, user }).catch(() => []),
+            request(worker, { op: 'info', session_ids: sessionIds, user }).catch(() => []),
           ),
         );
         const sessions = answers.flat().sort((a, b) => a.created_at.localeCompare(b.created_at));

@@ -1,9 +1,15 @@
 import { once } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { messageBusMessageSchema, ServiceError, type MessageBusMessage } from '@ctos/protocol';
+import {
+  messageBusMessageSchema,
+  ServiceError,
+  type BusHandlers,
+  type MessageBusMessage,
+  type MessageBusReplies,
+} from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
-import type { AnnouncementHandle, Transport } from '@ctos/transport';
+import { dispatchBus, type AnnouncementHandle, type Transport } from '@ctos/transport';
 import type { Registry } from 'prom-client';
 import type { MessageWorkerConfig } from './config';
 import { MessageService } from './message-service';
@@ -89,15 +95,11 @@ export function createMessageWorker(deps: MessageWorkerDeps): MessageWorker {
     return running;
   };
 
-  const answer = (message: MessageBusMessage): Promise<unknown> => {
-    switch (message.op) {
-      case 'sync':
-        return service.sync(message.user, message.since ?? 0, message.limit ?? config.MESSAGE_SYNC_PAGE);
-      case 'list':
-        return service.list(message.user, message.before, message.limit ?? config.MESSAGE_LIST_PAGE);
-      case 'read':
-        return service.read(message.user, message.mark);
-    }
+  /** One handler per message operation (`MessageBusReplies` gives each reply's type). */
+  const handlers: BusHandlers<MessageBusMessage, MessageBusReplies> = {
+    sync: (m) => service.sync(m.user, m.since ?? 0, m.limit ?? config.MESSAGE_SYNC_PAGE),
+    list: (m) => service.list(m.user, m.before, m.limit ?? config.MESSAGE_LIST_PAGE),
+    read: (m) => service.read(m.user, m.mark),
   };
 
   const handle = (body: unknown): Promise<unknown> => {
@@ -107,7 +109,7 @@ export function createMessageWorker(deps: MessageWorkerDeps): MessageWorker {
       return Promise.reject(new ServiceError('INVALID_PAYLOAD', 'Malformed message request.'));
     }
     const message = parsed.data;
-    const running = track(() => answer(message));
+    const running = track(() => Promise.resolve(dispatchBus(handlers, message)));
     running.then(
       () => metrics.requests.inc({ op: message.op, outcome: 'ok' }),
       (error: unknown) =>
