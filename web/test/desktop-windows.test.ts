@@ -165,8 +165,11 @@ test('the desktop holds a terminal, the assistant and the message centre side by
     .locator('.window-messages .msg-item')
     .nth(OVERVIEW_MESSAGES.length - 1)
     .waitFor();
-  // The toasts have been seen; dismiss them so the shot shows the windows.
-  for (const close of await page.locator('.toast-close').all()) await close.click();
+  // The toasts have been seen; dismiss them so the shot shows the windows. One may close by
+  // itself (after TOAST_MS) at any moment, so close them all in one step inside the page.
+  await page.evaluate(() => {
+    for (const close of document.querySelectorAll<HTMLElement>('.toast-close')) close.click();
+  });
   await page.locator('.toast').first().waitFor({ state: 'detached' });
   await screenshot(page, 'desktop');
 });

@@ -1,11 +1,13 @@
-import { ConfigError, createLogger, exitOnSignal, guardProcess } from '@ctos/runtime';
+import { ConfigError, createLogger, exitOnSignal, guardProcess, setting } from '@ctos/runtime';
 import { processEnv } from './embedded-config';
 import { startEmbedded } from './embedded';
 
 /** `npm start`: embedded mode, one process, printing a one-time login URL. */
 async function main(): Promise<void> {
   const env = processEnv();
-  const level = env.LOG_LEVEL ?? 'info';
+  // A bad LOG_LEVEL is reported below with every other bad setting (status 2); until then, info.
+  const parsedLevel = setting.logLevel().safeParse(env.LOG_LEVEL || undefined);
+  const level = parsedLevel.success ? parsedLevel.data : 'info';
   const logger = createLogger({ service: 'embedded', level });
   guardProcess(logger);
   let system;

@@ -1,4 +1,4 @@
-import { runServiceToExit, SHARED_REDIS_URL, uniquePrefix } from '@ctos/testkit';
+import { deletePrefix, runServiceToExit, SHARED_REDIS_URL, uniquePrefix } from '@ctos/testkit';
 import { connectAs, openSession, startTestSystem, type } from './harness';
 
 const IS_ROOT = process.geteuid?.() === 0;
@@ -13,11 +13,25 @@ function runWorker(wrapper: string[], env: Record<string, string>, stopAt?: RegE
 }
 
 describe('TERMINAL_ISOLATION=user without the privilege to change uid', () => {
-  // Root drops to nobody for the test; anyone else already lacks the privilege.
-  const asUnprivileged = IS_ROOT ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'] : [];
+  // Root drops to nobody for the test; anyone else already lacks the privilege. Nobody
+  // keeps CAP_DAC_READ_SEARCH (read-only), so a checkout in a private folder still loads.
+  const asUnprivileged = IS_ROOT
+    ? [
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--inh-caps=+dac_read_search',
+        '--ambient-caps=+dac_read_search',
+        '--',
+      ]
+    : [];
+  // The workers that start leave registry keys behind: under this prefix, removed after.
+  const prefix = uniquePrefix('iso');
+  afterAll(() => deletePrefix(SHARED_REDIS_URL, prefix));
 
   it('is the default with REDIS_URL, and the worker exits non-zero naming what is missing and how to turn isolation off', async () => {
-    const { code, output } = await runWorker(asUnprivileged, { REDIS_PREFIX: uniquePrefix('iso') });
+    const { code, output } = await runWorker(asUnprivileged, { REDIS_PREFIX: prefix });
     expect(code).toBe(2);
     expect(output).toMatch(/TERMINAL_ISOLATION=user .* needs the terminal-worker to run as root/);
     expect(output).toMatch(/CAP_SETUID/);
@@ -27,7 +41,7 @@ describe('TERMINAL_ISOLATION=user without the privilege to change uid', () => {
   it('names each missing capability when root lacks some', async () => {
     if (!IS_ROOT) throw new Error('this test drops capabilities from root: run it as root (CI does)');
     const { code, output } = await runWorker(['setpriv', '--bounding-set=-chown,-kill', '--'], {
-      REDIS_PREFIX: uniquePrefix('iso'),
+      REDIS_PREFIX: prefix,
     });
     expect(code).toBe(2);
     expect(output).toMatch(/needs the capabilities CAP_CHOWN, CAP_KILL, which this process lacks/);
@@ -35,13 +49,12 @@ describe('TERMINAL_ISOLATION=user without the privilege to change uid', () => {
 
   it('refuses a home root others may write to, where a user could plant another’s home', async () => {
     if (!IS_ROOT) throw new Error('this test starts the worker as root: run it as root (CI does)');
-    const { code, output } = await runWorker([], { REDIS_PREFIX: uniquePrefix('iso'), TERMINAL_HOME_ROOT: '/tmp' });
+    const { code, output } = await runWorker([], { REDIS_PREFIX: prefix, TERMINAL_HOME_ROOT: '/tmp' });
     expect(code).toBe(2);
     expect(output).toMatch(/TERMINAL_HOME_ROOT: \/tmp must belong to root and be writable by root alone .*mode 777\)/);
   });
 
   it('runs with TERMINAL_ISOLATION=none as the unprivileged user', async () => {
-    const prefix = uniquePrefix('iso');
     const started = /"isolation":"none".*"msg":"terminal worker started"/;
     const { code, output } = await runWorker(
       asUnprivileged,
