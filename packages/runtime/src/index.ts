@@ -12,3 +12,4 @@ export { commonSettings, type CommonConfig } from './common-settings';
 export { runServiceProcess, type ServiceProcessOptions } from './service-process';
 export { redisOutageLog, type RedisOutageHooks } from './redis-outage-log';
 export { loadConfigOrExit, requireRedisUrl } from './load-config';
+export { TokenBucket } from './token-bucket';

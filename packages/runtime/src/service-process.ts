@@ -10,17 +10,25 @@ import { exitOnSignal, guardProcess } from './shutdown';
 export interface ServiceProcessOptions {
   logger: Logger;
   metrics: Registry;
-  /** Where /healthz, /readyz and /metrics listen. */
+  /** Where the process listens: its own server (`serve`), or the ops server. */
   host: string;
   port: number;
+  /** Readiness checks of the ops server (unused with `serve`). */
   checks: Record<string, ReadinessCheck>;
+  /**
+   * A service with an HTTP server of its own (the gateway), which serves /healthz,
+   * /readyz and /metrics itself: started here instead of the ops server; resolves with
+   * the port it bound, and stops listening in its drain.
+   */
+  serve?: (port: number, host: string) => Promise<number>;
   /** Ordered shutdown: stop taking work, hand off or close what is owned, release connections. */
   drain: () => Promise<void>;
 }
 
 /**
- * The common frame of a worker process: guards against stray rejections, serves the
- * operational endpoints, and drains on SIGTERM/SIGINT. Logs one `listening` line with
+ * The common frame of a service process: guards against stray rejections (counted in
+ * `ctos_process_faults_total`), serves the operational endpoints (or the service's own
+ * server), and drains on SIGTERM/SIGINT. Logs one `listening` line with
  * the port, which launchers and tests read.
  */
 export async function runServiceProcess(options: ServiceProcessOptions): Promise<void> {
@@ -31,6 +39,12 @@ export async function runServiceProcess(options: ServiceProcessOptions): Promise
     registers: [options.metrics],
   });
   guardProcess(options.logger, (kind) => faults.inc({ kind }));
+  if (options.serve) {
+    // The service logs its own `listening` line.
+    await options.serve(options.port, options.host);
+    exitOnSignal(options.drain, options.logger);
+    return;
+  }
   const server = createOpsApp(options.metrics, options.checks).listen(options.port, options.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

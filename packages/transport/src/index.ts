@@ -21,4 +21,4 @@ export type { AdapterFactory, Transport } from './transport';
 export * from './types';
 export { SessionDirectory, type SessionRecord } from './directory/session-directory';
 export { createServiceTransport, type ServiceTransportSettings } from './redis/service-transport';
-export { runWorkerProcess, type WorkerProcessDeps, type WorkerProcessOptions } from './redis/run-worker';
+export { runService, type HostedService, type ServiceHostDeps, type ServiceHostOptions } from './redis/service-host';

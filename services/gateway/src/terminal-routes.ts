@@ -1,7 +1,7 @@
 import { rooms, ServiceError, type TerminalBusMessage, type TerminalBusReplies } from '@ctos/protocol';
 import { busClient, SessionDirectory, type SessionRecord } from '@ctos/transport';
 import { bindEvent } from './bind-event';
-import { TokenBucket } from './token-bucket';
+import { TokenBucket } from '@ctos/runtime';
 import type { GatewaySocket, RouteContext, RouteModule } from './types';
 
 /** Directory entries kept in memory; session → worker never changes, so they never go stale silently. */

@@ -1,10 +1,9 @@
 import type { ClientToServerEvents, ServerToClientEvents } from '@ctos/protocol';
-import type { Logger } from '@ctos/runtime';
+import type { Logger, TokenBucket } from '@ctos/runtime';
 import type { Transport } from '@ctos/transport';
 import type { Server, Socket } from 'socket.io';
 import type { GatewayConfig } from './config';
 import type { GatewayMetrics } from './metrics';
-import type { TokenBucket } from './token-bucket';
 
 /** Per-socket state, set at the handshake. */
 export interface SocketData {

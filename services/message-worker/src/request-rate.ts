@@ -1,3 +1,5 @@
+import { TokenBucket } from '@ctos/runtime';
+
 /**
  * Requests per second for each producer (keyed by which service token it sent), as token
  * buckets: `ratePerSecond` refill continuously up to `burst`. One producer that floods
@@ -5,7 +7,7 @@
  * so tests control it.
  */
 export class RequestRate {
-  private readonly buckets = new Map<number, { tokens: number; at: number }>();
+  private readonly buckets = new Map<number, TokenBucket>();
 
   constructor(
     private readonly ratePerSecond: number,
@@ -18,15 +20,8 @@ export class RequestRate {
    * (whole, at least 1) until one request is available: the `Retry-After` to send.
    */
   take(producer: number): number {
-    const now = this.now();
-    const bucket = this.buckets.get(producer) ?? { tokens: this.burst, at: now };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.ratePerSecond);
-    bucket.at = now;
-    this.buckets.set(producer, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.ratePerSecond));
+    let bucket = this.buckets.get(producer);
+    if (!bucket) this.buckets.set(producer, (bucket = new TokenBucket(this.ratePerSecond, this.burst, this.now)));
+    return bucket.take() ? 0 : Math.max(1, Math.ceil(bucket.secondsUntil()));
   }
 }

@@ -1,4 +1,4 @@
-import { runWorkerProcess } from '@ctos/transport';
+import { runService } from '@ctos/transport';
 import { loadTerminalWorkerConfig } from './config';
 import { isolationProblems } from './privileges';
 import { createTerminalWorker } from './terminal-worker';
@@ -8,11 +8,12 @@ import { createTerminalWorker } from './terminal-worker';
  * privilege to run shells as their users unless `TERMINAL_ISOLATION=none` (it never falls
  * back by itself).
  */
-void runWorkerProcess({
+void runService({
   service: 'terminal-worker',
   kind: 'terminal',
   load: loadTerminalWorkerConfig,
   required: isolationProblems,
+  port: (config) => config.OPS_PORT,
   start: async (deps) => {
     const worker = createTerminalWorker(deps);
     worker.start();

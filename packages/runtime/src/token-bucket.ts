@@ -18,11 +18,21 @@ export class TokenBucket {
 
   /** Spends `amount` tokens; false (and nothing spent) if there are not enough. */
   take(amount = 1): boolean {
-    const now = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) / 1000) * this.ratePerSecond);
-    this.updatedAt = now;
+    this.refill();
     if (amount > this.tokens) return false;
     this.tokens -= amount;
     return true;
+  }
+
+  /** Seconds until `amount` tokens will be there (0 when they are now). */
+  secondsUntil(amount = 1): number {
+    this.refill();
+    return amount <= this.tokens ? 0 : (amount - this.tokens) / this.ratePerSecond;
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) / 1000) * this.ratePerSecond);
+    this.updatedAt = now;
   }
 }
