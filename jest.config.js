@@ -11,7 +11,7 @@ const swc = [
 module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  // jose is ESM-only; let SWC turn it into CommonJS for jest (MACHINE-NOTES).
+  // jose is ESM-only and jest 30's loader refuses it; let SWC turn it into CommonJS (docs/machine-notes.md).
   transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],
   moduleNameMapper: {
     '^@ctos/(protocol|transport|runtime)$': '<rootDir>/packages/$1/src',

@@ -7,7 +7,7 @@ import { connectClient, OutputCollector, waitFor, type ClientSocket, isolatedUid
 import { createRedisTransport, type Transport } from '@ctos/transport';
 import { startCluster, type Cluster, type ClusterProcessInfo, type ClusterState } from '../src/cluster';
 
-/** A shell prompt and input the tests can match exactly (MACHINE-NOTES: bash without rc files). */
+/** A shell prompt and input the tests can match exactly: bash without rc files or profiles. */
 const TEST_ENV = {
   // Run as root, each user's shells get a Unix account: from a uid range of this test's own.
   ...isolatedUids().env,

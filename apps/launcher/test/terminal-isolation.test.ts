@@ -117,7 +117,7 @@ describe('terminal isolation on the process cluster', () => {
       .filter((p) => p.role === 'terminal-worker' && !p.exit)
       .map((p) => p.pid);
 
-  /** Supplementary groups the services inherit, as container images often give (PITFALLS P19): none may reach a shell. */
+  /** Supplementary groups the services inherit, as container images often give (P19, docs/pitfalls.md): none may reach a shell. */
   const WORKER_GROUPS = [4, 27];
   let ownGroups: number[] = [];
 

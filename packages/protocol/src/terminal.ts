@@ -11,7 +11,7 @@ export const DEFAULT_ROWS = 24;
 
 /**
  * `terminal:create` — start a shell. The PTY is spawned at this size, so programs that
- * read the size at start-up draw for the real window (PITFALLS P04).
+ * read the size at start-up draw for the real window (P04, docs/pitfalls.md).
  * `flow_control: true` makes this socket's attachment hold the PTY paused while it has
  * more than the high watermark of output unacknowledged (see `terminal:ack`).
  */

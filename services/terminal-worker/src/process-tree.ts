@@ -23,7 +23,7 @@ function readProcFiles(file: 'stat' | 'status'): Array<{ pid: number; text: stri
 /**
  * Pids of every process of `uid` in the Unix session led by `sessionLeader` (the shell: node-pty
  * makes it a session leader). Background jobs get their own process groups but stay in
- * the session, so this finds them where a process-group kill would not (PITFALLS P05).
+ * the session, so this finds them where a process-group kill would not (P05, docs/pitfalls.md).
  * A process that called `setsid` has left the session and is not found: with
  * `TERMINAL_ISOLATION=user` the user's last close reaches it (see shell-isolation.ts).
  */

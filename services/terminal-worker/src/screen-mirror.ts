@@ -68,7 +68,7 @@ export class ScreenMirror {
 
   private createTerminal(): [Terminal, SerializeAddon] {
     // A named import is right here: we compile to CommonJS, and the package sets __esModule
-    // (MACHINE-NOTES' default-import advice is for native ESM).
+    // (a named import throws only in native ESM, where the package has no exports map).
     const terminal = new Terminal({
       cols: this.cols,
       rows: this.rows,

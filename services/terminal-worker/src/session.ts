@@ -533,7 +533,7 @@ function slavePath(terminal: pty.IPty): string | undefined {
  * Opens the PTY's slave side in the worker and keeps it open until the shell has exited.
  * On Linux, once the last slave descriptor closes, reading the master fails with EIO
  * while output may still sit in the kernel's buffer, so the tail of a fast command's
- * output is lost (node-pty#726, PITFALLS P02: 30 of 30 runs lost bytes here). With our
+ * output is lost (node-pty#726, P02 in docs/pitfalls.md: 30 of 30 runs lost bytes here). With our
  * descriptor open the master never sees EIO; node-pty ends the stream 200 ms after the
  * exit instead, by which time the buffer is drained. O_NOCTTY: never become our
  * controlling terminal.

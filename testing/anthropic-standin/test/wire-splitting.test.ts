@@ -1,7 +1,7 @@
 import { type FrameInfo, type Reply, startStandin, type Standin } from '@ctos/anthropic-standin';
 import { ask, clientFor, collectText } from './support';
 
-/** Cut points that land where naive SSE parsers break (PITFALLS P16). */
+/** Cut points that land where naive SSE parsers break (P16, docs/pitfalls.md). */
 function awkwardCuts(frame: Uint8Array, info: FrameInfo): number[] {
   const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   const cuts = [

@@ -6,7 +6,7 @@ import { isLost } from './connection';
 
 /**
  * A {@link RoomEmitter} speaking the `@socket.io/redis-emitter` protocol on the
- * adapter's key, always in the main namespace `/` (PITFALLS P12: a namespace spelled
+ * adapter's key, always in the main namespace `/` (P12 in docs/pitfalls.md: a namespace spelled
  * without its slash is a silent black hole, so callers cannot choose one).
  *
  * The emitter library fires PUBLISH and forgets the promise; we hand it a client whose
