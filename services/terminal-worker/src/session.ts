@@ -2,26 +2,18 @@ import { chmodSync, chownSync, closeSync, constants as fsConstants, openSync, re
 import * as pty from 'node-pty';
 import type { TerminalCloseReason, TerminalOutputEvent, TerminalSessionInfo } from '@ctos/protocol';
 import { ReplayBuffer } from './replay-buffer';
-import { isAlive } from './process-tree';
+import { FlowControl, type FlowLimits } from './flow-control';
+import { OutputPump } from './output-pump';
 import { ScreenMirror } from './screen-mirror';
 
-/** Limits and tuning of one session; every field comes from configuration. */
-export interface SessionLimits {
+/** Limits and tuning of one session (flow control's included); every field comes from configuration. */
+export interface SessionLimits extends FlowLimits {
   /** Replay buffer size (bytes). */
   replayBytes: number;
-  /** Pause the PTY when an acking client is this many bytes behind (VS Code: 100,000). */
-  flowHighBytes: number;
-  /** Resume once every acking client is at most this many bytes behind (VS Code: 5,000). */
-  flowLowBytes: number;
   /** A detached session is closed after this long (ms). */
   idleTimeoutMs: number;
   /** Output coalescing window under a flood (ms). */
   coalesceMs: number;
-  /**
-   * An acking client that has held the PTY paused this long without acking stops holding
-   * it (ms): one hung tab must not freeze the session for every other viewer.
-   */
-  flowStallMs: number;
   /** Scrollback lines the screen mirror keeps for snapshots. */
   scrollback: number;
 }
@@ -53,44 +45,13 @@ export interface SessionHost {
   onClosed(session: TerminalSession, reason: TerminalCloseReason, exitCode?: number, signal?: number): void;
 }
 
-/** A socket attached to the session. `acked` is the last `seq` it reported rendered. */
-interface Attachment {
-  gateway: string;
-  acked: number;
-  flowControl: boolean;
-  /** When it last acked (or attached), `performance.now()` ms. */
-  ackedAt: number;
-  /** Attached under a hold whose release has not come: dropped if the hold lapses. */
-  awaitingRelease: boolean;
-}
-
-/**
- * Output bytes sent in one coalescing window before batching starts: keystroke echoes
- * stay far below it and go out at once; a flood passes it within a window.
- */
-const FLOOD_BYTES_PER_WINDOW = 16 * 1024;
-/**
- * A chunk this large is sent without waiting for the window to end: per-event overhead is
- * already small against it, and waiting would only add latency to every flow-control
- * round (the benchmark saw throughput capped at one ~50 KB chunk per window).
- */
-const EFFICIENT_CHUNK_CHARS = 32 * 1024;
-/** A create/attach hold that is never released (its gateway died) lapses after this (ms). */
-const HOLD_TIMEOUT_MS = 10_000;
-/** While paused, how often to check whether the shell has exited, so its last output is drained (ms). */
-const EXIT_WATCH_MS = 50;
-/**
- * After an output chunk could not be handed to the transport, how long until it is sent
- * again (ms). Meanwhile new output waits (and pauses the PTY once it piles up), so the
- * live stream stays whole and in order.
- */
-const EMIT_RETRY_MS = 250;
 /** OSC 0 / OSC 2: set window title, ended by BEL or ST. */
 const TITLE_PATTERN = /\x1b\][02];([^\x07\x1b]*)(?:\x07|\x1b\\)/g;
 
 /**
- * One PTY and everything about it: output sequencing and replay, attachments, flow
- * control by acknowledged bytes, the create/attach hold, the idle timer, and exit.
+ * One PTY and its lifecycle: spawn (at the client's size, on a tty its user owns), input,
+ * resize, replay and snapshots, the idle timer, and exit. Output goes out through its
+ * {@link OutputPump}; attachments and watermarks are its {@link FlowControl}'s.
  */
 export class TerminalSession {
   readonly createdAt = new Date();
@@ -102,23 +63,10 @@ export class TerminalSession {
   private readonly pty: pty.IPty;
   private readonly replay: ReplayBuffer;
   private readonly mirror: ScreenMirror;
-  private readonly attachments = new Map<string, Attachment>();
-  private pending: string[] = [];
-  private pendingChars = 0;
-  private holds = 0;
-  private holdTimer: NodeJS.Timeout | undefined;
-  private inFlight = false;
-  private windowStart = 0;
-  private windowBytes = 0;
-  private flushTimer: NodeJS.Timeout | undefined;
-  /** The chunk the transport refused, sent again when {@link retryTimer} fires. */
-  private unsent: TerminalOutputEvent | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly pump: OutputPump;
+  private readonly flow: FlowControl;
   private idleTimer: NodeJS.Timeout | undefined;
-  private exitWatch: NodeJS.Timeout | undefined;
-  private stallTimer: NodeJS.Timeout | undefined;
   private snapshotInFlight: Promise<string> | undefined;
-  private paused = false;
   private exited: { exitCode: number; signal?: number } | undefined;
   private closed = false;
   private slaveFd: number | undefined;
@@ -162,11 +110,26 @@ export class TerminalSession {
       }
     }
     this.slaveFd = slave === undefined ? undefined : holdSlaveOpen(slave);
-    this.pty.onData((data) => this.onData(data));
+    this.flow = new FlowControl(limits, this.pty, () => ({ end: this.replay.end, pending: this.pump.pendingChars }));
+    this.pump = new OutputPump(id, limits.coalesceMs, {
+      emit: (event) => this.host.emitOutput(event),
+      record: (data, bytes) => {
+        this.replay.append(data, bytes);
+        if (data.includes('\x1b]')) this.trackTitle(data);
+        return this.replay.end;
+      },
+      changed: () => this.flow.update(),
+      drained: () => this.close('exit'),
+      holdLapsed: () => {
+        this.flow.dropUnreleased();
+        this.afterDetach();
+      },
+    });
+    this.pty.onData((data) => this.pump.push(data));
     this.pty.onExit(({ exitCode, signal }) => {
       this.exited = signal ? { exitCode, signal } : { exitCode };
       this.releaseSlave();
-      this.schedule();
+      this.pump.markExited();
     });
     this.startIdleTimer();
   }
@@ -187,11 +150,11 @@ export class TerminalSession {
   }
 
   get attachedCount(): number {
-    return this.attachments.size;
+    return this.flow.size;
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return this.flow.isPaused;
   }
 
   /**
@@ -206,7 +169,7 @@ export class TerminalSession {
     flowControl: boolean,
     since: number | undefined,
   ): Promise<{ data: string; seq: number; snapshot: boolean }> {
-    this.hold();
+    this.pump.hold();
     const replay = this.replay.since(since ?? 0);
     let data = replay.data;
     let snapshot = false;
@@ -219,61 +182,37 @@ export class TerminalSession {
       snapshot = true;
     }
     const seq = this.replay.end;
-    this.attachments.set(socket, {
-      gateway,
-      acked: seq,
-      flowControl,
-      ackedAt: performance.now(),
-      awaitingRelease: true,
-    });
+    this.flow.attach(socket, gateway, flowControl, seq);
     this.stopIdleTimer();
-    this.updateFlow();
+    this.flow.update();
     return { data, seq, snapshot };
   }
 
   /** Holds output of a session just created for `socket`, which is attached at position 0. */
   attachCreator(socket: string, gateway: string, flowControl: boolean): void {
-    this.hold();
-    this.attachments.set(socket, { gateway, acked: 0, flowControl, ackedAt: performance.now(), awaitingRelease: true });
+    this.pump.hold();
+    this.flow.attach(socket, gateway, flowControl, 0);
     this.stopIdleTimer();
   }
 
   /** Ends one hold (the one `socket` attached under, when given); output flows again when none is left. */
   release(socket?: string): void {
-    const attachment = socket === undefined ? undefined : this.attachments.get(socket);
-    if (attachment) attachment.awaitingRelease = false;
-    if (this.holds === 0) return;
-    this.holds--;
-    if (this.holds === 0 && this.holdTimer) {
-      clearTimeout(this.holdTimer);
-      this.holdTimer = undefined;
-    }
-    this.schedule();
+    if (socket !== undefined) this.flow.released(socket);
+    this.pump.release();
   }
 
   detach(socket: string): void {
-    if (!this.attachments.delete(socket)) return;
-    this.afterDetach();
+    if (this.flow.detach(socket)) this.afterDetach();
   }
 
   /** Drops every attachment held through a gateway that died. */
   detachGateway(gateway: string): void {
-    let removed = false;
-    for (const [socket, attachment] of this.attachments) {
-      if (attachment.gateway === gateway) removed = this.attachments.delete(socket) || removed;
-    }
-    if (removed) this.afterDetach();
+    if (this.flow.detachGateway(gateway)) this.afterDetach();
   }
 
   /** A client has rendered up to `seq`. */
   ack(socket: string, seq: number): void {
-    const attachment = this.attachments.get(socket);
-    if (!attachment) return;
-    // An ack is a promise about the client's screen: it can neither go back nor pass what was sent.
-    attachment.acked = Math.min(Math.max(attachment.acked, seq), this.replay.end);
-    attachment.ackedAt = performance.now();
-    attachment.flowControl = true;
-    this.updateFlow();
+    if (this.flow.ack(socket, seq)) this.flow.update();
   }
 
   write(data: string): void {
@@ -281,7 +220,7 @@ export class TerminalSession {
     this.lastActivity = new Date();
     // Someone is typing: a session that looks detached (its gateway was wrongly thought
     // dead) must not time out under their hands.
-    if (this.attachments.size === 0) this.startIdleTimer();
+    if (this.flow.size === 0) this.startIdleTimer();
     try {
       this.pty.write(data);
     } catch {
@@ -319,7 +258,7 @@ export class TerminalSession {
       rows: this.rows,
       seq: this.replay.end,
       ...(this.title === undefined ? {} : { title: this.title }),
-      attached: this.attachments.size,
+      attached: this.flow.size,
     };
   }
 
@@ -330,17 +269,9 @@ export class TerminalSession {
   close(reason: TerminalCloseReason): void {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of [
-      this.flushTimer,
-      this.retryTimer,
-      this.idleTimer,
-      this.holdTimer,
-      this.exitWatch,
-      this.stallTimer,
-    ]) {
-      clearTimeout(timer);
-    }
-    clearInterval(this.exitWatch);
+    clearTimeout(this.idleTimer);
+    this.pump.dispose();
+    this.flow.dispose();
     if (!this.exited) this.pty.kill('SIGHUP');
     this.releaseSlave();
     this.mirror.dispose();
@@ -353,159 +284,9 @@ export class TerminalSession {
     this.slaveFd = undefined;
   }
 
-  private onData(data: string): void {
-    this.pending.push(data);
-    this.pendingChars += data.length;
-    this.schedule();
-  }
-
-  private hold(): void {
-    this.holds++;
-    this.holdTimer ??= setTimeout(() => {
-      this.holdTimer = undefined;
-      this.holds = 0;
-      // Whoever attached under a hold that was never released never got its reply (the
-      // gateway timed out or died): they are not attached, and must not keep the
-      // session from timing out or hold its flow control.
-      for (const [socket, attachment] of this.attachments) {
-        if (attachment.awaitingRelease) this.attachments.delete(socket);
-      }
-      this.afterDetach();
-      this.schedule();
-    }, HOLD_TIMEOUT_MS);
-  }
-
-  /**
-   * Sends pending output now, later, or not yet. A read goes out at once when nothing
-   * is in flight and output is light (a keystroke echo); reads that arrive while a send
-   * is in flight, or past the flood threshold, are coalesced into one chunk.
-   */
-  private schedule(): void {
-    if (this.closed || this.holds > 0 || this.inFlight || this.flushTimer || this.retryTimer) {
-      this.updateFlow();
-      return;
-    }
-    if (this.unsent) {
-      this.send(this.unsent);
-      return;
-    }
-    if (this.pendingChars === 0) {
-      if (this.exited) this.close('exit');
-      return;
-    }
-    const now = performance.now();
-    if (now - this.windowStart >= this.limits.coalesceMs) {
-      this.windowStart = now;
-      this.windowBytes = 0;
-    }
-    if (this.windowBytes < FLOOD_BYTES_PER_WINDOW || this.pendingChars >= EFFICIENT_CHUNK_CHARS || this.exited) {
-      this.flush();
-    } else {
-      this.flushTimer = setTimeout(
-        () => {
-          this.flushTimer = undefined;
-          this.schedule();
-        },
-        this.windowStart + this.limits.coalesceMs - now,
-      );
-    }
-    this.updateFlow();
-  }
-
-  private flush(): void {
-    const data = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
-    this.pending = [];
-    this.pendingChars = 0;
-    const bytes = Buffer.byteLength(data, 'utf8');
-    this.windowBytes += bytes;
-    this.replay.append(data, bytes);
-    if (data.includes('\x1b]')) this.trackTitle(data);
-    this.send({ session_id: this.id, data, seq: this.replay.end });
-  }
-
-  /**
-   * Emits one chunk. A chunk the transport refuses is sent again, whole and with its own
-   * `seq`, before anything newer: a client drops chunks whose `seq` it has (from a
-   * replay) and appends the others, which is exact only at chunk boundaries.
-   */
-  private send(event: TerminalOutputEvent): void {
-    this.inFlight = true;
-    const settled = (sent: boolean | void): void => {
-      this.inFlight = false;
-      if (sent === false && !this.closed) {
-        this.unsent = event;
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = undefined;
-          this.schedule();
-        }, EMIT_RETRY_MS);
-        this.updateFlow();
-        return;
-      }
-      this.unsent = undefined;
-      this.schedule();
-    };
-    this.host.emitOutput(event).then(settled, () => settled(false));
-  }
-
-  /**
-   * Pauses the PTY while any acking client is more than the high watermark behind, or
-   * while held output piles up; resumes once all are under the low watermark. Clients
-   * that never ack (the original ChingTech OS client) do not hold the PTY.
-   */
-  private updateFlow(): void {
-    if (this.closed) return;
-    let behind = this.pendingChars;
-    for (const attachment of this.attachments.values()) {
-      if (attachment.flowControl) behind = Math.max(behind, this.replay.end - attachment.acked + this.pendingChars);
-    }
-    if (!this.paused && behind > this.limits.flowHighBytes) {
-      this.paused = true;
-      this.pty.pause();
-      this.watchExitWhilePaused();
-      this.stallTimer = setTimeout(() => this.releaseStalledClients(), this.limits.flowStallMs);
-    } else if (this.paused && behind <= this.limits.flowLowBytes) {
-      this.paused = false;
-      this.pty.resume();
-      clearInterval(this.exitWatch);
-      this.exitWatch = undefined;
-      clearTimeout(this.stallTimer);
-      this.stallTimer = undefined;
-    }
-  }
-
-  /** The PTY has been paused for the stall limit: clients that stopped acking stop holding it. */
-  private releaseStalledClients(): void {
-    this.stallTimer = undefined;
-    if (this.closed || !this.paused) return;
-    const cutoff = performance.now() - this.limits.flowStallMs;
-    for (const attachment of this.attachments.values()) {
-      if (attachment.flowControl && attachment.ackedAt <= cutoff) attachment.flowControl = false;
-    }
-    this.paused = false; // re-evaluated from scratch below
-    this.pty.resume();
-    clearInterval(this.exitWatch);
-    this.exitWatch = undefined;
-    this.updateFlow();
-  }
-
-  /**
-   * node-pty reports exit only after the PTY's stream closes, and destroys the stream
-   * 200 ms after the shell dies; a paused stream would lose the last output. So while
-   * paused, watch the shell and resume reading as soon as it is gone (P02).
-   */
-  private watchExitWhilePaused(): void {
-    clearInterval(this.exitWatch);
-    this.exitWatch = setInterval(() => {
-      if (isAlive(this.pty.pid)) return;
-      clearInterval(this.exitWatch);
-      this.exitWatch = undefined;
-      this.pty.resume();
-    }, EXIT_WATCH_MS);
-  }
-
   private afterDetach(): void {
-    if (this.attachments.size === 0) this.startIdleTimer();
-    this.updateFlow();
+    if (this.flow.size === 0) this.startIdleTimer();
+    this.flow.update();
   }
 
   private startIdleTimer(): void {

@@ -1,0 +1,174 @@
+import { isAlive } from './process-tree';
+
+/** While paused, how often to check whether the shell has exited, so its last output is drained (ms). */
+const EXIT_WATCH_MS = 50;
+
+/** The watermarks and the stall limit (all from configuration). */
+export interface FlowLimits {
+  /** Pause the PTY when an acking client is this many bytes behind (VS Code: 100,000). */
+  flowHighBytes: number;
+  /** Resume once every acking client is at most this many bytes behind (VS Code: 5,000). */
+  flowLowBytes: number;
+  /**
+   * An acking client that has held the PTY paused this long without acking stops holding
+   * it (ms): one hung tab must not freeze the session for every other viewer.
+   */
+  flowStallMs: number;
+}
+
+/** What flow control pauses: the PTY's reading side, and the shell's pid to watch. */
+export interface FlowTarget {
+  pause(): void;
+  resume(): void;
+  readonly pid: number;
+}
+
+/** A socket attached to the session. `acked` is the last `seq` it reported rendered. */
+interface Attachment {
+  gateway: string;
+  acked: number;
+  flowControl: boolean;
+  /** When it last acked (or attached), `performance.now()` ms. */
+  ackedAt: number;
+  /** Attached under a hold whose release has not come: dropped if the hold lapses. */
+  awaitingRelease: boolean;
+}
+
+/**
+ * The sockets attached to one session and flow control by acknowledged bytes (VS Code's
+ * scheme): the PTY is paused while any acking client is more than the high watermark
+ * behind, or while held output piles up, and resumed once all are under the low
+ * watermark. Clients that never ack (the original ChingTech OS client) do not hold it.
+ */
+export class FlowControl {
+  private readonly attachments = new Map<string, Attachment>();
+  private paused = false;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private exitWatch: NodeJS.Timeout | undefined;
+  private disposed = false;
+
+  /**
+   * @param position where output stands: `end`, the session's output position (bytes),
+   * and `pending`, characters read from the PTY but not sent yet.
+   */
+  constructor(
+    private readonly limits: FlowLimits,
+    private readonly target: FlowTarget,
+    private readonly position: () => { end: number; pending: number },
+  ) {}
+
+  get size(): number {
+    return this.attachments.size;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Adds (or refreshes) `socket`, at position `acked`, waiting for its hold's release. */
+  attach(socket: string, gateway: string, flowControl: boolean, acked: number): void {
+    this.attachments.set(socket, { gateway, acked, flowControl, ackedAt: performance.now(), awaitingRelease: true });
+  }
+
+  /** `socket`'s hold was released: it is attached for good. */
+  released(socket: string): void {
+    const attachment = this.attachments.get(socket);
+    if (attachment) attachment.awaitingRelease = false;
+  }
+
+  /** True when `socket` was attached. */
+  detach(socket: string): boolean {
+    return this.attachments.delete(socket);
+  }
+
+  /** Drops every attachment held through `gateway` (it died); true when there was one. */
+  detachGateway(gateway: string): boolean {
+    let removed = false;
+    for (const [socket, attachment] of this.attachments) {
+      if (attachment.gateway === gateway) removed = this.attachments.delete(socket) || removed;
+    }
+    return removed;
+  }
+
+  /**
+   * A hold lapsed without its release: whoever attached under it never got its reply (the
+   * gateway timed out or died), so they are not attached and must not hold the session.
+   */
+  dropUnreleased(): void {
+    for (const [socket, attachment] of this.attachments) {
+      if (attachment.awaitingRelease) this.attachments.delete(socket);
+    }
+  }
+
+  /** `socket` has rendered up to `seq`. */
+  ack(socket: string, seq: number): boolean {
+    const attachment = this.attachments.get(socket);
+    if (!attachment) return false;
+    const { end } = this.position();
+    // An ack is a promise about the client's screen: it can neither go back nor pass what was sent.
+    attachment.acked = Math.min(Math.max(attachment.acked, seq), end);
+    attachment.ackedAt = performance.now();
+    attachment.flowControl = true;
+    return true;
+  }
+
+  /** Pauses or resumes the PTY for where output stands now. */
+  update(): void {
+    if (this.disposed) return;
+    const { end, pending } = this.position();
+    let behind = pending;
+    for (const attachment of this.attachments.values()) {
+      if (attachment.flowControl) behind = Math.max(behind, end - attachment.acked + pending);
+    }
+    if (!this.paused && behind > this.limits.flowHighBytes) {
+      this.paused = true;
+      this.target.pause();
+      this.watchExitWhilePaused();
+      this.stallTimer = setTimeout(() => this.releaseStalledClients(), this.limits.flowStallMs);
+    } else if (this.paused && behind <= this.limits.flowLowBytes) {
+      this.resumeReading();
+    }
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.stallTimer);
+    clearInterval(this.exitWatch);
+  }
+
+  private resumeReading(): void {
+    this.paused = false;
+    this.target.resume();
+    clearInterval(this.exitWatch);
+    this.exitWatch = undefined;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
+  /** The PTY has been paused for the stall limit: clients that stopped acking stop holding it. */
+  private releaseStalledClients(): void {
+    this.stallTimer = undefined;
+    if (this.disposed || !this.paused) return;
+    const cutoff = performance.now() - this.limits.flowStallMs;
+    for (const attachment of this.attachments.values()) {
+      if (attachment.flowControl && attachment.ackedAt <= cutoff) attachment.flowControl = false;
+    }
+    this.resumeReading(); // re-evaluated from scratch below
+    this.update();
+  }
+
+  /**
+   * node-pty reports exit only after the PTY's stream closes, and destroys the stream
+   * 200 ms after the shell dies; a paused stream would lose the last output. So while
+   * paused, watch the shell and resume reading as soon as it is gone (P02).
+   */
+  private watchExitWhilePaused(): void {
+    clearInterval(this.exitWatch);
+    this.exitWatch = setInterval(() => {
+      if (isAlive(this.target.pid)) return;
+      clearInterval(this.exitWatch);
+      this.exitWatch = undefined;
+      this.target.resume();
+    }, EXIT_WATCH_MS);
+  }
+}
