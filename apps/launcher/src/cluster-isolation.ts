@@ -1,4 +1,5 @@
 import { existsSync, rmSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from '@ctos/runtime';
 import { findSystemTools, removeLocalAccounts } from '@ctos/terminal-worker';
@@ -7,6 +8,8 @@ import { connectRedis, RedisStore } from '@ctos/transport';
 /** Attempts to remove a cgroup whose killed processes are still being reaped, and the pause between them (ms). */
 const RMDIR_ATTEMPTS = 50;
 const RMDIR_PAUSE_MS = 20;
+/** Rounds of SIGKILL to a cgroup's members where the kernel has no cgroup.kill. */
+const KILL_ROUNDS_WITHOUT_CGROUP_KILL = 20;
 
 /** How the launcher runs its terminal-workers' shells: see `TERMINAL_ISOLATION`. */
 export interface ClusterIsolation {
@@ -97,10 +100,22 @@ export function planClusterIsolation(options: {
   const workerCgroups: string[] = [];
 
   const killCgroup = (dir: string): void => {
-    try {
+    if (!existsSync(dir)) return;
+    if (existsSync(path.join(dir, 'cgroup.kill'))) {
       writeFileSync(path.join(dir, 'cgroup.kill'), '1');
-    } catch {
-      // Already gone, or the kernel has no cgroup.kill: the workers killed their users themselves.
+      return;
+    }
+    // Before Linux 5.14: every member of the folder and those below, until none is left.
+    for (let round = 0; round < KILL_ROUNDS_WITHOUT_CGROUP_KILL; round++) {
+      const members = cgroupMembers(dir);
+      if (members.length === 0) return;
+      for (const pid of members) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // exited meanwhile
+        }
+      }
     }
   };
   const killAll = (): void => {
@@ -136,12 +151,20 @@ export function planClusterIsolation(options: {
       } finally {
         client.disconnect();
       }
-      const accounts = members.map((member) => {
-        const [uid, name] = member.split(':');
-        return { uid: Number(uid), name: name! };
-      });
-      if (accounts.length === 0) return;
       const { tools } = findSystemTools();
+      // Only what is still ours: the account of that name and uid, with its home in our home
+      // root. Anything else (another deployment's account, a machine's own) is left alone.
+      const accounts = members
+        .map((member) => {
+          const [uid, name] = member.split(':');
+          return { uid: Number(uid), name: name! };
+        })
+        .filter(({ uid, name }) => {
+          const entry = spawnSync(tools.getent, ['passwd', name], { encoding: 'utf8' });
+          const fields = entry.stdout.trim().split(':');
+          return entry.status === 0 && fields[2] === String(uid) && fields[5] === path.join(homeRoot, name);
+        });
+      if (accounts.length === 0) return;
       await removeLocalAccounts(tools, accounts).catch((error: unknown) =>
         logger.warn({ err: error }, 'some Unix accounts of this cluster could not be removed'),
       );
@@ -166,6 +189,20 @@ function enableControllers(dir: string): void {
       // Not ours to enable: the worker reports the controller as unavailable.
     }
   }
+}
+
+/** Pids in a cgroup folder and every folder below it. */
+function cgroupMembers(dir: string): number[] {
+  const pids: number[] = [];
+  try {
+    pids.push(...readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) pids.push(...cgroupMembers(path.join(dir, entry.name)));
+    }
+  } catch {
+    // removed while we looked
+  }
+  return pids;
 }
 
 /** Removes a cgroup folder and everything below it, deepest first, once their processes are gone. */

@@ -1,10 +1,16 @@
 import type { Logger } from 'pino';
 
+/**
+ * Signals that stop a process in order: a supervisor's (TERM), Ctrl-C (INT), and the
+ * terminal closing under it (HUP), which would otherwise kill it before it drained.
+ */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
 /** How long a drain may take before the process exits anyway (ms). */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
 /**
- * Runs `drain` once on SIGTERM or SIGINT, then exits 0; exits 1 if the drain throws or
+ * Runs `drain` once on SIGTERM, SIGINT or SIGHUP, then exits 0; exits 1 if the drain throws or
  * outlasts `timeoutMs` (Outline's ShutdownHelper pattern). Returns a function that
  * removes the signal handlers.
  */
@@ -34,11 +40,9 @@ export function exitOnSignal(
       },
     );
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   return () => {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   };
 }
 

@@ -104,6 +104,9 @@ export class EndpointBus implements Bus {
       }, timeoutMs);
       this.pending.set(r, { resolve: resolve as (value: unknown) => void, reject, timer });
     });
+    // A worker may refuse before the write is confirmed, while nothing awaits `reply` yet:
+    // that is no unhandled rejection (the caller still gets it, below).
+    reply.catch(() => undefined);
     try {
       await this.backend.deliver(worker, { t: 'q', r, f: this.id, b: body });
     } catch (error) {

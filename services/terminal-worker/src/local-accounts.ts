@@ -1,9 +1,9 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { processesOfUid } from './process-tree';
+import { removeSharedTraces, sharedTracesOf } from './shared-traces';
 import type { SystemTools } from './system-tools';
 import type { UnixAccount } from './unix-account';
 
@@ -98,6 +98,18 @@ async function ensureEntry(
   }
 }
 
+/**
+ * True while `account` is as this worker made it: its passwd entry has its uid and home,
+ * and the home still belongs to it. Cheap enough for every new shell (one `getent`), so an
+ * account removed or changed behind the worker's back is noticed before a shell runs as it.
+ */
+export async function accountIntact(tools: SystemTools, account: UnixAccount): Promise<boolean> {
+  const entry = await getent(tools, 'passwd', account.name);
+  if (!entry || entry[2] !== String(account.uid) || entry[5] !== account.home) return false;
+  const home = await lstat(account.home).catch(() => undefined);
+  return home !== undefined && home.isDirectory() && home.uid === account.uid;
+}
+
 /** A home's mode: its user's alone. */
 const HOME_MODE = 0o700;
 
@@ -128,12 +140,15 @@ async function ensureHome(account: UnixAccount): Promise<void> {
 }
 
 /**
- * True when `uid` is in use on this machine: an account or group has it, or something in
- * `homeRoot` belongs to it or is named for it. Such a uid is never given to a new user, so
+ * True when `uid` is in use on this machine: an account or group has it, something in
+ * `homeRoot` belongs to it or is named for it, or it owns files in the shared temporary
+ * folders or System V IPC objects. Such a uid is never given to a new user, so
  * a lost store or a second deployment cannot hand an old user's files to a new one.
  */
 export async function uidTakenLocally(tools: SystemTools, uid: number, homeRoot: string): Promise<boolean> {
   if ((await getent(tools, 'passwd', String(uid))) || (await getent(tools, 'group', String(uid)))) return true;
+  const traces = sharedTracesOf(uid);
+  if (traces.files.length > 0 || traces.ipc.length > 0) return true;
   let entries: string[];
   try {
     entries = await readdir(homeRoot);
@@ -175,7 +190,8 @@ export async function localAccountsInRange(
 
 /**
  * Removes accounts this project created: kills every process still running as each
- * (`kill(-1)` as the account), then `userdel` (which takes the private group along).
+ * (`kill(-1)` as the account), removes what it left in the shared temporary folders and
+ * its System V IPC objects, then `userdel` (which takes the private group along).
  * Homes are left to whoever owns their folder. Accounts already gone are skipped.
  * @throws Error listing the accounts that could not be removed.
  */
@@ -189,7 +205,7 @@ export async function removeLocalAccounts(
       spawnSync('/bin/sh', ['-c', 'kill -9 -1'], { uid, gid: uid, stdio: 'ignore', env: {} });
       await waitUntilGone(uid);
     }
-    removeSharedFilesOf(uid);
+    removeSharedTraces(sharedTracesOf(uid), tools.ipcrm);
     try {
       // --force: a killed process may linger as a zombie until its parent reaps it.
       await run(tools.userdel, ['--force', name]);
@@ -198,46 +214,6 @@ export async function removeLocalAccounts(
     }
   }
   if (failed.length > 0) throw new Error(`could not remove accounts:\n  ${failed.join('\n  ')}`);
-}
-
-/** Folders every user may write to: what an account leaves there would pass to the next holder of its uid. */
-const SHARED_WRITABLE = ['/tmp', '/var/tmp', '/dev/shm'];
-/** The mode bit that lets anyone create files in a folder. */
-const WORLD_WRITABLE = 0o002;
-
-/**
- * Removes what `uid` owns in {@link SHARED_WRITABLE}: its files and folders there, and in
- * any world-writable folder below (the only other places it could write to); never
- * following links or leaving the folder's filesystem.
- */
-function removeSharedFilesOf(uid: number): void {
-  const visit = (dir: string, device: number): void => {
-    let entries: string[];
-    try {
-      entries = readdirSync(dir);
-    } catch {
-      return; // unreadable or gone: nothing we can remove
-    }
-    for (const entry of entries) {
-      const file = path.join(dir, entry);
-      let stat;
-      try {
-        stat = lstatSync(file);
-      } catch {
-        continue; // removed while we looked
-      }
-      if (stat.dev !== device) continue;
-      if (stat.uid === uid) rmSync(file, { recursive: true, force: true });
-      else if (stat.isDirectory() && (stat.mode & WORLD_WRITABLE) !== 0) visit(file, device);
-    }
-  };
-  for (const dir of SHARED_WRITABLE) {
-    try {
-      visit(dir, lstatSync(dir).dev);
-    } catch {
-      // no such folder here
-    }
-  }
 }
 
 /** Polls until no process runs as `uid` (killed processes take a moment to be reaped), at most ~1 s. */

@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { TerminalWorkerConfig } from './config';
 import { findSystemTools } from './system-tools';
 
@@ -81,23 +82,32 @@ export function isolationProblems(config: TerminalWorkerConfig): string[] {
 
 /** Mode bits that let someone other than the owner add or rename entries. */
 const GROUP_OR_WORLD_WRITABLE = 0o022;
+/** The sticky bit: in a folder others may write to, only an entry's owner may rename or remove it. */
+const STICKY = 0o1000;
 
 /**
- * The home root, when it exists, must be root's and writable by root alone: otherwise a
- * user could plant a folder there that becomes another user's home.
+ * The home root must be root's and writable by root alone, and so must every folder above
+ * it (or be sticky, as /tmp is): otherwise someone could move it aside and plant a folder
+ * that becomes another user's home (as sshd's StrictModes checks a home's path).
  */
 function homeRootProblems(homeRoot: string): string[] {
-  let stat;
-  try {
-    stat = statSync(homeRoot);
-  } catch {
-    return []; // created at start-up, root's and 0711
+  const problems: string[] = [];
+  for (let dir = path.resolve(homeRoot), first = true; ; dir = path.dirname(dir), first = false) {
+    let stat;
+    try {
+      stat = statSync(dir);
+    } catch {
+      stat = undefined; // not made yet: created at start-up, root's and 0711
+    }
+    if (stat) {
+      const writable = (stat.mode & GROUP_OR_WORLD_WRITABLE) !== 0;
+      if (!stat.isDirectory()) problems.push(`TERMINAL_HOME_ROOT: ${dir} is not a folder`);
+      else if (stat.uid !== 0 || (writable && (first || (stat.mode & STICKY) === 0))) {
+        problems.push(
+          `TERMINAL_HOME_ROOT: ${dir} must belong to root and be writable by root alone (it belongs to uid ${stat.uid}, mode ${(stat.mode & 0o7777).toString(8)})`,
+        );
+      }
+    }
+    if (dir === path.dirname(dir)) return problems;
   }
-  if (!stat.isDirectory()) return [`TERMINAL_HOME_ROOT: ${homeRoot} is not a folder`];
-  if (stat.uid !== 0 || (stat.mode & GROUP_OR_WORLD_WRITABLE) !== 0) {
-    return [
-      `TERMINAL_HOME_ROOT: ${homeRoot} must belong to root and be writable by root alone (it belongs to uid ${stat.uid}, mode ${(stat.mode & 0o777).toString(8)})`,
-    ];
-  }
-  return [];
 }

@@ -4,7 +4,13 @@ import { ServiceError } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
 import type { KeyValueStore } from '@ctos/transport';
 import type { TerminalWorkerConfig } from './config';
-import { AccountConflictError, ensureLocalAccount, removeLocalAccounts, uidTakenLocally } from './local-accounts';
+import {
+  accountIntact,
+  AccountConflictError,
+  ensureLocalAccount,
+  removeLocalAccounts,
+  uidTakenLocally,
+} from './local-accounts';
 import { processesOfUid } from './process-tree';
 import type { ShellSpec } from './session';
 import { shellEnv, shellSpec } from './shell-env';
@@ -142,6 +148,9 @@ export function userIsolation(
       let procsFile: string | undefined;
       try {
         account = await prepare(user);
+        // Made once, but checked at every shell: removed or changed since, it is made again
+        // (or refused, when its uid now belongs to someone else).
+        if (!(await accountIntact(tools, account))) await ensureLocalAccount(tools, account, config.TERMINAL_SHELL);
         procsFile = cgroups?.procsFileFor(account.uid);
       } catch (error) {
         if (error instanceof ServiceError) throw error;

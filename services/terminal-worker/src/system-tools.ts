@@ -14,6 +14,7 @@ export interface SystemTools {
   useradd: string;
   userdel: string;
   getent: string;
+  ipcrm: string;
 }
 
 /** Folders searched for {@link SystemTools}, in order. */
@@ -27,6 +28,7 @@ const PACKAGES: Record<keyof SystemTools, string> = {
   useradd: 'passwd',
   userdel: 'passwd',
   getent: 'libc-bin',
+  ipcrm: 'util-linux',
 };
 
 /** Finds every tool; `missing` names those not found, with the package that has each. */

@@ -34,6 +34,11 @@ export function loginName(sub: string, uid: number): string {
   return `${/^[a-z]/.test(hint) ? hint : `u${hint}`}-${uid}`;
 }
 
+/** An account's entry in the set `unix:accounts`. */
+function member(stored: StoredAccount): string {
+  return `${stored.uid}:${stored.name}`;
+}
+
 /** The allocation as stored: JSON under `unix:account:<sha256 of sub>`. */
 interface StoredAccount {
   uid: number;
@@ -66,9 +71,9 @@ const ACCEPT_ALL: CandidateHandler = { prepare: () => Promise.resolve(true), aba
  * worker sharing the store: a counter hands out candidates, the caller checks each on its
  * machine (a uid some account, group or home already has is skipped, so a lost store or
  * two deployments on one machine never hand one uid to two people), and `SET NX` on the
- * sub's key decides a race between workers. Every candidate is listed in the set
- * `unix:accounts` (`<uid>:<name>`) before it is prepared, so an operator or the cluster
- * launcher can find every account to remove.
+ * sub's key decides a race between workers. Every account this deployment made is listed
+ * in the set `unix:accounts` (`<uid>:<name>`) before its claim, so an operator or the
+ * cluster launcher can find every account to remove; a uid skipped as taken never is.
  * @throws ServiceError `UNAVAILABLE` when the range is used up.
  */
 export class AccountAllocator {
@@ -88,11 +93,13 @@ export class AccountAllocator {
       }
       const stored: StoredAccount = { uid, name: loginName(sub, uid) };
       const candidate = this.account(sub, stored);
-      await this.options.store.sadd('unix:accounts', `${uid}:${stored.name}`);
+      // Taken here by something else: never listed, so never removed as ours.
       if (!(await candidates.prepare(candidate))) continue;
+      await this.options.store.sadd('unix:accounts', member(stored));
       if (await this.options.store.set(key, JSON.stringify(stored), { nx: true })) return candidate;
       // Another worker allocated this sub first: its uid stands, ours goes.
       await candidates.abandon(candidate);
+      await this.options.store.srem('unix:accounts', member(stored));
       const winner = await this.options.store.get(key);
       if (winner === null) throw new ServiceError('UNAVAILABLE', 'Your account is being created; try again.');
       return this.account(sub, JSON.parse(winner) as StoredAccount);

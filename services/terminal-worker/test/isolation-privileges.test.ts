@@ -1,3 +1,6 @@
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { deletePrefix, runServiceToExit, SHARED_REDIS_URL, uniquePrefix } from '@ctos/testkit';
 import { connectAs, openSession, startTestSystem, type } from './harness';
 
@@ -51,7 +54,26 @@ describe('TERMINAL_ISOLATION=user without the privilege to change uid', () => {
     if (!IS_ROOT) throw new Error('this test starts the worker as root: run it as root (CI does)');
     const { code, output } = await runWorker([], { REDIS_PREFIX: prefix, TERMINAL_HOME_ROOT: '/tmp' });
     expect(code).toBe(2);
-    expect(output).toMatch(/TERMINAL_HOME_ROOT: \/tmp must belong to root and be writable by root alone .*mode 777\)/);
+    expect(output).toMatch(/TERMINAL_HOME_ROOT: \/tmp must belong to root and be writable by root alone .*mode 1777\)/);
+  });
+
+  it('refuses a home root below a folder someone else owns, who could swap it for one of theirs', async () => {
+    if (!IS_ROOT) throw new Error('this test starts the worker as root: run it as root (CI does)');
+    const parent = mkdtempSync(path.join(tmpdir(), 'ctos-foreign-'));
+    try {
+      chmodSync(parent, 0o755);
+      chownSync(parent, 65534, 65534);
+      const { code, output } = await runWorker([], {
+        REDIS_PREFIX: prefix,
+        TERMINAL_HOME_ROOT: path.join(parent, 'homes'),
+      });
+      expect(code).toBe(2);
+      expect(output).toContain(
+        `TERMINAL_HOME_ROOT: ${parent} must belong to root and be writable by root alone (it belongs to uid 65534`,
+      );
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 
   it('runs with TERMINAL_ISOLATION=none as the unprivileged user', async () => {

@@ -64,6 +64,19 @@ describe('accounts on this machine', () => {
     expect(await uidTakenLocally(tools, owned.uid, range.homeRoot)).toBe(true);
   });
 
+  it('counts a uid as taken while it owns a file in a shared temporary folder', async () => {
+    const { uid } = accountFor('lingering');
+    const file = `/run/lock/ctos-test-${uid}`;
+    writeFileSync(file, 'left behind');
+    try {
+      spawnSync('chown', [String(uid), file]);
+      expect(await uidTakenLocally(tools, uid, range.homeRoot)).toBe(true);
+    } finally {
+      rmSync(file, { force: true });
+    }
+    expect(await uidTakenLocally(tools, uid, range.homeRoot)).toBe(false);
+  });
+
   it('refuses a home that exists with someone’s files in it, and an account of the same name with another home', async () => {
     const planted = accountFor('bob');
     mkdirSync(planted.home, { mode: 0o755 });

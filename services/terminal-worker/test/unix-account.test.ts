@@ -85,10 +85,16 @@ describe.each(BUILDS)('uid allocation (%s store)', (build) => {
     expect(await worker.accountOf('a')).toEqual(first);
   });
 
-  it('lists every account it allocated, for removal', async () => {
+  it('lists every account it made, for removal, and never a uid it skipped as taken by something else', async () => {
     const store = factory.open('lister').store;
     const worker = new AccountAllocator({ store, uidMin: 70_000, uidMax: 79_999, homeRoot: '/homes' });
-    const accounts = await Promise.all(['a', 'b'].map((sub) => worker.accountOf(sub)));
+    // The machine already has 70000 (another deployment's user, say): skipped, not listed.
+    const machine = {
+      prepare: (c: { uid: number }) => Promise.resolve(c.uid !== 70_000),
+      abandon: () => Promise.resolve(),
+    };
+    const accounts = await Promise.all(['a', 'b'].map((sub) => worker.accountOf(sub, machine)));
+    expect(accounts.map((a) => a.uid)).not.toContain(70_000);
     expect((await store.smembers('unix:accounts')).sort()).toEqual(accounts.map((a) => `${a.uid}:${a.name}`).sort());
   });
 });
