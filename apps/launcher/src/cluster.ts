@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FILE_SUFFIX, type Logger } from '@ctos/runtime';
+import { FILE_SUFFIX } from '@ctos/runtime';
 import { withRedisPassword } from '@ctos/transport';
 import { SignJWT } from 'jose';
 import { loadClusterConfig, type ClusterConfig } from './cluster-config';
+import { planClusterIsolation } from './cluster-isolation';
 import {
   checkNginxConfig,
   findNginx,
@@ -17,238 +16,17 @@ import {
   type NginxPrefix,
   type UpstreamAddress,
 } from './cluster-nginx';
-import { planClusterIsolation } from './cluster-isolation';
-import { ManagedProcess, START_TIMEOUT_MS, type ProcessExit } from './cluster-process';
+import { ManagedProcess, START_TIMEOUT_MS } from './cluster-process';
+import { findRedisServer, redisCommand } from './cluster-redis';
+import { ROLE_ORDER, ROLE_SPECS, serviceBaseEnv } from './cluster-roles';
+import { PRIVATE_DIR_MODE, STATE_DIR_MODE, writeClusterSecrets } from './cluster-secrets';
+import type { Cluster, ClusterOptions, ClusterProcessInfo, ClusterRole, ClusterState } from './cluster-types';
+import { freePort, LOOPBACK, waitForHttp, writeJsonAtomically } from './cluster-util';
+
+export type { Cluster, ClusterOptions, ClusterProcessInfo, ClusterRole, ClusterState } from './cluster-types';
 
 /** The repository root (this file is in apps/launcher/src or dist). */
 const REPO_ROOT = path.resolve(__dirname, '../../..');
-
-/** Every process binds loopback: nginx is the only door, as in docker-compose. */
-const LOOPBACK = '127.0.0.1';
-
-/** Poll period while waiting for nginx or Redis to answer (ms). */
-const POLL_MS = 25;
-
-/** Log levels that would hide the `listening` lines the launcher reads. */
-const QUIETER_THAN_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
-
-/** The services the launcher runs from their compiled entry points. */
-export type ClusterRole = 'gateway' | 'terminal-worker' | 'ai-worker' | 'message-worker';
-
-/** Settings only the launcher reads: never passed on to a service. */
-const LAUNCHER_ONLY = [
-  'CLUSTER_STATE_DIR',
-  'CLUSTER_GATEWAYS',
-  'CLUSTER_TERMINAL_WORKERS',
-  'CLUSTER_AI_WORKERS',
-  'CLUSTER_MESSAGE_WORKERS',
-  'CLUSTER_USER',
-  'CLUSTER_TOKEN_TTL_S',
-  'WEB_DIST_DIR',
-];
-
-/**
- * Secrets, each given only to the role that needs it (see `startRole`) and only as a file
- * named by `X_FILE`, never in an environment or on a command line: those are readable
- * through /proc by the process's own user, which a shell may be.
- */
-const SECRET_VARIABLES = ['AUTH_JWT_SECRET', 'ANTHROPIC_API_KEY', 'MESSAGE_API_TOKENS', 'REDIS_PASSWORD'];
-
-/** The files holding them in the state folder's `secrets/`, named as docker-compose.yml names them. */
-const SECRET_FILES = {
-  jwtSecret: 'auth_jwt_secret',
-  redisPassword: 'redis_password',
-  messageApiTokens: 'message_api_tokens',
-  anthropicApiKey: 'anthropic_api_key',
-} as const;
-
-/**
- * The state folder may be entered by everyone but listed by no one: users' homes may live
- * below it, while `secrets/`, `logs/` and `redis/` are the launcher user's alone (0700).
- */
-const STATE_DIR_MODE = 0o711;
-/** Folders and files only the launcher's user may read. */
-const PRIVATE_DIR_MODE = 0o700;
-const PRIVATE_FILE_MODE = 0o600;
-
-/**
- * How each role is started. Its port variables are set to 0 (any free port); the real
- * ports are read from its log: `announces` maps a log message to the name the port gets
- * in cluster.json. The first is the process's main `port`.
- */
-const ROLE_SPECS: Record<ClusterRole, { script: string; portVariables: string[]; announces: Record<string, string> }> =
-  {
-    gateway: { script: 'services/gateway/dist/main.js', portVariables: ['PORT'], announces: { listening: 'http' } },
-    'terminal-worker': {
-      script: 'services/terminal-worker/dist/main.js',
-      portVariables: ['OPS_PORT'],
-      announces: { listening: 'ops' },
-    },
-    'ai-worker': {
-      script: 'services/ai-worker/dist/main.js',
-      portVariables: ['OPS_PORT'],
-      announces: { listening: 'ops' },
-    },
-    'message-worker': {
-      script: 'services/message-worker/dist/main.js',
-      portVariables: ['OPS_PORT', 'MESSAGE_API_PORT'],
-      announces: { listening: 'ops', 'producer API listening': 'api' },
-    },
-  };
-
-/** Start-up order; shutdown runs it backwards after nginx. */
-const ROLE_ORDER: readonly ClusterRole[] = ['terminal-worker', 'ai-worker', 'message-worker', 'gateway'];
-
-/** Options of {@link startCluster}. */
-export interface ClusterOptions {
-  /**
-   * The environment: the launcher's settings (see `clusterSettings`) and every service
-   * setting, passed on to the processes. Tests pass a minimal one.
-   */
-  env: Record<string, string | undefined>;
-  logger: Logger;
-  /** Called with every line a process prints (the launcher's console shows warnings from here). */
-  onProcessLine?: (process: ClusterProcessInfo, line: string) => void;
-  /** Keep a state folder the launcher created after `stop()` (logs, Redis's AOF). Default: remove it. */
-  keepState?: boolean;
-}
-
-/** One process as listed in cluster.json. */
-export interface ClusterProcessInfo {
-  /** Unique in the cluster: `gateway-1`, `terminal-worker-3`, `redis`, `nginx`… */
-  name: string;
-  role: ClusterRole | 'redis' | 'nginx' | 'anthropic-standin';
-  pid: number;
-  /** Its main port: a gateway's Socket.IO port, a worker's ops port, nginx's public port. */
-  port: number;
-  /**
-   * Every port it listens on, by purpose: `http` (gateway, nginx, stand-in), `ops`
-   * (/healthz, /readyz, /metrics of a worker), `api` (the message-worker's producer API), `redis`.
-   */
-  ports: Record<string, number>;
-  /** Its stdout and stderr. */
-  log: string;
-  started_at: string;
-  /** Set once it has exited. */
-  exit?: ProcessExit;
-}
-
-/** The content of cluster.json. */
-export interface ClusterState {
-  url: string;
-  launcher_pid: number;
-  state_dir: string;
-  redis_url: string;
-  redis_prefix: string;
-  started_at: string;
-  processes: ClusterProcessInfo[];
-}
-
-/** A running process cluster. */
-export interface Cluster {
-  /** `http://HOST:PORT`, nginx. */
-  readonly url: string;
-  readonly port: number;
-  readonly stateDir: string;
-  /** cluster.json: every process with role, pid and port. */
-  readonly stateFile: string;
-  readonly redisUrl: string;
-  readonly redisPrefix: string;
-  /** The HS256 secret the gateways verify tokens with. */
-  readonly jwtSecret: string;
-  /** The password of its Redis, generated for this run (`redisUrl` carries it too). */
-  readonly redisPassword: string;
-  /** Bearer tokens the message-worker's producer API accepts. */
-  readonly messageApiTokens: string[];
-  /** `ANTHROPIC_BASE_URL` given to the AI workers (the stand-in's unless one was configured). */
-  readonly anthropicBaseUrl: string | undefined;
-  /** Roles not started because their entry point is not built. */
-  readonly skipped: readonly ClusterRole[];
-  /** Every process started so far, exited ones included. */
-  processes(): ClusterProcessInfo[];
-  /** A token for `user`, as a host application would issue it. */
-  signToken(user: string, ttlSeconds?: number): Promise<string>;
-  /**
-   * Starts one more process of `role` while the cluster runs and waits until it listens.
-   * A new gateway is added to nginx's upstreams (nginx reloads).
-   * @throws Error when its entry point is missing or it fails to start.
-   */
-  addProcess(role: ClusterRole, env?: Record<string, string>): Promise<ClusterProcessInfo>;
-  /**
-   * Sends `signal` to the running process called `name` (`redis`, `gateway-2`…): fault
-   * injection (SIGKILL, SIGSTOP, SIGCONT). Resolves once it has exited when the signal
-   * was SIGKILL, at once otherwise.
-   * @throws Error when no running process has that name.
-   */
-  signal(name: string, signal: NodeJS.Signals): Promise<void>;
-  /**
-   * Starts Redis again on the same port with the same AOF folder, after it exited (was
-   * killed); resolves when it accepts connections. Clients reconnect by themselves.
-   * @throws Error while the previous Redis is still running, or when it fails to start.
-   */
-  restartRedis(): Promise<ClusterProcessInfo>;
-  /** Stops everything it started, in order: nginx, gateways, workers, the stand-in, Redis. */
-  stop(): Promise<void>;
-}
-
-/** A TCP port free on 127.0.0.1 now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves when `GET url` answers 200, or rejects after `timeoutMs` with `what` in the message. */
-async function waitForHttp(url: string, what: string, timeoutMs: number, alive: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const req = request(url, { timeout: 1000 }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
-      // Not listening yet (ECONNREFUSED) or a slow answer: poll again.
-      req.on('error', () => resolve(false));
-      req.on('timeout', () => req.destroy());
-      req.end();
-    });
-    if (ok) return;
-    if (!alive()) throw new Error(`${what} exited while starting`);
-    if (Date.now() > deadline) throw new Error(`${what} did not answer ${url} within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
-/**
- * The `redis-server` binary: the first on PATH, or Debian's.
- * @throws Error with the install command when there is none.
- */
-function findRedisServer(pathVariable = ''): string {
-  const dirs = [...pathVariable.split(':').filter((dir) => path.isAbsolute(dir)), '/usr/bin', '/usr/local/bin'];
-  const found = dirs.map((dir) => path.join(dir, 'redis-server')).find((file) => existsSync(file));
-  if (!found) throw new Error('redis-server is not installed. Install it with: sudo apt-get install -y redis-server');
-  return found;
-}
-
-/** Writes `file` atomically (readers never see half a file). */
-function writeJsonAtomically(file: string, value: unknown): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temporary, file);
-}
-
-/** Only defined values, as strings: the environment a child process gets. */
-function definedEnv(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
-  return out;
-}
 
 /**
  * Starts the production topology as plain processes on this machine (no Docker): a
@@ -286,24 +64,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     .filter(Boolean);
   // Hex: it goes into a redis:// URL and a Redis configuration line as it is.
   const redisPassword = randomBytes(32).toString('hex');
-  // A fresh folder each run: no secret of an earlier run lingers, and none outlives this one.
-  const secretsDir = path.join(stateDir, 'secrets');
-  const removeSecrets = (): void => rmSync(secretsDir, { recursive: true, force: true });
-  removeSecrets();
-  mkdirSync(secretsDir, { mode: PRIVATE_DIR_MODE });
-  const writeSecret = (name: string, value: string): string => {
-    const file = path.join(secretsDir, name);
-    writeFileSync(file, value, { mode: PRIVATE_FILE_MODE });
-    return file;
-  };
-  const secretFiles = {
-    jwtSecret: writeSecret(SECRET_FILES.jwtSecret, jwtSecret),
-    redisPassword: writeSecret(SECRET_FILES.redisPassword, redisPassword),
-    messageApiTokens: writeSecret(SECRET_FILES.messageApiTokens, messageApiTokens.join(',')),
-    anthropicApiKey: config.ANTHROPIC_API_KEY
-      ? writeSecret(SECRET_FILES.anthropicApiKey, config.ANTHROPIC_API_KEY)
-      : undefined,
-  };
+  const { files: secretFiles, remove: removeSecrets } = writeClusterSecrets(stateDir, {
+    jwtSecret,
+    redisPassword,
+    messageApiTokens: messageApiTokens.join(','),
+    anthropicApiKey: config.ANTHROPIC_API_KEY,
+  });
   const startedAt = new Date().toISOString();
   const managed: Array<{ process: ManagedProcess; info: ClusterProcessInfo }> = [];
   const counters = new Map<string, number>();
@@ -317,19 +83,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   let publicPort = config.PORT;
   const url = (): string => `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${publicPort}`;
 
-  // Everything but the launcher's own settings and the secrets (given as files or as a
-  // path to one) goes to every service.
-  const baseEnv: Record<string, string> = definedEnv(options.env);
-  for (const key of [...LAUNCHER_ONLY, ...SECRET_VARIABLES]) {
-    delete baseEnv[key];
-    delete baseEnv[`${key}${FILE_SUFFIX}`];
-  }
-  // The launcher finds ports in the services' info-level `listening` lines; quieter levels
-  // would hide them. The console shows only warnings anyway; the log files have the rest.
-  if (QUIETER_THAN_INFO.has(config.LOG_LEVEL)) {
-    delete baseEnv[`LOG_LEVEL${FILE_SUFFIX}`];
-    baseEnv.LOG_LEVEL = 'info';
-  }
+  const baseEnv = serviceBaseEnv(options.env, config.LOG_LEVEL);
 
   const writeState = (): void => {
     const state: ClusterState = {
@@ -455,26 +209,17 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
    * on its command line, which every user of the machine can read.
    */
   const startRedis = async (): Promise<ClusterProcessInfo> => {
+    const { args, stdin } = redisCommand({
+      port: redisPort,
+      dir: path.join(stateDir, 'redis'),
+      password: redisPassword,
+    });
     const redis = launch(
       'redis',
       redisServer,
-      [
-        '-',
-        '--port',
-        String(redisPort),
-        '--bind',
-        LOOPBACK,
-        '--dir',
-        path.join(stateDir, 'redis'),
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'everysec',
-        '--save',
-        '',
-      ],
+      args,
       { PATH: options.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' },
-      `requirepass ${redisPassword}\n`,
+      stdin,
     );
     await redis.process.waitForLine((l) => l.includes('Ready to accept connections'), 'it was ready');
     setPorts(redis, { redis: redisPort });
