@@ -11,21 +11,16 @@ import {
 } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
 import { dispatchBus, SessionDirectory, type AnnouncementHandle, type Transport } from '@ctos/transport';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { TerminalWorkerConfig } from './config';
+import { createTerminalWorkerMetrics } from './metrics';
 import { signalSession } from './process-tree';
 import { TerminalSession, type SessionLimits } from './session';
+import { announceClosed } from './closed-announcement';
 import { noIsolation, userIsolation, type ShellIsolation } from './shell-isolation';
 
 /** After SIGHUP, what is left of a closed session's processes is killed this much later (ms). */
 const KILL_GRACE_MS = 1000;
-/**
- * `terminal:closed` refused by the transport (Redis unreachable) is sent again this often
- * (ms), at most {@link CLOSED_EMIT_ATTEMPTS} times (about 30 s): a client that never hears
- * it learns at its next attach, which answers NOT_FOUND.
- */
-const CLOSED_EMIT_RETRY_MS = 250;
-const CLOSED_EMIT_ATTEMPTS = 120;
 
 /** What {@link createTerminalWorker} needs. */
 export interface TerminalWorkerDeps {
@@ -78,35 +73,7 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
   let draining = false;
   let stopDeathWatch: (() => void) | undefined;
 
-  const sessionGauge = new Gauge({
-    name: 'ctos_terminal_sessions',
-    help: 'Live PTY sessions on this worker.',
-    registers: [deps.metrics],
-    collect() {
-      this.set(sessions.size);
-    },
-  });
-  const pausedGauge = new Gauge({
-    name: 'ctos_terminal_sessions_paused',
-    help: 'Sessions whose PTY is paused by flow control.',
-    registers: [deps.metrics],
-    collect() {
-      this.set([...sessions.values()].filter((s) => s.isPaused).length);
-    },
-  });
-  const closedCounter = new Counter({
-    name: 'ctos_terminal_sessions_closed_total',
-    help: 'Sessions ended, by reason.',
-    labelNames: ['reason'],
-    registers: [deps.metrics],
-  });
-  const outputBytes = new Counter({
-    name: 'ctos_terminal_output_bytes_total',
-    help: 'Bytes of PTY output sent to clients.',
-    registers: [deps.metrics],
-  });
-  void sessionGauge;
-  void pausedGauge;
+  const metrics = createTerminalWorkerMetrics(deps.metrics, () => sessions.values());
 
   /** Creates under way per user, counted until their directory entry is written. */
   const creating = new Map<string, number>();
@@ -155,45 +122,30 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
   ): void => {
     sessions.delete(session.id);
     announcement?.touch();
-    closedCounter.inc({ reason });
+    metrics.closed.inc({ reason });
     signalSession(session.pid, 'SIGHUP', session.uid);
     killLater(session.pid, session.user, session.uid);
     logger.info({ session_id: session.id, user_id: session.user, reason, exit_code: exitCode }, 'session closed');
-    const done = (async () => {
-      const event = {
+    const done = announceClosed({
+      emit: (event) => transport.emitter.emit(rooms.terminal(session.id), 'terminal:closed', event),
+      removeFromDirectory: () => directory.remove({ session_id: session.id, user: session.user, worker: id }),
+      event: {
         session_id: session.id,
         reason,
         ...(exitCode === undefined ? {} : { exit_code: exitCode }),
         ...(signal === undefined ? {} : { signal }),
-      };
-      for (let attempt = 1; attempt <= CLOSED_EMIT_ATTEMPTS; attempt++) {
-        if ((await transport.emitter.emit(rooms.terminal(session.id), 'terminal:closed', event)) !== false) break;
-        if (draining) break; // the process is exiting; clients learn at their next attach
-        await new Promise((resolve) => setTimeout(resolve, CLOSED_EMIT_RETRY_MS));
-      }
-      // A stale entry would count against the user's session limit: retried like the event.
-      for (let attempt = 1; attempt <= CLOSED_EMIT_ATTEMPTS; attempt++) {
-        try {
-          await directory.remove({ session_id: session.id, user: session.user, worker: id });
-          break;
-        } catch (error) {
-          if (attempt === 1)
-            logger.warn(
-              { err: error, session_id: session.id },
-              'could not remove session from the directory; retrying',
-            );
-          if (draining) break;
-          await new Promise((resolve) => setTimeout(resolve, CLOSED_EMIT_RETRY_MS));
-        }
-      }
-    })();
+      },
+      giveUp: () => draining,
+      onRemoveFailed: (error) =>
+        logger.warn({ err: error, session_id: session.id }, 'could not remove session from the directory; retrying'),
+    });
     closing.add(done);
     void done.finally(() => closing.delete(done));
   };
 
   const host = {
     emitOutput: (event: { session_id: string; data: string; seq: number }) => {
-      outputBytes.inc(event.data.length);
+      metrics.outputBytes.inc(event.data.length);
       return transport.emitter.emit(rooms.terminal(event.session_id), 'terminal:output', event);
     },
     onClosed,
