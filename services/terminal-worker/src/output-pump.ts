@@ -112,6 +112,12 @@ export class OutputPump {
 
   /** Sends pending output now, later, or not yet. */
   private schedule(): void {
+    if (this.flushTimer && this.pendingCharacters >= EFFICIENT_CHUNK_CHARS) {
+      // A full chunk never waits for the window's timer: under a flood the timer would
+      // cap the rate at one window's worth per window.
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
     if (this.disposed || this.holds > 0 || this.inFlight || this.flushTimer || this.retryTimer) {
       this.host.changed();
       return;
