@@ -1,8 +1,8 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmod, chown, lstat, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { processesOfUid } from './process-tree';
+import { killEveryProcessOf, processesOfUid } from './process-tree';
 import { removeSharedTraces, sharedTracesOf } from './shared-traces';
 import type { SystemTools } from './system-tools';
 import type { UnixAccount } from './unix-account';
@@ -202,7 +202,7 @@ export async function removeLocalAccounts(
   const failed: string[] = [];
   for (const { uid, name } of accounts) {
     for (let round = 0; round < REMOVE_KILL_ROUNDS && processesOfUid(uid).length > 0; round++) {
-      spawnSync('/bin/sh', ['-c', 'kill -9 -1'], { uid, gid: uid, stdio: 'ignore', env: {} });
+      killEveryProcessOf(uid, uid);
       await waitUntilGone(uid);
     }
     removeSharedTraces(sharedTracesOf(uid), tools.ipcrm);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** Each live process's `/proc/<pid>/<file>`, read as text; processes that exit meanwhile are skipped. */
@@ -80,4 +81,13 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Kills every process of `uid` with one `kill(-1)` run as that uid: the kernel signals
+ * them all in one pass, so none forks away between a scan and a signal, and run as the
+ * uid it can reach nothing else (in a container, only that container's processes).
+ */
+export function killEveryProcessOf(uid: number, gid: number): void {
+  spawnSync('/bin/sh', ['-c', 'kill -9 -1'], { uid, gid, stdio: 'ignore', env: {} });
 }

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { ServiceError } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
@@ -11,7 +10,7 @@ import {
   removeLocalAccounts,
   uidTakenLocally,
 } from './local-accounts';
-import { processesOfUid } from './process-tree';
+import { killEveryProcessOf, processesOfUid } from './process-tree';
 import type { ShellSpec } from './session';
 import { shellEnv, shellSpec } from './shell-env';
 import { findSystemTools, type SystemTools } from './system-tools';
@@ -201,16 +200,8 @@ export function userIsolation(
       if (cgroups) {
         cgroups.kill(account.uid);
       } else {
-        // kill(-1) as the user: the kernel signals every process of the uid in one pass,
-        // so none forks away between a scan and a signal. Run as the user it cannot reach
-        // anything else; in a container it reaches only this worker's processes.
         for (let round = 0; round < KILL_ROUNDS && processesOfUid(account.uid).length > 0; round++) {
-          spawnSync('/bin/sh', ['-c', 'kill -9 -1'], {
-            uid: account.uid,
-            gid: account.gid,
-            stdio: 'ignore',
-            env: {},
-          });
+          killEveryProcessOf(account.uid, account.gid);
         }
       }
       logger.info({ user_id: user, uid: account.uid }, 'last session ended: the user’s processes were killed');

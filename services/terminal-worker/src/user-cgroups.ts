@@ -104,18 +104,6 @@ export class UserCgroups {
     this.killAll(this.dirOf(uid));
   }
 
-  /** Pids in `uid`'s cgroup now. */
-  members(uid: number): number[] {
-    try {
-      return readFileSync(path.join(this.dirOf(uid), 'cgroup.procs'), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map(Number);
-    } catch {
-      return []; // no cgroup: nobody in it
-    }
-  }
-
   /** Removes the user cgroups that are empty (call after every user was killed). */
   dispose(): void {
     for (const entry of readdirSync(this.root, { withFileTypes: true })) {
