@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { asOrdinaryUser } from '@ctos/testkit';
 
 const IS_ROOT = process.geteuid?.() === 0;
 const DIST = path.join(__dirname, '..', 'dist', 'cluster-isolation.js');
@@ -33,19 +34,7 @@ function plan(wrapper: string[], env: Record<string, string> = {}): { mode: stri
 
 describe('the process cluster’s terminal isolation', () => {
   it('runs shells without isolation for an ordinary user, and says so in a warning', () => {
-    // Root becomes nobody for this (keeping only the right to read the checkout).
-    const asOrdinaryUser = IS_ROOT
-      ? [
-          'setpriv',
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          '--inh-caps=+dac_read_search',
-          '--ambient-caps=+dac_read_search',
-          '--',
-        ]
-      : [];
-    const { mode, warnings } = plan(asOrdinaryUser);
+    const { mode, warnings } = plan(asOrdinaryUser());
     expect(mode).toBe('none');
     expect(warnings.join('\n')).toMatch(
       /not root: every terminal shell runs as your own user \(TERMINAL_ISOLATION=none\)/,

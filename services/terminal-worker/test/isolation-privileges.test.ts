@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { deletePrefix, runServiceToExit, SHARED_REDIS_URL, uniquePrefix } from '@ctos/testkit';
+import { asOrdinaryUser, deletePrefix, runServiceToExit, SHARED_REDIS_URL, uniquePrefix } from '@ctos/testkit';
 import { connectAs, openSession, startTestSystem, type } from './harness';
 
 const IS_ROOT = process.geteuid?.() === 0;
@@ -16,19 +16,8 @@ function runWorker(wrapper: string[], env: Record<string, string>, stopAt?: RegE
 }
 
 describe('TERMINAL_ISOLATION=user without the privilege to change uid', () => {
-  // Root drops to nobody for the test; anyone else already lacks the privilege. Nobody
-  // keeps CAP_DAC_READ_SEARCH (read-only), so a checkout in a private folder still loads.
-  const asUnprivileged = IS_ROOT
-    ? [
-        'setpriv',
-        '--reuid=65534',
-        '--regid=65534',
-        '--clear-groups',
-        '--inh-caps=+dac_read_search',
-        '--ambient-caps=+dac_read_search',
-        '--',
-      ]
-    : [];
+  // Root drops to nobody for the test; anyone else already lacks the privilege.
+  const asUnprivileged = asOrdinaryUser();
   // The workers that start leave registry keys behind: under this prefix, removed after.
   const prefix = uniquePrefix('iso');
   afterAll(() => deletePrefix(SHARED_REDIS_URL, prefix));

@@ -53,3 +53,24 @@ export function isolatedAccounts(): IsolatedAccounts {
   chmodSync(homeRoot, HOME_ROOT_MODE);
   return { ...uids, env: { ...uids.env, TERMINAL_HOME_ROOT: homeRoot }, homeRoot };
 }
+
+/** The uid and gid of `nobody`, the account tests drop to. */
+const NOBODY = 65534;
+
+/**
+ * A command prefix that runs what follows as an ordinary user: root drops to `nobody`
+ * with `setpriv`, keeping only CAP_DAC_READ_SEARCH (read-only), so a checkout in a private
+ * folder still loads; anyone else already is one (empty prefix).
+ */
+export function asOrdinaryUser(): string[] {
+  if (process.geteuid?.() !== 0) return [];
+  return [
+    'setpriv',
+    `--reuid=${NOBODY}`,
+    `--regid=${NOBODY}`,
+    '--clear-groups',
+    '--inh-caps=+dac_read_search',
+    '--ambient-caps=+dac_read_search',
+    '--',
+  ];
+}

@@ -4,7 +4,7 @@
  * real Socket.IO clients, tokens, and polling waits.
  */
 export { connectClient, OutputCollector, type ClientSocket } from './client';
-export { isolatedAccounts, isolatedUids, type IsolatedAccounts, type IsolatedUids } from './accounts';
+export { asOrdinaryUser, isolatedAccounts, isolatedUids, type IsolatedAccounts, type IsolatedUids } from './accounts';
 export { freePort } from './ports';
 export { REPO_ROOT, runServiceToExit, startService, type RunToExitOptions, type ServiceProcess } from './processes';
 export {
