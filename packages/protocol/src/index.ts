@@ -17,3 +17,4 @@ export * from './internal/bus-family';
 export * from './internal/terminal-bus';
 export * from './internal/message-bus';
 export * from './internal/ai-bus';
+export { DisposableStore, type Disposable } from './disposable';

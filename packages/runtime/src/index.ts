@@ -4,7 +4,6 @@
  * operational HTTP endpoints, resource ownership and orderly shutdown.
  */
 export { ConfigError, FILE_SUFFIX, parseConfig, setting } from './config';
-export { DisposableStore, type Disposable } from './disposable';
 export { createLogger, type Logger, type LoggerOptions } from './logger';
 export { createMetricsRegistry, createOpsApp, type ReadinessCheck } from './ops-server';
 export { DEFAULT_SHUTDOWN_TIMEOUT_MS, exitOnSignal, guardProcess } from './shutdown';

@@ -1,6 +1,11 @@
 import { chmodSync, chownSync, closeSync, constants as fsConstants, openSync, readlinkSync } from 'node:fs';
 import * as pty from 'node-pty';
-import type { TerminalCloseReason, TerminalOutputEvent, TerminalSessionInfo } from '@ctos/protocol';
+import {
+  DisposableStore,
+  type TerminalCloseReason,
+  type TerminalOutputEvent,
+  type TerminalSessionInfo,
+} from '@ctos/protocol';
 import { ReplayBuffer } from './replay-buffer';
 import { FlowControl, type FlowLimits } from './flow-control';
 import { OutputPump } from './output-pump';
@@ -65,6 +70,8 @@ export class TerminalSession {
   private readonly mirror: ScreenMirror;
   private readonly pump: OutputPump;
   private readonly flow: FlowControl;
+  /** What the session owns besides the PTY itself, released when it closes. */
+  private readonly owned = new DisposableStore();
   private idleTimer: NodeJS.Timeout | undefined;
   private snapshotInFlight: Promise<string> | undefined;
   private exited: { exitCode: number; signal?: number } | undefined;
@@ -110,27 +117,35 @@ export class TerminalSession {
       }
     }
     this.slaveFd = slave === undefined ? undefined : holdSlaveOpen(slave);
-    this.flow = new FlowControl(limits, this.pty, () => ({ end: this.replay.end, pending: this.pump.pendingChars }));
-    this.pump = new OutputPump(id, limits.coalesceMs, {
-      emit: (event) => this.host.emitOutput(event),
-      record: (data, bytes) => {
-        this.replay.append(data, bytes);
-        if (data.includes('\x1b]')) this.trackTitle(data);
-        return this.replay.end;
-      },
-      changed: () => this.flow.update(),
-      drained: () => this.close('exit'),
-      holdLapsed: () => {
-        this.flow.dropUnreleased();
-        this.afterDetach();
-      },
-    });
-    this.pty.onData((data) => this.pump.push(data));
-    this.pty.onExit(({ exitCode, signal }) => {
-      this.exited = signal ? { exitCode, signal } : { exitCode };
-      this.releaseSlave();
-      this.pump.markExited();
-    });
+    this.flow = this.owned.add(
+      new FlowControl(limits, this.pty, () => ({ end: this.replay.end, pending: this.pump.pendingChars })),
+    );
+    this.pump = this.owned.add(
+      new OutputPump(id, limits.coalesceMs, {
+        emit: (event) => this.host.emitOutput(event),
+        record: (data, bytes) => {
+          this.replay.append(data, bytes);
+          if (data.includes('\x1b]')) this.trackTitle(data);
+          return this.replay.end;
+        },
+        changed: () => this.flow.update(),
+        drained: () => this.close('exit'),
+        holdLapsed: () => {
+          this.flow.dropUnreleased();
+          this.afterDetach();
+        },
+      }),
+    );
+    this.owned.add(this.pty.onData((data) => this.pump.push(data)));
+    this.owned.add(
+      this.pty.onExit(({ exitCode, signal }) => {
+        this.exited = signal ? { exitCode, signal } : { exitCode };
+        this.releaseSlave();
+        this.pump.markExited();
+      }),
+    );
+    this.owned.add(this.mirror);
+    this.owned.defer(() => clearTimeout(this.idleTimer));
     this.startIdleTimer();
   }
 
@@ -269,12 +284,10 @@ export class TerminalSession {
   close(reason: TerminalCloseReason): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.idleTimer);
-    this.pump.dispose();
-    this.flow.dispose();
+    // Every release here is synchronous: no timer or listener of this session runs after.
+    void this.owned.dispose();
     if (!this.exited) this.pty.kill('SIGHUP');
     this.releaseSlave();
-    this.mirror.dispose();
     this.host.onClosed(this, reason, this.exited?.exitCode, this.exited?.signal);
   }
 
