@@ -117,15 +117,13 @@ export function userIsolation(
     },
   };
 
-  /** Accounts ready on this machine (allocated and created), by `sub`. */
+  /** Accounts allocated, by `sub` (made on this machine by {@link ShellIsolation.shellFor}). */
   const ready = new Map<string, Promise<UnixAccount>>();
   const prepare = (user: string): Promise<UnixAccount> => {
     let account = ready.get(user);
     if (!account) {
       account = (async () => {
         const allocated = await allocator.accountOf(user, candidates);
-        // Allocated earlier (on another worker, or before a restart): make it here too.
-        await ensureLocalAccount(tools, allocated, config.TERMINAL_SHELL);
         logger.info({ user_id: user, uid: allocated.uid, account: allocated.name }, 'unix account ready');
         return allocated;
       })();
@@ -147,8 +145,8 @@ export function userIsolation(
       let procsFile: string | undefined;
       try {
         account = await prepare(user);
-        // Made once, but checked at every shell: removed or changed since, it is made again
-        // (or refused, when its uid now belongs to someone else).
+        // Checked at every shell: allocated on another worker or before a restart, or removed
+        // or changed since, it is made here (or refused, when its uid is someone else's).
         if (!(await accountIntact(tools, account))) await ensureLocalAccount(tools, account, config.TERMINAL_SHELL);
         procsFile = cgroups?.procsFileFor(account.uid);
       } catch (error) {

@@ -88,8 +88,11 @@ export function createTerminalWorker(deps: TerminalWorkerDeps): TerminalWorker {
   /** `user` has nothing left here: end what they left behind (never throws: a timer calls it). */
   const userGone = (user: string): void => {
     if (present(user)) {
-      if (creating.has(user)) logger.debug({ user_id: user }, 'last close during a create: decided when it ends');
-      goneUnlessCreated.add(user);
+      // Another session of theirs ends them later; a create under way decides when it ends.
+      if (creating.has(user)) {
+        logger.debug({ user_id: user }, 'last close during a create: decided when it ends');
+        goneUnlessCreated.add(user);
+      }
       return;
     }
     goneUnlessCreated.delete(user);
