@@ -11,4 +11,5 @@ export { commonSettings, type CommonConfig } from './common-settings';
 export { runServiceProcess, type ServiceProcessOptions } from './service-process';
 export { redisOutageLog, type RedisOutageHooks } from './redis-outage-log';
 export { loadConfigOrExit, requireRedisUrl } from './load-config';
+export { LapsingHold } from './lapsing-hold';
 export { TokenBucket } from './token-bucket';

@@ -1,4 +1,5 @@
 import type { TerminalOutputEvent } from '@ctos/protocol';
+import { LapsingHold } from '@ctos/runtime';
 
 /**
  * Output bytes sent in one coalescing window before batching starts: keystroke echoes
@@ -47,8 +48,8 @@ export interface PumpHost {
 export class OutputPump {
   private pending: string[] = [];
   private pendingCharacters = 0;
-  private holds = 0;
-  private holdTimer: NodeJS.Timeout | undefined;
+  /** Output waits while a create or attach is being answered. */
+  private readonly held: LapsingHold;
   private inFlight = false;
   private windowStart = 0;
   private windowBytes = 0;
@@ -64,7 +65,12 @@ export class OutputPump {
     /** Coalescing window under a flood (ms). */
     private readonly coalesceMs: number,
     private readonly host: PumpHost,
-  ) {}
+  ) {
+    this.held = new LapsingHold(HOLD_TIMEOUT_MS, () => {
+      this.host.holdLapsed();
+      this.schedule();
+    });
+  }
 
   /** Characters read from the PTY and not sent yet. */
   get pendingChars(): number {
@@ -85,29 +91,18 @@ export class OutputPump {
 
   /** Holds output until as many {@link release}s; lapses after {@link HOLD_TIMEOUT_MS}. */
   hold(): void {
-    this.holds++;
-    this.holdTimer ??= setTimeout(() => {
-      this.holdTimer = undefined;
-      this.holds = 0;
-      this.host.holdLapsed();
-      this.schedule();
-    }, HOLD_TIMEOUT_MS);
+    this.held.hold();
   }
 
   /** Ends one hold; output flows again when none is left. */
   release(): void {
-    if (this.holds === 0) return;
-    this.holds--;
-    if (this.holds === 0 && this.holdTimer) {
-      clearTimeout(this.holdTimer);
-      this.holdTimer = undefined;
-    }
-    this.schedule();
+    if (this.held.release()) this.schedule();
   }
 
   dispose(): void {
     this.disposed = true;
-    for (const timer of [this.flushTimer, this.retryTimer, this.holdTimer]) clearTimeout(timer);
+    this.held.dispose();
+    for (const timer of [this.flushTimer, this.retryTimer]) clearTimeout(timer);
   }
 
   /** Sends pending output now, later, or not yet. */
@@ -118,7 +113,7 @@ export class OutputPump {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
     }
-    if (this.disposed || this.holds > 0 || this.inFlight || this.flushTimer || this.retryTimer) {
+    if (this.disposed || this.held.isHeld || this.inFlight || this.flushTimer || this.retryTimer) {
       this.host.changed();
       return;
     }

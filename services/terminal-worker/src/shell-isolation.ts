@@ -53,53 +53,35 @@ const ENTER_CGROUP = 'echo $$ > "$1" || exit 126; shift; exec "$@"';
 const AS_USER = 'umask 077 && cd || exit 126; exec "$@"';
 
 /**
- * `TERMINAL_ISOLATION=user`: each user's shells run under their own Unix account,
- * allocated in the shared store so every worker agrees (see {@link AccountAllocator}),
- * created on this machine on first use, with supplementary groups cleared, no way to gain
- * privileges (`no_new_privs`: setuid programs do not elevate), and per-user limits:
- * `RLIMIT_NPROC` of the uid, `RLIMIT_NOFILE` and `RLIMIT_FSIZE` per process, and a cgroup
- * per user where `TERMINAL_CGROUP_ROOT` is given.
- *
- * The chain a PTY runs (one pid throughout, which stays the session leader):
- * `[sh ENTER_CGROUP] → prlimit → setpriv (uid, gid, groups) → sh AS_USER → the shell`.
+ * The per-user cgroups under `TERMINAL_CGROUP_ROOT`, or none when it is not given; logs
+ * which limits are enforced, so an operator sees what a missing delegation costs.
  */
-export function userIsolation(
-  config: TerminalWorkerConfig,
-  store: KeyValueStore,
-  logger: Logger,
-  tools: SystemTools = findSystemTools().tools,
-): ShellIsolation {
-  mkdirSync(config.TERMINAL_HOME_ROOT, { recursive: true, mode: HOME_ROOT_MODE });
-  const allocator = new AccountAllocator({
-    store,
-    uidMin: config.TERMINAL_UID_MIN,
-    uidMax: config.TERMINAL_UID_MAX,
-    homeRoot: config.TERMINAL_HOME_ROOT,
-  });
-  let cgroups: UserCgroups | undefined;
-  if (config.TERMINAL_CGROUP_ROOT) {
-    const opened = UserCgroups.open(config.TERMINAL_CGROUP_ROOT, {
-      cpus: config.TERMINAL_CPU_PER_USER,
-      memoryBytes: config.TERMINAL_MEMORY_PER_USER_BYTES,
-      processes: config.TERMINAL_MAX_PROCESSES_PER_USER,
-    });
-    cgroups = opened.cgroups;
-    if (opened.report.unavailable.length > 0) {
-      logger.warn(
-        opened.report,
-        'per-user cgroups: these controllers are not delegated to this worker, so their per-user limits are not enforced',
-      );
-    } else {
-      logger.info(opened.report, 'per-user cgroups: every limit enforced');
-    }
-  } else {
+function openUserCgroups(config: TerminalWorkerConfig, logger: Logger): UserCgroups | undefined {
+  if (!config.TERMINAL_CGROUP_ROOT) {
     logger.warn(
       'no TERMINAL_CGROUP_ROOT: per-user CPU and memory are not limited (processes, open files and file size are, by resource limits); deploy/OPERATIONS.md tells how to delegate a cgroup',
     );
+    return undefined;
   }
+  const opened = UserCgroups.open(config.TERMINAL_CGROUP_ROOT, {
+    cpus: config.TERMINAL_CPU_PER_USER,
+    memoryBytes: config.TERMINAL_MEMORY_PER_USER_BYTES,
+    processes: config.TERMINAL_MAX_PROCESSES_PER_USER,
+  });
+  if (opened.report.unavailable.length > 0) {
+    logger.warn(
+      opened.report,
+      'per-user cgroups: these controllers are not delegated to this worker, so their per-user limits are not enforced',
+    );
+  } else {
+    logger.info(opened.report, 'per-user cgroups: every limit enforced');
+  }
+  return opened.cgroups;
+}
 
-  /** A new uid is used only when nothing on this machine has it; another worker's win undoes ours. */
-  const candidates: CandidateHandler = {
+/** A new uid is used only when nothing on this machine has it; another worker's win undoes ours. */
+function localCandidates(tools: SystemTools, config: TerminalWorkerConfig): CandidateHandler {
+  return {
     async prepare(candidate) {
       if (await uidTakenLocally(tools, candidate.uid, config.TERMINAL_HOME_ROOT)) return false;
       try {
@@ -116,10 +98,55 @@ export function userIsolation(
       rmSync(candidate.home, { recursive: true, force: true });
     },
   };
+}
 
-  /** Accounts allocated, by `sub` (made on this machine by {@link ShellIsolation.shellFor}). */
+/** A resource limit for prlimit: 0 means none. */
+const limit = (value: number): string => (value === 0 ? 'unlimited' : String(value));
+
+/**
+ * The command line a PTY runs for `account`:
+ * `[sh ENTER_CGROUP procsFile] → prlimit → setpriv (uid, gid, groups) → sh AS_USER → the shell`.
+ */
+function isolatedCommand(
+  tools: SystemTools,
+  config: TerminalWorkerConfig,
+  account: UnixAccount,
+  procsFile: string | undefined,
+): string[] {
+  const command = [
+    tools.prlimit,
+    `--nproc=${config.TERMINAL_MAX_PROCESSES_PER_USER}`,
+    `--nofile=${config.TERMINAL_MAX_OPEN_FILES}`,
+    `--fsize=${limit(config.TERMINAL_MAX_FILE_BYTES)}`,
+    '--',
+    tools.setpriv,
+    `--reuid=${account.uid}`,
+    `--regid=${account.gid}`,
+    '--clear-groups',
+    '--inh-caps=-all',
+    '--no-new-privs',
+    '--',
+    '/bin/sh',
+    '-c',
+    AS_USER,
+    'ctos-shell',
+    config.TERMINAL_SHELL,
+    ...config.TERMINAL_SHELL_ARGS,
+  ];
+  return procsFile ? ['/bin/sh', '-c', ENTER_CGROUP, 'ctos-shell', procsFile, ...command] : command;
+}
+
+/**
+ * Allocates each user's account once per worker (concurrent shells of a user share one
+ * allocation); a failure is forgotten, so the user's next create tries again.
+ */
+function accountsOnce(
+  allocator: AccountAllocator,
+  candidates: CandidateHandler,
+  logger: Logger,
+): (user: string) => Promise<UnixAccount> {
   const ready = new Map<string, Promise<UnixAccount>>();
-  const prepare = (user: string): Promise<UnixAccount> => {
+  return (user) => {
     let account = ready.get(user);
     if (!account) {
       account = (async () => {
@@ -128,16 +155,41 @@ export function userIsolation(
         return allocated;
       })();
       ready.set(user, account);
-      // A failure is retried at the user's next create.
       account.catch(() => ready.delete(user));
     }
     return account;
   };
+}
+
+/**
+ * `TERMINAL_ISOLATION=user`: each user's shells run under their own Unix account,
+ * allocated in the shared store so every worker agrees (see {@link AccountAllocator}),
+ * created on this machine on first use, with supplementary groups cleared, no way to gain
+ * privileges (`no_new_privs`: setuid programs do not elevate), and per-user limits:
+ * `RLIMIT_NPROC` of the uid, `RLIMIT_NOFILE` and `RLIMIT_FSIZE` per process, and a cgroup
+ * per user where `TERMINAL_CGROUP_ROOT` is given.
+ *
+ * One pid runs the whole chain ({@link isolatedCommand}) and stays the session leader.
+ */
+export function userIsolation(
+  config: TerminalWorkerConfig,
+  store: KeyValueStore,
+  logger: Logger,
+  tools: SystemTools = findSystemTools().tools,
+): ShellIsolation {
+  mkdirSync(config.TERMINAL_HOME_ROOT, { recursive: true, mode: HOME_ROOT_MODE });
+  const allocator = new AccountAllocator({
+    store,
+    uidMin: config.TERMINAL_UID_MIN,
+    uidMax: config.TERMINAL_UID_MAX,
+    homeRoot: config.TERMINAL_HOME_ROOT,
+  });
+  const cgroups = openUserCgroups(config, logger);
+
+  const prepare = accountsOnce(allocator, localCandidates(tools, config), logger);
 
   /** Synchronously known accounts, for {@link ShellIsolation.userGone}. */
   const known = new Map<string, UnixAccount>();
-
-  const limit = (value: number): string => (value === 0 ? 'unlimited' : String(value));
 
   return {
     async shellFor(user) {
@@ -160,29 +212,7 @@ export function userIsolation(
         throw new ServiceError('UNAVAILABLE', 'Your Unix account could not be prepared; the operator has been told.');
       }
       known.set(user, account);
-      const command = [
-        tools.prlimit,
-        `--nproc=${config.TERMINAL_MAX_PROCESSES_PER_USER}`,
-        `--nofile=${config.TERMINAL_MAX_OPEN_FILES}`,
-        `--fsize=${limit(config.TERMINAL_MAX_FILE_BYTES)}`,
-        '--',
-        tools.setpriv,
-        `--reuid=${account.uid}`,
-        `--regid=${account.gid}`,
-        '--clear-groups',
-        '--inh-caps=-all',
-        '--no-new-privs',
-        '--',
-        '/bin/sh',
-        '-c',
-        AS_USER,
-        'ctos-shell',
-        config.TERMINAL_SHELL,
-        ...config.TERMINAL_SHELL_ARGS,
-      ];
-      const [file, ...args] = procsFile
-        ? ['/bin/sh', '-c', ENTER_CGROUP, 'ctos-shell', procsFile, ...command]
-        : command;
+      const [file, ...args] = isolatedCommand(tools, config, account, procsFile);
       return {
         file: file!,
         args,

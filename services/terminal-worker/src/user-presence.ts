@@ -1,0 +1,71 @@
+import type { Logger } from '@ctos/runtime';
+
+/**
+ * Knows, per user, whether they still have anything on this worker (a session, or a
+ * `terminal:create` under way), and calls `onGone` once they have neither, so what they
+ * left running can be ended (`TERMINAL_KILL_ON_LAST_CLOSE`).
+ *
+ * A last close that comes while a create of theirs is under way is decided when that
+ * create ends: killing now would kill the shell being started; never killing would leave
+ * the closed session's processes running if the create fails.
+ */
+export class UserPresence {
+  /** Creates under way per user, counted until their directory entry is written. */
+  private readonly creating = new Map<string, number>();
+  private creatingTotal = 0;
+  /** Users whose last close came while a create of theirs was under way. */
+  private readonly goneUnlessCreated = new Set<string>();
+
+  /**
+   * @param hasSession true while `user` has a live session here
+   * @param onGone ends what `user` left running; must not throw
+   */
+  constructor(
+    private readonly hasSession: (user: string) => boolean,
+    private readonly onGone: (user: string) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Creates under way on this worker, all users together. */
+  get creates(): number {
+    return this.creatingTotal;
+  }
+
+  /**
+   * Counts a create of `user` before its first await, so concurrent creates see each
+   * other (the directory only knows a session once it is registered). Returns how many
+   * other creates of theirs are under way. Every call is ended by {@link endCreate}.
+   */
+  beginCreate(user: string): number {
+    const mine = (this.creating.get(user) ?? 0) + 1;
+    this.creating.set(user, mine);
+    this.creatingTotal++;
+    return mine - 1;
+  }
+
+  /** A create of `user` ended (made a session or failed). */
+  endCreate(user: string): void {
+    this.creatingTotal--;
+    const left = (this.creating.get(user) ?? 1) - 1;
+    if (left > 0) {
+      this.creating.set(user, left);
+      return;
+    }
+    this.creating.delete(user);
+    // Their last session closed while this create ran, and it made none: end what is left now.
+    if (this.goneUnlessCreated.has(user)) this.sessionEnded(user);
+  }
+
+  /** A session of `user` has ended here (after its grace): calls `onGone` if it was their last. */
+  sessionEnded(user: string): void {
+    if (this.creating.has(user)) {
+      this.logger.debug({ user_id: user }, 'last close during a create: decided when it ends');
+      this.goneUnlessCreated.add(user);
+      return;
+    }
+    // Another session of theirs ends them later.
+    if (this.hasSession(user)) return;
+    this.goneUnlessCreated.delete(user);
+    this.onGone(user);
+  }
+}
