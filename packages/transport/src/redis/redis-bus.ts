@@ -55,6 +55,106 @@ async function resumePoint(conn: Redis, inbox: string, last: string): Promise<st
 }
 
 /**
+ * Reads one endpoint's inbox stream in order, from the start (the inbox is new: ids are
+ * unique per process start), and deletes what it has read every `trimIntervalMs`. Runs on
+ * a connection of its own: XREAD BLOCK holds it.
+ */
+class InboxReader {
+  private stopped = false;
+  private last = '0-0';
+  /**
+   * Entries read and not yet deleted. They are deleted by id (XDEL), never "everything
+   * below the last id read" (XTRIM MINID): after a stream came back older than the reader,
+   * that would delete entries it has not read.
+   */
+  private read: string[] = [];
+  private readonly trimTimer: NodeJS.Timeout;
+  /** Set when the connection failed or came back: see {@link resumePoint}. */
+  private recheck = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly conn: Redis,
+    private readonly inbox: string,
+    private readonly options: RedisBusOptions,
+    onEnvelope: (envelope: Envelope) => void,
+  ) {
+    this.trimTimer = setInterval(() => this.trim(), options.trimIntervalMs);
+    this.trimTimer.unref();
+    // After a reconnect ioredis sends the blocked XREAD again as it was; the check runs
+    // when it returns (at the latest after `blockMs`).
+    let connectedBefore = false;
+    conn.on('ready', () => {
+      if (connectedBefore) this.recheck = true;
+      connectedBefore = true;
+    });
+    void this.loop(onEnvelope);
+  }
+
+  /** Stops reading and closes the reading connection. */
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.trimTimer);
+    this.conn.disconnect();
+  }
+
+  private trim(): void {
+    if (this.read.length === 0) return;
+    const done = this.read;
+    this.read = [];
+    const batch = this.redis.multi();
+    for (let i = 0; i < done.length; i += XDEL_BATCH) batch.xdel(this.inbox, ...done.slice(i, i + XDEL_BATCH));
+    // XDEL is idempotent: ids whose deletion failed (Redis unreachable) go round again,
+    // as many as the inbox itself may hold.
+    batch
+      .pexpire(this.inbox, this.options.inboxTtlMs)
+      .exec()
+      .catch(() => {
+        this.read = [...done, ...this.read].slice(-this.options.maxInboxLength);
+      });
+  }
+
+  private async loop(onEnvelope: (envelope: Envelope) => void): Promise<void> {
+    while (!this.stopped) {
+      let reply: unknown;
+      try {
+        if (this.recheck) {
+          this.last = await resumePoint(this.conn, this.inbox, this.last);
+          this.recheck = false;
+        }
+        reply = await this.conn.call(
+          'XREAD',
+          'COUNT',
+          1000,
+          'BLOCK',
+          this.options.blockMs,
+          'STREAMS',
+          this.inbox,
+          this.last,
+        );
+      } catch {
+        if (this.stopped) return;
+        // The connection failed: Redis may have come back without this stream, or with
+        // an older copy of it. Check before reading on.
+        this.recheck = true;
+        await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
+        continue;
+      }
+      if (!reply) continue;
+      for (const [, entries] of reply as Array<[string, Array<[string, string[]]>]>) {
+        for (const [entryId, fields] of entries) {
+          this.last = entryId;
+          this.read.push(entryId);
+          const raw = fields[1];
+          if (raw === undefined) continue;
+          onEnvelope(JSON.parse(raw) as Envelope);
+        }
+      }
+    }
+  }
+}
+
+/**
  * The bus over Redis: each endpoint's inbox is a stream (`XADD` to send, one blocking
  * `XREAD` per endpoint to read, so order is total and a connection blip loses nothing:
  * the reader resumes from the last id it saw); replies go over pub/sub to the
@@ -71,72 +171,8 @@ export function redisBusBackend(
   keys: RedisKeys,
   options: RedisBusOptions = DEFAULT_REDIS_BUS_OPTIONS,
 ): BusBackend {
-  let stopped = false;
   let unsubscribe: (() => void) | undefined;
-  let reader: Redis | undefined;
-  let trimTimer: NodeJS.Timeout | undefined;
-  const inbox = keys.inbox(id);
-
-  const readLoop = async (conn: Redis, onEnvelope: (envelope: Envelope) => void): Promise<void> => {
-    // Our inbox is new (ids are unique per process start), so everything in it is ours to read.
-    let last = '0-0';
-    // Entries read and not yet deleted. They are deleted by id (XDEL), never "everything
-    // below the last id read" (XTRIM MINID): after a stream came back older than the
-    // reader, that would delete entries it has not read.
-    let read: string[] = [];
-    trimTimer = setInterval(() => {
-      if (read.length === 0) return;
-      const done = read;
-      read = [];
-      const batch = redis.multi();
-      for (let i = 0; i < done.length; i += XDEL_BATCH) batch.xdel(inbox, ...done.slice(i, i + XDEL_BATCH));
-      // XDEL is idempotent: ids whose deletion failed (Redis unreachable) go round again,
-      // as many as the inbox itself may hold.
-      batch
-        .pexpire(inbox, options.inboxTtlMs)
-        .exec()
-        .catch(() => {
-          read = [...done, ...read].slice(-options.maxInboxLength);
-        });
-    }, options.trimIntervalMs);
-    trimTimer.unref();
-    let recheck = false;
-    // After a reconnect ioredis sends the blocked XREAD again as it was; the check runs
-    // when it returns (at the latest after `blockMs`).
-    let connectedBefore = false;
-    conn.on('ready', () => {
-      if (connectedBefore) recheck = true;
-      connectedBefore = true;
-    });
-    while (!stopped) {
-      let reply: unknown;
-      try {
-        if (recheck) {
-          last = await resumePoint(conn, inbox, last);
-          recheck = false;
-        }
-        reply = await conn.call('XREAD', 'COUNT', 1000, 'BLOCK', options.blockMs, 'STREAMS', inbox, last);
-      } catch {
-        if (stopped) return;
-        // The connection failed: Redis may have come back without this stream, or with
-        // an older copy of it. Check before reading on.
-        recheck = true;
-        await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
-        continue;
-      }
-      if (!reply) continue;
-      for (const [, entries] of reply as Array<[string, Array<[string, string[]]>]>) {
-        for (const [entryId, fields] of entries) {
-          last = entryId;
-          read.push(entryId);
-          const raw = fields[1];
-          if (raw === undefined) continue;
-          onEnvelope(JSON.parse(raw) as Envelope);
-        }
-      }
-    }
-  };
-
+  let reader: InboxReader | undefined;
   return {
     deliver: async (worker, envelope) => {
       // Connection lost: refuse now rather than queue the message behind the reconnect,
@@ -153,14 +189,11 @@ export function redisBusBackend(
       });
     },
     consume: (onEnvelope) => {
-      reader = blocking();
-      void readLoop(reader, onEnvelope);
+      reader = new InboxReader(redis, blocking(), keys.inbox(id), options, onEnvelope);
     },
     dispose: async () => {
-      stopped = true;
-      if (trimTimer) clearInterval(trimTimer);
+      reader?.stop();
       unsubscribe?.();
-      reader?.disconnect();
     },
   };
 }
