@@ -6,6 +6,7 @@ import {
   ServiceError,
   type AckResponse,
   type ClientEventName,
+  type Disposable,
   type ErrorCode,
 } from '@ctos/protocol';
 import type { z } from 'zod';
@@ -32,14 +33,15 @@ const STREAM_EVENTS: ReadonlySet<ClientEventName> = new Set(['terminal:input', '
  * Wires one client event: validates the payload against the protocol's schema, runs
  * the handler, and answers through the ack callback — or, when the client sent none,
  * reports a failure with the matching `*:error` event. Handler errors that are not a
- * `ServiceError` are logged and answered as `INTERNAL`, never with their text.
+ * `ServiceError` are logged and answered as `INTERNAL`, never with their text. Disposing
+ * the result removes the listener.
  */
 export function bindEvent<E extends ClientEventName>(
   socket: GatewaySocket,
   context: RouteContext,
   event: E,
   handler: (payload: ParsedPayload<E>) => Outcome | void | Promise<Outcome | void>,
-): void {
+): Disposable {
   const schema = CLIENT_EVENT_SCHEMAS[event] as z.ZodType;
   const listener = (...args: unknown[]): void => {
     const last = args[args.length - 1];
@@ -105,15 +107,17 @@ export function bindEvent<E extends ClientEventName>(
     }
   };
   socket.on(event as never, listener as never);
+  return { dispose: () => void socket.off(event as never, listener as never) };
 }
 
 /**
  * Answers events nobody handles: one the protocol does not know gets `INVALID_PAYLOAD`;
  * a known one whose service this gateway was not composed with gets `UNAVAILABLE`.
- * Without an ack there is nobody to tell, and the event is dropped.
+ * Without an ack there is nobody to tell, and the event is dropped. Disposing the result
+ * removes the listener.
  */
-export function refuseUnknownEvents(socket: GatewaySocket, context: RouteContext): void {
-  socket.onAny((event: unknown, ...args: unknown[]) => {
+export function refuseUnknownEvents(socket: GatewaySocket, context: RouteContext): Disposable {
+  const listener = (event: unknown, ...args: unknown[]): void => {
     const known = typeof event === 'string' && Object.hasOwn(CLIENT_EVENT_SCHEMAS, event);
     if (known && socket.listeners(event as never).length > 0) return;
     const code: ErrorCode = known ? 'UNAVAILABLE' : 'INVALID_PAYLOAD';
@@ -122,5 +126,7 @@ export function refuseUnknownEvents(socket: GatewaySocket, context: RouteContext
     if (typeof last !== 'function') return;
     const name = JSON.stringify(String(event)).slice(0, 80);
     (last as AnyAck)(ackFail(code, known ? `${name} is not available on this server.` : `Unknown event ${name}.`));
-  });
+  };
+  socket.onAny(listener);
+  return { dispose: () => void socket.offAny(listener) };
 }

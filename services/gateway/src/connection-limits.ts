@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Disposable } from '@ctos/protocol';
 
 /**
  * Counts this gateway's sockets per user and per source address, so one user or one
@@ -17,6 +18,7 @@ export class ConnectionCounter {
     return true;
   }
 
+  /** Counts one less for `key`. */
   release(key: string): void {
     const count = this.counts.get(key) ?? 0;
     if (count <= 1) this.counts.delete(key);
@@ -26,6 +28,52 @@ export class ConnectionCounter {
   /** Keys with at least one connection (for tests and metrics). */
   get size(): number {
     return this.counts.size;
+  }
+}
+
+/** Which limit a refused connection met: its user's, or its address's. */
+export type LimitReached = 'user' | 'address';
+
+/**
+ * The per-user and per-address socket limits of one gateway
+ * (GATEWAY_MAX_SOCKETS_PER_USER, GATEWAY_MAX_SOCKETS_PER_ADDRESS), both counted in sockets.
+ */
+export class ConnectionLimits {
+  private readonly perUser = new ConnectionCounter();
+  private readonly perAddress = new ConnectionCounter();
+
+  constructor(
+    private readonly maxPerUser: number,
+    private readonly maxPerAddress: number,
+  ) {}
+
+  /**
+   * Counts a socket of `user` from `address` against both limits: a Disposable that
+   * uncounts it, or the limit it met (then nothing is counted).
+   */
+  acquire(user: string, address: string): Disposable | LimitReached {
+    if (!this.perUser.acquire(user, this.maxPerUser)) return 'user';
+    if (!this.perAddress.acquire(address, this.maxPerAddress)) {
+      this.perUser.release(user);
+      return 'address';
+    }
+    let released = false;
+    return {
+      dispose: () => {
+        if (released) return;
+        released = true;
+        this.perUser.release(user);
+        this.perAddress.release(address);
+      },
+    };
+  }
+
+  /** The limit a socket of `user` from `address` would meet now, counting nothing; undefined if none. */
+  check(user: string, address: string): LimitReached | undefined {
+    const held = this.acquire(user, address);
+    if (typeof held === 'string') return held;
+    void held.dispose();
+    return undefined;
   }
 }
 

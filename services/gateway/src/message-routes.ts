@@ -20,30 +20,39 @@ export function messageRoutes(context: RouteContext): RouteModule {
     bus.request({ kind: 'message' }, message, { timeoutMs });
 
   return {
-    connect(socket) {
+    connect(socket, owner) {
       const user = socket.data.user;
 
-      bindEvent(socket, context, 'message:read', async (mark) => ({
-        data: await request({ op: 'read', user, mark }),
-      }));
+      owner.add(
+        bindEvent(socket, context, 'message:read', async (mark) => ({
+          data: await request({ op: 'read', user, mark }),
+        })),
+      );
 
-      bindEvent(socket, context, 'message:sync', async (payload) => ({
-        data: await request({
-          op: 'sync',
-          user,
-          ...(payload?.since === undefined ? {} : { since: payload.since }),
-          ...(payload?.limit === undefined ? {} : { limit: payload.limit }),
-        }),
-      }));
+      owner.add(
+        bindEvent(socket, context, 'message:sync', async (payload) => ({
+          data: await request({
+            op: 'sync',
+            user,
+            ...(payload?.since === undefined ? {} : { since: payload.since }),
+            ...(payload?.limit === undefined ? {} : { limit: payload.limit }),
+          }),
+        })),
+      );
 
-      bindEvent(socket, context, 'message:list', async (payload) => ({
-        data: await request({
-          op: 'list',
-          user,
-          ...(payload?.before === undefined ? {} : { before: payload.before }),
-          ...(payload?.limit === undefined ? {} : { limit: payload.limit }),
-        }),
-      }));
+      owner.add(
+        bindEvent(socket, context, 'message:list', async (payload) => ({
+          data: await request({
+            op: 'list',
+            user,
+            ...(payload?.before === undefined ? {} : { before: payload.before }),
+            ...(payload?.limit === undefined ? {} : { limit: payload.limit }),
+          }),
+        })),
+      );
     },
+
+    // It holds nothing for the whole gateway: the bus client is stateless.
+    dispose: () => undefined,
   };
 }

@@ -9,6 +9,7 @@ export interface GatewayMetrics {
   resyncs: Counter;
 }
 
+/** Registers the gateway's metrics in `registry` (once per registry: prom-client refuses a second). */
 export function createGatewayMetrics(registry: Registry): GatewayMetrics {
   return {
     events: new Counter({

@@ -1,4 +1,4 @@
-import type { ClientToServerEvents, ServerToClientEvents } from '@ctos/protocol';
+import type { ClientToServerEvents, Disposable, DisposableStore, ServerToClientEvents } from '@ctos/protocol';
 import type { Logger, TokenBucket } from '@ctos/runtime';
 import type { Transport } from '@ctos/transport';
 import type { Server, Socket } from 'socket.io';
@@ -28,17 +28,22 @@ export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, I
 
 /** What every route module gets. */
 export interface RouteContext {
+  /** This gateway's id in the registry (workers address its sockets' attachments by it). */
   gatewayId: string;
   transport: Transport;
   config: GatewayConfig;
+  /** The gateway's logger, bound to `gateway`. */
   logger: Logger;
   metrics: GatewayMetrics;
 }
 
-/** A family of events (terminal, ai, message): wires a socket's handlers on connection. */
-export interface RouteModule {
-  connect(socket: GatewaySocket): void;
-  /** Called after the socket disconnected (its rooms are already left). */
-  disconnect?(socket: GatewaySocket): void;
-  dispose?(): void;
+/**
+ * A family of events (terminal, ai, message). `connect` wires one socket's handlers and
+ * adds everything it registers for that socket (listeners, per-socket state) to `owner`,
+ * which is disposed once the socket has disconnected (its rooms already left).
+ * `dispose` releases what the module holds for the whole gateway (its registry
+ * subscriptions); the gateway calls it while draining, after every socket is closed.
+ */
+export interface RouteModule extends Disposable {
+  connect(socket: GatewaySocket, owner: DisposableStore): void;
 }

@@ -1,0 +1,81 @@
+import { rooms, ServiceError, type TerminalBusReplies } from '@ctos/protocol';
+import type { TerminalLink } from './terminal-link';
+import type { GatewaySocket } from './types';
+
+/** Lets the output a worker holds for one socket flow; sent after the acknowledgement. */
+export type Release = () => void;
+
+/**
+ * The gateway's half of an attach, once the worker holds the session's output for
+ * `socket`: joins the session's room and records the session on the socket, then returns
+ * the {@link Release} to call once the acknowledgement is on its way — so a client sees
+ * each byte once, in order, even while output is running. If the socket closed while
+ * the worker answered (P09), no room is joined for it: the worker is told to release and
+ * detach, and the result is undefined.
+ */
+export function joinSession(
+  link: TerminalLink,
+  socket: GatewaySocket,
+  worker: string,
+  sessionId: string,
+): Release | undefined {
+  const release = (): void =>
+    void link.send(worker, { op: 'release', session_id: sessionId, socket: socket.id }).catch(() => undefined);
+  if (!socket.connected) {
+    release();
+    void link.send(worker, { op: 'detach', session_id: sessionId, socket: socket.id }).catch(() => undefined);
+    return undefined;
+  }
+  void socket.join(rooms.terminal(sessionId));
+  socket.data.terminals.add(sessionId);
+  return release;
+}
+
+/**
+ * Attaches `socket` to one of its user's sessions: the worker holds the output and
+ * answers with the replay from `since` (a byte position; the whole buffer without it),
+ * the socket joins the room. The caller acknowledges, then calls `release`.
+ * @throws ServiceError `NOT_FOUND` (not the user's session, or it ended), `UNAVAILABLE`
+ * (the connection closed during attach, or no worker answers), `TIMEOUT`.
+ */
+export async function attachSocket(
+  link: TerminalLink,
+  socket: GatewaySocket,
+  sessionId: string,
+  since: number | undefined,
+  flowControl: boolean,
+): Promise<{ reply: TerminalBusReplies['attach']; release: Release }> {
+  const record = await link.directory.owned(sessionId, socket.data.user);
+  const reply = await link
+    .request(
+      { worker: record.worker },
+      {
+        op: 'attach',
+        session_id: sessionId,
+        user: socket.data.user,
+        socket: socket.id,
+        gateway: link.context.gatewayId,
+        flow_control: flowControl,
+        ...(since === undefined ? {} : { since }),
+      },
+    )
+    .catch(link.directory.forgetOnNotFound(sessionId));
+  const release = joinSession(link, socket, record.worker, sessionId);
+  if (!release) throw new ServiceError('UNAVAILABLE', 'The connection closed during attach.');
+  return { reply, release };
+}
+
+/**
+ * Detaches a closed socket from every session it was attached to. A detach that never
+ * arrived would keep the session attached (no idle timeout) and hold its flow control,
+ * so the worker is looked up even if the directory's memory dropped it.
+ */
+export function detachAll(link: TerminalLink, socket: GatewaySocket): void {
+  for (const sessionId of socket.data.terminals) {
+    void link.directory
+      .owned(sessionId, socket.data.user)
+      .then((record) => link.send(record.worker, { op: 'detach', session_id: sessionId, socket: socket.id }))
+      .catch(() => undefined); // the session or its worker is gone: nothing is attached any more
+  }
+  socket.data.terminals.clear();
+}
