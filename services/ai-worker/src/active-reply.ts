@@ -1,7 +1,8 @@
-import type { AiStopReason, AiUsage } from '@ctos/protocol';
+import { DisposableStore, type AiStopReason, type AiUsage, type Disposable } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
 import type { ContextTurn, ConversationStore, ReplyOutcome } from './conversation-store';
 import type { AiWorkerMetrics } from './metrics';
+import { ownedTimeout } from './owned-timeout';
 import type { ReplyRelay, Terminal } from './reply-relay';
 import type { Upstream, UpstreamEvent } from './upstream';
 import { classifyUpstreamError, type ReplyFailure } from './upstream-errors';
@@ -42,9 +43,10 @@ type Outcome =
 /**
  * One reply being written: the upstream request (aborted for cancel, the idle limit,
  * the overall cap or shutdown — P14, P15), its deltas handed to the relay, and how it
- * ended stored and announced. {@link run} never rejects.
+ * ended stored and announced. {@link run} never rejects. Disposing it stops it as for a
+ * shutdown.
  */
-export class ActiveReply {
+export class ActiveReply implements Disposable {
   private readonly controller = new AbortController();
   private cause: StopCause | undefined;
   private readonly usage: AiUsage = { input_tokens: 0, output_tokens: 0 };
@@ -76,17 +78,23 @@ export class ActiveReply {
     this.controller.abort();
   }
 
+  /** {@link stop} for `shutdown`: the client is told UNAVAILABLE, retryable. */
+  dispose(): void {
+    this.stop('shutdown');
+  }
+
   /** Streams the reply to `messages` and ends it; resolves once its end has been emitted. */
   async run(messages: ContextTurn[]): Promise<void> {
     const { idleMs, maxMs } = this.deps;
-    const maxTimer = setTimeout(() => this.stop('max'), maxMs);
-    let idleTimer: NodeJS.Timeout | undefined;
+    // The limits' timers, cleared as soon as the stream is over.
+    const timers = new DisposableStore();
+    ownedTimeout(timers, maxMs, () => this.stop('max'));
     let outcome: Outcome;
     let sawStop = false;
     try {
       const stream = await this.deps.upstream.open(messages, this.controller.signal);
       // From the headers on, silence is measured; before them the SDK's timeout and retries rule.
-      idleTimer = setTimeout(() => this.stop('idle'), idleMs);
+      const idleTimer = ownedTimeout(timers, idleMs, () => this.stop('idle'));
       for await (const event of stream) {
         idleTimer.refresh();
         if (this.onEvent(event)) sawStop = true;
@@ -95,8 +103,7 @@ export class ActiveReply {
     } catch (error) {
       outcome = this.cause ? this.stopped() : this.failed(classifyUpstreamError(error));
     } finally {
-      clearTimeout(maxTimer);
-      clearTimeout(idleTimer);
+      void timers.dispose();
     }
     await this.end(outcome);
   }

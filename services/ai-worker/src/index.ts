@@ -4,5 +4,6 @@
  * resumable from any gateway, with the conversation history kept in the store.
  */
 export { aiWorkerSettings, loadAiWorkerConfig, type AiWorkerConfig } from './config';
-export { createAiWorker, NO_API_KEY_MESSAGE, type AiWorker, type AiWorkerDeps } from './ai-worker';
+export { createAiWorker, type AiWorker, type AiWorkerDeps } from './ai-worker';
+export { NO_API_KEY_MESSAGE } from './message-intake';
 export { createUpstream, type Upstream, type UpstreamEvent } from './upstream';

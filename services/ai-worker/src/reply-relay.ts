@@ -1,4 +1,5 @@
 import type { AiChunkRange, AiErrorEvent, AiStreamEndEvent } from '@ctos/protocol';
+import { LapsingHold } from '@ctos/runtime';
 import type { ServerPayload } from '@ctos/transport';
 
 /** The room events of one reply. */
@@ -71,8 +72,8 @@ export class ReplyRelay {
   /** How many of {@link chunks} have been emitted. */
   private sent = 0;
   private pending = '';
-  private holds = 0;
-  private holdTimer: NodeJS.Timeout | undefined;
+  /** Output waits while a gateway sends the chunks a resuming client missed. */
+  private readonly held: LapsingHold;
   private inFlight = false;
   private startQueued = false;
   private terminal: Terminal | undefined;
@@ -97,8 +98,10 @@ export class ReplyRelay {
     readonly messageId: string,
     readonly user: string,
     private readonly sink: RelaySink,
-    private readonly holdTimeoutMs: number,
-  ) {}
+    holdTimeoutMs: number,
+  ) {
+    this.held = new LapsingHold(holdTimeoutMs, () => this.pump());
+  }
 
   /** Everything the reply has said so far, numbered or not. */
   get text(): string {
@@ -125,26 +128,17 @@ export class ReplyRelay {
 
   /** Holds output until {@link release} (or the hold timeout). */
   hold(): void {
-    this.holds++;
-    this.holdTimer ??= setTimeout(() => {
-      this.holdTimer = undefined;
-      this.holds = 0;
-      this.pump();
-    }, this.holdTimeoutMs);
+    this.held.hold();
   }
 
   /** Ends one hold; output flows again when none is left. */
   release(): void {
-    if (this.holds === 0) return;
-    this.holds--;
-    if (this.holds === 0) this.clearHoldTimer();
-    this.pump();
+    if (this.held.release()) this.pump();
   }
 
   /** Drops every hold at once (shutdown: no gateway will release them). */
   releaseAll(): void {
-    this.holds = 0;
-    this.clearHoldTimer();
+    this.held.releaseAll();
     this.pump();
   }
 
@@ -218,7 +212,7 @@ export class ReplyRelay {
   }
 
   private pump(): void {
-    if (this.holds > 0 || this.inFlight || this.retryTimer) return;
+    if (this.held.isHeld || this.inFlight || this.retryTimer) return;
     let sending: Promise<boolean | void>;
     /** Puts the event back, so the next pump sends it again. */
     let undo: () => void;
@@ -240,7 +234,6 @@ export class ReplyRelay {
       });
     } else if (this.terminal && this.terminalReady && !this.terminalSent) {
       this.terminalSent = true;
-      this.clearHoldTimer();
       const { event, payload } = this.terminal;
       undo = () => (this.terminalSent = false);
       sending =
@@ -278,10 +271,5 @@ export class ReplyRelay {
   private quiet(): Promise<void> {
     if (!this.inFlight) return Promise.resolve();
     return new Promise((resolve) => this.quietWaiters.push(resolve));
-  }
-
-  private clearHoldTimer(): void {
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
   }
 }

@@ -1,17 +1,11 @@
-import { once } from 'node:events';
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import {
-  messageBusMessageSchema,
-  ServiceError,
-  type BusHandlers,
-  type MessageBusMessage,
-  type MessageBusReplies,
-} from '@ctos/protocol';
+import { DisposableStore, ServiceError } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
-import { dispatchBus, type AnnouncementHandle, type Transport } from '@ctos/transport';
+import type { Transport } from '@ctos/transport';
 import type { Registry } from 'prom-client';
 import type { MessageWorkerConfig } from './config';
+import { HttpListener } from './http-listener';
+import { InFlightRequests } from './in-flight-requests';
+import { messageBusHandler } from './message-bus-handler';
 import { MessageService } from './message-service';
 import { createMessageWorkerMetrics } from './metrics';
 import { createProducerApi } from './producer-api';
@@ -69,55 +63,24 @@ export function createMessageWorker(deps: MessageWorkerDeps): MessageWorker {
     ...(deps.now ? { now: deps.now } : {}),
     onPublished: (outcome) => metrics.published.inc({ outcome }),
   });
-  const inFlight = new Set<Promise<unknown>>();
-  let announcement: AnnouncementHandle | undefined;
-  let server: HttpServer | undefined;
+  // What the worker owns, released by drain() one after the other: its place in the
+  // registry, then the producer API's server and the requests in flight.
+  const registration = new DisposableStore();
+  const serving = new DisposableStore();
+  const requests = serving.add(new InFlightRequests(metrics.inFlight));
   let draining = false;
 
-  /**
-   * Runs one request, counted as load until it settles. A store failure while the
-   * transport is down is an outage, not a bug: it is answered `UNAVAILABLE`.
-   */
-  const track = <T>(run: () => Promise<T>): Promise<T> => {
-    const running = run().catch((error: unknown) => {
-      if (error instanceof ServiceError || transport.healthy()) throw error;
-      // The outage itself is logged once (redis unreachable); each refusal is counted, not logged.
-      logger.debug({ err: error }, 'message store unreachable');
-      throw new ServiceError('UNAVAILABLE', 'Messages cannot be reached right now; try again shortly.');
-    });
-    inFlight.add(running);
-    metrics.inFlight.inc();
-    const settle = (): void => {
-      inFlight.delete(running);
-      metrics.inFlight.dec();
-    };
-    running.then(settle, settle);
-    return running;
+  /** A store failure while the transport is down is an outage, not a bug: it is answered `UNAVAILABLE`. */
+  const outage = (error: unknown): never => {
+    if (error instanceof ServiceError || transport.healthy()) throw error;
+    // The outage itself is logged once (redis unreachable); each refusal is counted, not logged.
+    logger.debug({ err: error }, 'message store unreachable');
+    throw new ServiceError('UNAVAILABLE', 'Messages cannot be reached right now; try again shortly.');
   };
+  /** Runs one request, counted as load until it settles. */
+  const track = <T>(run: () => Promise<T>): Promise<T> => requests.add(run().catch(outage));
 
-  /** One handler per message operation (`MessageBusReplies` gives each reply's type). */
-  const handlers: BusHandlers<MessageBusMessage, MessageBusReplies> = {
-    sync: (m) => service.sync(m.user, m.since ?? 0, m.limit ?? config.MESSAGE_SYNC_PAGE),
-    list: (m) => service.list(m.user, m.before, m.limit ?? config.MESSAGE_LIST_PAGE),
-    read: (m) => service.read(m.user, m.mark),
-  };
-
-  const handle = (body: unknown): Promise<unknown> => {
-    const parsed = messageBusMessageSchema.safeParse(body);
-    if (!parsed.success) {
-      metrics.requests.inc({ op: 'unknown', outcome: 'INVALID_PAYLOAD' });
-      return Promise.reject(new ServiceError('INVALID_PAYLOAD', 'Malformed message request.'));
-    }
-    const message = parsed.data;
-    const running = track(() => Promise.resolve(dispatchBus(handlers, message)));
-    running.then(
-      () => metrics.requests.inc({ op: message.op, outcome: 'ok' }),
-      (error: unknown) =>
-        metrics.requests.inc({ op: message.op, outcome: error instanceof ServiceError ? error.code : 'INTERNAL' }),
-    );
-    return running;
-  };
-
+  const handle = messageBusHandler({ service, config, metrics, track });
   const api = createProducerApi({
     tokens,
     maxBodyBytes: config.MESSAGE_API_MAX_BODY_BYTES,
@@ -134,35 +97,29 @@ export function createMessageWorker(deps: MessageWorkerDeps): MessageWorker {
     id,
     service,
     start() {
+      // The transport owns the inbox: `Bus` cannot stop serving; it is read until the
+      // transport is disposed, after drain.
       transport.bus.serve(handle);
-      announcement = transport.registry.announce({
-        id,
-        kind: 'message',
-        capacity: config.MESSAGE_WORKER_CAPACITY,
-        load: () => inFlight.size,
-      });
-      logger.info({ capacity: config.MESSAGE_WORKER_CAPACITY }, 'message worker started');
+      const capacity = config.MESSAGE_WORKER_CAPACITY;
+      registration.add(transport.registry.announce({ id, kind: 'message', capacity, load: () => requests.size }));
+      logger.info({ capacity }, 'message worker started');
     },
     async listen(port, host) {
       if (tokens.length === 0) {
         throw new Error('MESSAGE_API_TOKENS: at least one token is needed to serve the producer API');
       }
-      server = createServer(api);
-      server.listen(port, host);
-      await once(server, 'listening');
-      const bound = (server.address() as AddressInfo).port;
+      // Owned before it binds: a server that failed to bind is closed with the rest.
+      const server = serving.add(new HttpListener(api, () => requests.dispose()));
+      const bound = await server.listen(port, host);
       logger.info({ port: bound, host }, 'producer API listening');
       return bound;
     },
     async drain() {
       draining = true;
       // Leave the registry first, so gateways place no new requests here.
-      await announcement?.dispose();
-      const closed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
-      await Promise.allSettled([...inFlight]);
-      // Keep-alive connections would hold `close` open; their requests are answered now.
-      server?.closeIdleConnections();
-      await closed;
+      await registration.dispose();
+      // Then the server stops listening, the requests taken are finished, and its connections close.
+      await serving.dispose();
       logger.info('message worker drained');
     },
   };

@@ -1,18 +1,10 @@
-import { ServiceError, type ErrorCode } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
-import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Counter } from 'prom-client';
-import { IdempotencyConflictError } from './idempotency';
 import type { PublishRequest, PublishResult } from './message-service';
-import {
-  fieldIssues,
-  idempotencyKeySchema,
-  publishBodySchema,
-  recipientsOf,
-  type FieldIssue,
-} from './producer-request';
-import { RequestRate } from './request-rate';
-import { serviceTokenChecker } from './service-token';
+import { postMessages } from './post-messages';
+import { authenticate, refuseWhileDraining } from './producer-guards';
+import { INTERNAL_BODY, refuse } from './producer-refusal';
 
 /** What {@link createProducerApi} needs. */
 export interface ProducerApiDeps {
@@ -32,36 +24,6 @@ export interface ProducerApiDeps {
   logger: Logger;
   /** Counts requests by HTTP status. */
   requests: Counter<'status'>;
-}
-
-/** The JSON every refusal carries: `error` for people, `code` for programs, `field` when one is to blame. */
-interface ErrorBody {
-  error: string;
-  code: ErrorCode;
-  field?: string;
-  issues?: FieldIssue[];
-}
-
-/** HTTP status of each error code the API can answer with. */
-const STATUS_OF: Record<ErrorCode, number> = {
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  INVALID_PAYLOAD: 400,
-  LIMIT_EXCEEDED: 413,
-  RATE_LIMITED: 429,
-  UNAVAILABLE: 503,
-  TIMEOUT: 504,
-  UPSTREAM_ERROR: 502,
-  INTERNAL: 500,
-};
-
-/** Seconds a producer should wait before retrying a 503: the outage or the drain is short. */
-const RETRY_AFTER_S = 1;
-
-function refuse(res: Response, status: number, body: ErrorBody): void {
-  if (status === 503) res.set('Retry-After', String(RETRY_AFTER_S));
-  res.status(status).json(body);
 }
 
 /**
@@ -86,121 +48,35 @@ function refuse(res: Response, status: number, body: ErrorBody): void {
 export function createProducerApi(deps: ProducerApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  const producerOf = serviceTokenChecker(deps.tokens);
-  const rate = new RequestRate(deps.requestsPerSecond, deps.requestBurst);
-  const schema = publishBodySchema(deps.maxRecipients);
-
-  app.use((req, res, next) => {
+  app.use((_req, res, next) => {
     res.on('finish', () => deps.requests.inc({ status: String(res.statusCode) }));
     next();
   });
-
-  // Authenticate before reading the body: an anonymous caller gets no parsing work.
-  // Then count the request against its producer's rate, also before the body is read.
-  const authenticate: RequestHandler = (req, res, next) => {
-    const producer = producerOf(req.get('authorization'));
-    if (producer < 0) {
-      res.set('WWW-Authenticate', 'Bearer');
-      refuse(res, 401, {
-        error: 'A service token is required: send Authorization: Bearer <token>.',
-        code: 'UNAUTHORIZED',
-      });
-      return;
-    }
-    const waitSeconds = rate.take(producer);
-    if (waitSeconds > 0) {
-      res.set('Retry-After', String(waitSeconds));
-      refuse(res, 429, {
-        error: `Too many requests from this producer (over ${deps.requestsPerSecond} a second); retry after ${waitSeconds} s.`,
-        code: 'RATE_LIMITED',
-      });
-      return;
-    }
-    next();
-  };
-
-  const notDraining: RequestHandler = (_req, res, next) => {
-    if (!deps.isDraining()) {
-      next();
-      return;
-    }
-    res.set('Connection', 'close');
-    refuse(res, 503, { error: 'This message worker is shutting down; retry.', code: 'UNAVAILABLE' });
-  };
-
   app.post(
     '/messages',
-    authenticate,
-    notDraining,
+    authenticate(deps.tokens, deps.requestsPerSecond, deps.requestBurst),
+    refuseWhileDraining(() => deps.isDraining()),
     express.json({ limit: deps.maxBodyBytes, strict: true }),
-    async (req, res) => {
-      if (!req.is('application/json')) {
-        refuse(res, 415, {
-          error: 'Send the message as JSON (Content-Type: application/json).',
-          code: 'INVALID_PAYLOAD',
-          field: '(body)',
-        });
-        return;
-      }
-      const parsed = schema.safeParse(req.body);
-      if (!parsed.success) {
-        const issues = fieldIssues(parsed.error);
-        const first = issues[0] ?? { field: '(body)', message: 'is not valid' };
-        refuse(res, 400, {
-          error: `${first.field}: ${first.message}`,
-          code: 'INVALID_PAYLOAD',
-          field: first.field,
-          issues,
-        });
-        return;
-      }
-      const header = req.get('idempotency-key');
-      let idempotencyKey = parsed.data.idempotency_key;
-      if (header !== undefined) {
-        const key = idempotencyKeySchema.safeParse(header);
-        if (!key.success || (idempotencyKey !== undefined && idempotencyKey !== key.data)) {
-          refuse(res, 400, {
-            error: key.success
-              ? 'idempotency_key: the body and the Idempotency-Key header disagree'
-              : `idempotency_key: the Idempotency-Key header ${key.error.issues[0]?.message ?? 'is not valid'}`,
-            code: 'INVALID_PAYLOAD',
-            field: 'idempotency_key',
-          });
-          return;
-        }
-        idempotencyKey = key.data;
-      }
-      const { user_id: _one, user_ids: _many, idempotency_key: _key, ...draft } = parsed.data;
-      try {
-        const result = await deps.publish({
-          users: recipientsOf(parsed.data),
-          draft,
-          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-        });
-        const created = result.messages.some((message) => !message.duplicate);
-        res.status(created ? 201 : 200).json(result);
-      } catch (error) {
-        if (error instanceof IdempotencyConflictError) {
-          refuse(res, 422, { error: error.message, code: error.code, field: 'idempotency_key' });
-        } else if (error instanceof ServiceError) {
-          refuse(res, STATUS_OF[error.code], { error: error.message, code: error.code });
-        } else {
-          deps.logger.error({ err: error }, 'publishing failed');
-          refuse(res, 500, { error: 'Something went wrong on our side; it has been logged.', code: 'INTERNAL' });
-        }
-      }
-    },
+    postMessages(deps),
   );
-
   app.use((_req, res) => {
     refuse(res, 404, { error: 'No such endpoint; messages are posted to POST /messages.', code: 'NOT_FOUND' });
   });
+  app.use(bodyErrors(deps.maxBodyBytes, deps.logger));
+  return app;
+}
 
-  // Body-parser failures arrive here with a `type`; anything else is a bug of ours.
-  const onError: ErrorRequestHandler = (error: { type?: string; status?: number }, _req, res, _next) => {
+/**
+ * Answers what the body parser refused: `413 LIMIT_EXCEEDED` above `maxBodyBytes`, `400
+ * INVALID_PAYLOAD` naming `(body)` for JSON that does not parse or a body that cannot be
+ * read. Anything else arriving here is a bug of ours: `500 INTERNAL`, logged.
+ */
+function bodyErrors(maxBodyBytes: number, logger: Logger): ErrorRequestHandler {
+  // Body-parser failures arrive with a `type`.
+  return (error: { type?: string; status?: number }, _req, res, _next) => {
     if (error.type === 'entity.too.large') {
       refuse(res, 413, {
-        error: `The body is larger than ${deps.maxBodyBytes} bytes.`,
+        error: `The body is larger than ${maxBodyBytes} bytes.`,
         code: 'LIMIT_EXCEEDED',
         field: '(body)',
       });
@@ -209,10 +85,8 @@ export function createProducerApi(deps: ProducerApiDeps): Express {
     } else if (error.status !== undefined && error.status >= 400 && error.status < 500) {
       refuse(res, error.status, { error: '(body): could not be read.', code: 'INVALID_PAYLOAD', field: '(body)' });
     } else {
-      deps.logger.error({ err: error }, 'producer API request failed');
-      refuse(res, 500, { error: 'Something went wrong on our side; it has been logged.', code: 'INTERNAL' });
+      logger.error({ err: error }, 'producer API request failed');
+      refuse(res, 500, INTERNAL_BODY);
     }
   };
-  app.use(onError);
-  return app;
 }

@@ -1,0 +1,84 @@
+import { DisposableStore, type Disposable } from '@ctos/protocol';
+import type { ActiveReply } from './active-reply';
+import type { ContextTurn } from './conversation-store';
+import { ownedTimeout } from './owned-timeout';
+import type { ReplyRelay } from './reply-relay';
+
+/**
+ * The owner of what an ai-worker is writing, by message id: its replies while they stream,
+ * and every relay with events still to emit (replies, and refusals waiting for their
+ * gateway). Each leaves on its own when it ends; {@link dispose} is the stop of a drain.
+ * Keyed rather than a {@link DisposableStore}, because entries come and go for the whole
+ * life of the worker and gateways look them up (`release`, `cancel`, `resume`).
+ */
+export class LiveReplies implements Disposable {
+  private readonly replies = new Map<string, ActiveReply>();
+  private readonly relays = new Map<string, ReplyRelay>();
+
+  /** @param graceMs How long (ms) a drain lets the replies in flight finish before it stops them. */
+  constructor(private readonly graceMs: number) {}
+
+  /** Replies streaming now: the load this worker heartbeats. */
+  get streaming(): number {
+    return this.replies.size;
+  }
+
+  /** The reply streaming under `messageId`, if any. */
+  reply(messageId: string): ActiveReply | undefined {
+    return this.replies.get(messageId);
+  }
+
+  /** The relay of `messageId` while it has events to emit, if any. */
+  relay(messageId: string): ReplyRelay | undefined {
+    return this.relays.get(messageId);
+  }
+
+  /** Owns `relay` until its terminal event has been emitted; returns it. */
+  addRelay(relay: ReplyRelay): ReplyRelay {
+    this.relays.set(relay.messageId, relay);
+    void relay.done.then(() => this.relays.delete(relay.messageId));
+    return relay;
+  }
+
+  /** Owns `reply` from now: it counts as load before {@link run} starts it. */
+  addReply(reply: ActiveReply): void {
+    this.replies.set(reply.messageId, reply);
+  }
+
+  /** Runs an added `reply` on `context`; resolves once it has ended and is no longer owned. Never rejects. */
+  async run(reply: ActiveReply, context: ContextTurn[]): Promise<void> {
+    await reply.run(context);
+    this.replies.delete(reply.messageId);
+  }
+
+  /** Stops every reply streaming here, as for a shutdown (interrupted, retryable). */
+  stopAll(): void {
+    for (const reply of this.replies.values()) reply.dispose();
+  }
+
+  /**
+   * The stop of a drain, in order: lets the replies in flight finish within the grace,
+   * stops the rest ({@link stopAll}), lets every held event out, and resolves once every
+   * terminal event has been emitted.
+   */
+  async dispose(): Promise<void> {
+    if (this.replies.size > 0) await this.endedWithin(this.graceMs);
+    this.stopAll();
+    // No gateway will release a hold now; what is held goes out so its room hears the end.
+    for (const relay of this.relays.values()) relay.releaseAll();
+    await this.ended();
+  }
+
+  /** Settles once every relay owned now has emitted its terminal event. */
+  private async ended(): Promise<void> {
+    await Promise.all([...this.relays.values()].map((relay) => relay.done));
+  }
+
+  /** {@link ended}, waiting `ms` at most. */
+  private async endedWithin(ms: number): Promise<void> {
+    const timers = new DisposableStore();
+    const grace = new Promise<void>((resolve) => ownedTimeout(timers, ms, resolve));
+    await Promise.race([this.ended(), grace]);
+    void timers.dispose();
+  }
+}
