@@ -41,6 +41,15 @@ function cgroup2Mount(): string | undefined {
   return undefined;
 }
 
+/** No isolation: every shell runs as the launcher's own user; nothing to kill or remove. */
+const NO_ISOLATION: ClusterIsolation = {
+  mode: 'none',
+  workerEnv: () => ({ TERMINAL_ISOLATION: 'none' }),
+  workerExited: () => undefined,
+  killNow: () => undefined,
+  cleanup: async () => undefined,
+};
+
 /**
  * Decides the terminal-workers' isolation: `user` when the launcher runs as root (unless
  * `TERMINAL_ISOLATION` says otherwise), `none` with a warning for an ordinary user. In
@@ -67,63 +76,53 @@ export function planClusterIsolation(options: {
         `npm run cluster runs as uid ${process.geteuid?.()}, not root: every terminal shell runs as your own user (TERMINAL_ISOLATION=none). Run it as root to give each user a Unix account of their own.`,
       );
     }
-    return {
-      mode,
-      workerEnv: () => ({ TERMINAL_ISOLATION: 'none' }),
-      workerExited: () => undefined,
-      killNow: () => undefined,
-      cleanup: async () => undefined,
-    };
+    return NO_ISOLATION;
   }
-
   // The state folder is 0711: users pass through it to their own home.
   const homeRoot = env.TERMINAL_HOME_ROOT ?? path.join(stateDir, 'homes');
-  let cgroupParent: string | undefined;
-  if (root) {
-    const base = env.TERMINAL_CGROUP_ROOT ?? cgroup2Mount();
-    const candidate = base && path.join(base, `ctos-cluster-${process.pid}`);
-    try {
-      if (candidate) {
-        mkdirSync(candidate, { recursive: true });
-        enableControllers(candidate);
-      }
-      cgroupParent = candidate;
-    } catch (error) {
-      logger.warn({ err: error, cgroup: candidate }, 'cannot create cgroups for the terminal-workers');
-    }
-  }
+  const cgroupParent = root ? createCgroupParent(env, logger) : undefined;
   if (!cgroupParent) {
     logger.warn(
       'no writable cgroup v2: when a user’s last session on a terminal-worker ends, their processes on every terminal-worker of this machine are killed',
     );
   }
-  const workerCgroups: string[] = [];
+  return userIsolation({ env, logger, homeRoot, cgroupParent });
+}
 
-  const killCgroup = (dir: string): void => {
-    if (!existsSync(dir)) return;
-    if (existsSync(path.join(dir, 'cgroup.kill'))) {
-      writeFileSync(path.join(dir, 'cgroup.kill'), '1');
-      return;
+/**
+ * Makes this launcher's cgroup folder (`ctos-cluster-<pid>`) below `TERMINAL_CGROUP_ROOT`
+ * or the cgroup v2 mount, with the controllers its workers need.
+ * @returns the folder, or undefined (with a warning when it could not be made).
+ */
+function createCgroupParent(env: Record<string, string | undefined>, logger: Logger): string | undefined {
+  const base = env.TERMINAL_CGROUP_ROOT ?? cgroup2Mount();
+  const candidate = base && path.join(base, `ctos-cluster-${process.pid}`);
+  try {
+    if (candidate) {
+      mkdirSync(candidate, { recursive: true });
+      enableControllers(candidate);
     }
-    // Before Linux 5.14: every member of the folder and those below, until none is left.
-    for (let round = 0; round < KILL_ROUNDS_WITHOUT_CGROUP_KILL; round++) {
-      const members = cgroupMembers(dir);
-      if (members.length === 0) return;
-      for (const pid of members) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // exited meanwhile
-        }
-      }
-    }
-  };
+    return candidate;
+  } catch (error) {
+    logger.warn({ err: error, cgroup: candidate }, 'cannot create cgroups for the terminal-workers');
+    return undefined;
+  }
+}
+
+/** `user` isolation: homes in `homeRoot`, and a cgroup folder per worker below `cgroupParent` if there is one. */
+function userIsolation(plan: {
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  homeRoot: string;
+  cgroupParent: string | undefined;
+}): ClusterIsolation {
+  const { homeRoot, cgroupParent } = plan;
+  const workerCgroups: string[] = [];
   const killAll = (): void => {
     for (const dir of workerCgroups) killCgroup(dir);
   };
-
   return {
-    mode,
+    mode: 'user',
     workerEnv() {
       const out: Record<string, string> = { TERMINAL_ISOLATION: 'user', TERMINAL_HOME_ROOT: homeRoot };
       if (cgroupParent) {
@@ -142,36 +141,69 @@ export function planClusterIsolation(options: {
       killAll();
       if (cgroupParent) await removeCgroupTree(cgroupParent);
       if (!removeAccounts || !redis.url) return; // no Redis yet: no account was made
-      const client = connectRedis(redis.url, 'cluster-launcher', {}, { maxRetriesPerRequest: 1 });
-      let members: string[] = [];
-      try {
-        members = await new RedisStore(client, redis.prefix).smembers('unix:accounts');
-      } catch (error) {
-        logger.warn({ err: error }, 'could not list the accounts this cluster created; they are left in place');
-      } finally {
-        client.disconnect();
-      }
-      const { tools } = findSystemTools();
-      // Only what is still ours: the account of that name and uid, with its home in our home
-      // root. Anything else (another deployment's account, a machine's own) is left alone.
-      const accounts = members
-        .map((member) => {
-          const [uid, name] = member.split(':');
-          return { uid: Number(uid), name: name! };
-        })
-        .filter(({ uid, name }) => {
-          const entry = spawnSync(tools.getent, ['passwd', name], { encoding: 'utf8' });
-          const fields = entry.stdout.trim().split(':');
-          return entry.status === 0 && fields[2] === String(uid) && fields[5] === path.join(homeRoot, name);
-        });
-      if (accounts.length === 0) return;
-      await removeLocalAccounts(tools, accounts).catch((error: unknown) =>
-        logger.warn({ err: error }, 'some Unix accounts of this cluster could not be removed'),
-      );
-      // Files of a removed account would pass to the next holder of its uid.
-      if (!env.TERMINAL_HOME_ROOT) rmSync(homeRoot, { recursive: true, force: true });
+      await removeRunAccounts(redis, plan);
     },
   };
+}
+
+/**
+ * Removes the Unix accounts this run's Redis allocated (`unix:accounts`) that are still
+ * ours, then — unless the operator chose the home root — the homes they kept.
+ */
+async function removeRunAccounts(
+  redis: { url: string; prefix: string },
+  plan: { env: Record<string, string | undefined>; logger: Logger; homeRoot: string },
+): Promise<void> {
+  const { env, logger, homeRoot } = plan;
+  const client = connectRedis(redis.url, 'cluster-launcher', {}, { maxRetriesPerRequest: 1 });
+  let members: string[] = [];
+  try {
+    members = await new RedisStore(client, redis.prefix).smembers('unix:accounts');
+  } catch (error) {
+    logger.warn({ err: error }, 'could not list the accounts this cluster created; they are left in place');
+  } finally {
+    client.disconnect();
+  }
+  const { tools } = findSystemTools();
+  // Only what is still ours: the account of that name and uid, with its home in our home
+  // root. Anything else (another deployment's account, a machine's own) is left alone.
+  const accounts = members
+    .map((member) => {
+      const [uid, name] = member.split(':');
+      return { uid: Number(uid), name: name! };
+    })
+    .filter(({ uid, name }) => {
+      const entry = spawnSync(tools.getent, ['passwd', name], { encoding: 'utf8' });
+      const fields = entry.stdout.trim().split(':');
+      return entry.status === 0 && fields[2] === String(uid) && fields[5] === path.join(homeRoot, name);
+    });
+  if (accounts.length === 0) return;
+  await removeLocalAccounts(tools, accounts).catch((error: unknown) =>
+    logger.warn({ err: error }, 'some Unix accounts of this cluster could not be removed'),
+  );
+  // Files of a removed account would pass to the next holder of its uid.
+  if (!env.TERMINAL_HOME_ROOT) rmSync(homeRoot, { recursive: true, force: true });
+}
+
+/** Kills every process in a cgroup folder and those below it; a folder that is gone is no error. */
+function killCgroup(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (existsSync(path.join(dir, 'cgroup.kill'))) {
+    writeFileSync(path.join(dir, 'cgroup.kill'), '1');
+    return;
+  }
+  // Before Linux 5.14: every member of the folder and those below, until none is left.
+  for (let round = 0; round < KILL_ROUNDS_WITHOUT_CGROUP_KILL; round++) {
+    const members = cgroupMembers(dir);
+    if (members.length === 0) return;
+    for (const pid of members) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
+import path from 'node:path';
 import { FILE_SUFFIX } from '@ctos/runtime';
-import { SECRET_VARIABLES } from './cluster-secrets';
+import { SECRET_VARIABLES, type ClusterSecretFiles } from './cluster-secrets';
 import type { ClusterRole } from './cluster-types';
-import { definedEnv } from './cluster-util';
+import { definedEnv, LOOPBACK, REPO_ROOT } from './cluster-util';
 
 /** Log levels that would hide the `listening` lines the launcher reads. */
 const QUIETER_THAN_INFO = new Set(['warn', 'error', 'fatal', 'silent']);
@@ -45,6 +46,11 @@ export const ROLE_SPECS: Record<
   },
 };
 
+/** The absolute path of the role's compiled entry point (it may not be built). */
+export function roleScript(role: ClusterRole): string {
+  return path.join(REPO_ROOT, ROLE_SPECS[role].script);
+}
+
 /** Start-up order; shutdown runs it backwards after nginx. */
 export const ROLE_ORDER: readonly ClusterRole[] = ['terminal-worker', 'ai-worker', 'message-worker', 'gateway'];
 
@@ -65,4 +71,59 @@ export function serviceBaseEnv(env: Record<string, string | undefined>, logLevel
     base.LOG_LEVEL = 'info';
   }
   return base;
+}
+
+/** What the launcher sets for one process, on top of {@link serviceBaseEnv}. */
+export interface RoleSettings {
+  /** Redis without its password (`redis://127.0.0.1:port`). */
+  redisUrl: string;
+  redisPrefix: string;
+  secretFiles: ClusterSecretFiles;
+  /** The AI workers' endpoint, if any. */
+  anthropicBaseUrl: string | undefined;
+  /** A terminal-worker's isolation settings (see `ClusterIsolation.workerEnv`); empty for other roles. */
+  isolationEnv: Record<string, string>;
+  /** Settings of this one process (`Cluster.addProcess`), applied last. */
+  extra: Record<string, string>;
+}
+
+/**
+ * The whole environment of one process of `role`: `base`, then loopback addresses, port 0
+ * for every port (the real ones are read from its log), Redis, and only the secret files
+ * that role needs. What the launcher sets replaces a file the operator named for the same
+ * setting (`X_FILE`).
+ */
+export function roleEnv(
+  role: ClusterRole,
+  base: Record<string, string>,
+  settings: RoleSettings,
+): Record<string, string> {
+  const { secretFiles, anthropicBaseUrl } = settings;
+  const env: Record<string, string> = { ...base };
+  const set = (name: string, value: string): void => {
+    delete env[`${name}${FILE_SUFFIX}`];
+    env[name] = value;
+  };
+  set('REDIS_URL', settings.redisUrl);
+  set('REDIS_PASSWORD_FILE', secretFiles.redisPassword);
+  set('REDIS_PREFIX', settings.redisPrefix);
+  set('HOST', LOOPBACK);
+  for (const name of ROLE_SPECS[role].portVariables) set(name, '0');
+  if (role === 'gateway') {
+    set('AUTH_JWT_SECRET_FILE', secretFiles.jwtSecret);
+    // Gateways sit behind the launcher's nginx, as in compose: limits key on the real client.
+    if (env.GATEWAY_TRUST_PROXY === undefined && env[`GATEWAY_TRUST_PROXY${FILE_SUFFIX}`] === undefined) {
+      env.GATEWAY_TRUST_PROXY = 'true';
+    }
+  }
+  for (const [name, value] of Object.entries(settings.isolationEnv)) set(name, value);
+  if (role === 'message-worker') set('MESSAGE_API_TOKENS_FILE', secretFiles.messageApiTokens);
+  if (role === 'ai-worker') {
+    if (secretFiles.anthropicApiKey) set('ANTHROPIC_API_KEY_FILE', secretFiles.anthropicApiKey);
+    if (anthropicBaseUrl) set('ANTHROPIC_BASE_URL', anthropicBaseUrl);
+    // The stand-in accepts any key (this one is no secret); the SDK insists on having one.
+    if (!secretFiles.anthropicApiKey && anthropicBaseUrl) set('ANTHROPIC_API_KEY', 'stand-in');
+  }
+  for (const [name, value] of Object.entries(settings.extra)) set(name, value);
+  return env;
 }

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ClusterConfig } from './cluster-config';
 
 /**
- * Secrets, each given only to the role that needs it (see `startRole`) and only as a file
+ * Secrets, each given only to the role that needs it (see `roleEnv`) and only as a file
  * named by `X_FILE`, never in an environment or on a command line: those are readable
  * through /proc by the process's own user, which a shell may be.
  */
@@ -24,6 +26,9 @@ export const STATE_DIR_MODE = 0o711;
 /** Folders and files only the launcher's user may read. */
 export const PRIVATE_DIR_MODE = 0o700;
 const PRIVATE_FILE_MODE = 0o600;
+
+/** Random bytes of a secret the launcher makes for a run (256 bits, written as hex). */
+const GENERATED_SECRET_BYTES = 32;
 
 /** The secrets of one run, as values. */
 export interface ClusterSecrets {
@@ -71,4 +76,44 @@ export function writeClusterSecrets(
     },
     remove,
   };
+}
+
+/** A run's secrets as values and as the files that carry them (see {@link writeRunSecrets}). */
+export interface RunSecrets {
+  /** The HS256 secret of user tokens. */
+  jwtSecret: string;
+  /** The password of the run's Redis (hex). */
+  redisPassword: string;
+  /** Bearer tokens of the message-worker's producer API. */
+  messageApiTokens: string[];
+  files: ClusterSecretFiles;
+  /** Removes the `secrets/` folder; harmless when it is gone already. */
+  remove(): void;
+}
+
+/**
+ * The secrets of a run: the JWT secret, the producer API tokens (comma-separated in the
+ * setting) and the Anthropic key as configured, the first two generated when unset, and a
+ * new Redis password every run; written with {@link writeClusterSecrets}.
+ * @throws the file system's error when `<stateDir>/secrets` cannot be written.
+ */
+export function writeRunSecrets(
+  stateDir: string,
+  config: Pick<ClusterConfig, 'AUTH_JWT_SECRET' | 'MESSAGE_API_TOKENS' | 'ANTHROPIC_API_KEY'>,
+): RunSecrets {
+  const generate = (): string => randomBytes(GENERATED_SECRET_BYTES).toString('hex');
+  const jwtSecret = config.AUTH_JWT_SECRET ?? generate();
+  const messageApiTokens = (config.MESSAGE_API_TOKENS ?? generate())
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  // Hex: it goes into a redis:// URL and a Redis configuration line as it is.
+  const redisPassword = generate();
+  const { files, remove } = writeClusterSecrets(stateDir, {
+    jwtSecret,
+    redisPassword,
+    messageApiTokens: messageApiTokens.join(','),
+    anthropicApiKey: config.ANTHROPIC_API_KEY,
+  });
+  return { jwtSecret, redisPassword, messageApiTokens, files, remove };
 }

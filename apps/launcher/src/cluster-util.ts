@@ -1,6 +1,10 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
+import path from 'node:path';
+
+/** The repository root (this file is in apps/launcher/src or dist): the processes' working folder. */
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
 
 /** Every process binds loopback: nginx is the only door, as in docker-compose. */
 export const LOOPBACK = '127.0.0.1';

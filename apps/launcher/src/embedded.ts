@@ -81,33 +81,59 @@ export interface Embedded {
   stop(): Promise<void>;
 }
 
-/**
- * Embedded mode: the gateway and every worker in this process on the in-memory bus and
- * adapter — no Redis, no nginx, no Docker. The same service functions as the
- * distributed build, composed differently.
- */
-export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
-  const { env, logger } = options;
-  const [embedded, gatewayConfig, terminalConfig, messageConfig, aiConfig] = loadAll(env);
-  // A secret of our own unless the operator gave one; tokens die with the process.
-  const jwtSecret = gatewayConfig.AUTH_JWT_SECRET ?? randomBytes(32).toString('hex');
+/** One in-memory bus for every service of this process; each service gets a transport of its own. */
+interface MemoryTransports {
+  /** A transport on the shared bus for the service `id`, kept until {@link MemoryTransports.disposeAll}. */
+  create(id: string): Transport;
+  /** Disposes every transport made, one after another in the order they were made. */
+  disposeAll(): Promise<void>;
+}
+
+/** The shared in-memory bus, with the gateway's heartbeat settings (ms, beats). */
+function memoryTransports(
+  gatewayConfig: ReturnType<typeof loadGatewayConfig>,
+  logger: EmbeddedOptions['logger'],
+): MemoryTransports {
   const cluster = new MemoryCluster({
     intervalMs: gatewayConfig.HEARTBEAT_INTERVAL_MS,
     missedBeats: gatewayConfig.HEARTBEAT_MISSED_BEATS,
   });
   const transports: Transport[] = [];
-  const transport = (id: string): Transport => {
-    const t = createMemoryTransport(cluster, {
-      id,
-      observer: { onHandlerError: (error) => logger(id).error({ err: error }, 'bus handler failed') },
-    });
-    transports.push(t);
-    return t;
+  return {
+    create(id) {
+      const t = createMemoryTransport(cluster, {
+        id,
+        observer: { onHandlerError: (error) => logger(id).error({ err: error }, 'bus handler failed') },
+      });
+      transports.push(t);
+      return t;
+    },
+    async disposeAll() {
+      for (const t of transports) await t.dispose();
+    },
   };
+}
 
+/** The three workers of embedded mode, started, and the producer API's port and token. */
+interface EmbeddedWorkers {
+  terminalWorker: TerminalWorker;
+  messageWorker: MessageWorker;
+  aiWorker: AiWorker;
+  messageApiPort: number;
+  messageToken: string;
+}
+
+/** Starts the terminal-, message- and AI worker, in that order, and the message producer API. */
+async function startWorkers(
+  configs: ReturnType<typeof loadAll>,
+  options: EmbeddedOptions,
+  transports: MemoryTransports,
+): Promise<EmbeddedWorkers> {
+  const { env, logger } = options;
+  const [, gatewayConfig, terminalConfig, messageConfig, aiConfig] = configs;
   const terminalWorker = createTerminalWorker({
     id: 'terminal-embedded',
-    transport: transport('terminal-embedded'),
+    transport: transports.create('terminal-embedded'),
     config: terminalConfig,
     logger: logger('terminal-worker'),
     metrics: createMetricsRegistry('terminal-worker'),
@@ -117,7 +143,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   const messageToken = messageConfig.MESSAGE_API_TOKENS[0] ?? randomBytes(32).toString('hex');
   const messageWorker = createMessageWorker({
     id: 'message-embedded',
-    transport: transport('message-embedded'),
+    transport: transports.create('message-embedded'),
     config: messageConfig,
     logger: logger('message-worker'),
     metrics: createMetricsRegistry('message-worker'),
@@ -133,13 +159,31 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   // With no ANTHROPIC_API_KEY it warns once and answers each message with UNAVAILABLE.
   const aiWorker = createAiWorker({
     id: 'ai-embedded',
-    transport: transport('ai-embedded'),
+    transport: transports.create('ai-embedded'),
     config: aiConfig,
     logger: logger('ai-worker'),
     metrics: createMetricsRegistry('ai-worker'),
   });
   aiWorker.start();
+  return { terminalWorker, messageWorker, aiWorker, messageApiPort, messageToken };
+}
 
+/** Drains the workers (AI, terminal, message, in that order), then disposes every transport. */
+async function stopWorkers(workers: EmbeddedWorkers, transports: MemoryTransports): Promise<void> {
+  await workers.aiWorker.drain();
+  await workers.terminalWorker.drain();
+  await workers.messageWorker.drain();
+  await transports.disposeAll();
+}
+
+/** The gateway of embedded mode, serving the one-time login and the web page besides Socket.IO. */
+function createEmbeddedGateway(
+  configs: ReturnType<typeof loadAll>,
+  options: EmbeddedOptions,
+  transports: MemoryTransports,
+  jwtSecret: string,
+): { gateway: Gateway; login: ReturnType<typeof createLoginCodes> } {
+  const [embedded, gatewayConfig] = configs;
   const login = createLoginCodes({
     secret: jwtSecret,
     user: embedded.EMBEDDED_USER,
@@ -151,8 +195,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     id: 'gateway-embedded',
     config: gatewayConfig,
     jwtSecret,
-    transport: transport('gateway-embedded'),
-    logger: logger('gateway'),
+    transport: transports.create('gateway-embedded'),
+    logger: options.logger('gateway'),
     metrics: createMetricsRegistry('gateway'),
     extraRoutes: routeModules,
     mount: (app) => {
@@ -160,18 +204,34 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
       mountStaticWeb(app, embedded.WEB_DIST_DIR ?? DEFAULT_WEB_DIST);
     },
   });
+  return { gateway, login };
+}
+
+/**
+ * Embedded mode: the gateway and every worker in this process on the in-memory bus and
+ * adapter — no Redis, no nginx, no Docker. The same service functions as the
+ * distributed build, composed differently.
+ * @throws ConfigError listing every bad setting of every service; the gateway's listen
+ * error (e.g. EADDRINUSE) after releasing everything started so far.
+ */
+export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded> {
+  const configs = loadAll(options.env);
+  const gatewayConfig = configs[1];
+  // A secret of our own unless the operator gave one; tokens die with the process.
+  const jwtSecret = gatewayConfig.AUTH_JWT_SECRET ?? randomBytes(32).toString('hex');
+  const transports = memoryTransports(gatewayConfig, options.logger);
+  const workers = await startWorkers(configs, options, transports);
+  const { gateway, login } = createEmbeddedGateway(configs, options, transports, jwtSecret);
   let port: number;
   try {
     port = await gateway.listen(gatewayConfig.PORT, gatewayConfig.HOST);
   } catch (error) {
     // The port is taken (or not ours): release everything started so far, then report.
-    await aiWorker.drain();
-    await terminalWorker.drain();
-    await messageWorker.drain();
-    for (const t of transports) await t.dispose();
+    await stopWorkers(workers, transports);
     throw error;
   }
   const url = `http://${gatewayConfig.HOST.includes(':') ? `[${gatewayConfig.HOST}]` : gatewayConfig.HOST}:${port}`;
+  const { terminalWorker, messageWorker, aiWorker } = workers;
 
   return {
     url,
@@ -182,13 +242,10 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
     terminalWorker,
     messageWorker,
     aiWorker,
-    messageApi: { url: `http://${gatewayConfig.HOST}:${messageApiPort}`, token: messageToken },
+    messageApi: { url: `http://${gatewayConfig.HOST}:${workers.messageApiPort}`, token: workers.messageToken },
     async stop() {
       await gateway.drain();
-      await aiWorker.drain();
-      await terminalWorker.drain();
-      await messageWorker.drain();
-      for (const t of transports) await t.dispose();
+      await stopWorkers(workers, transports);
     },
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rooms, type MessageItem } from '@ctos/protocol';
 import { waitFor } from '@ctos/testkit';
 import { createRedisTransport } from '@ctos/transport';
+import type { FleetSocketSpec } from '../fleet-protocol';
 import { wallClockMs } from '../ipc';
 import type { FigureRow } from '../report';
 import { attempt, type RunContext } from '../run-context';
@@ -14,6 +15,8 @@ const POST_CONCURRENCY = 4;
 const DELIVERY_TIMEOUT_MS = 120_000;
 /** Issue 8: at least this many deliveries per second across two gateways. */
 const MIN_DELIVERIES_PER_SECOND = 20_000;
+/** How long the emitter's own Redis connection may take to be ready (ms). */
+const EMITTER_READY_TIMEOUT_MS = 10_000;
 /** First loopback octet of the fan-out clients' addresses (the idle-socket figure uses others). */
 const FIRST_OCTET = 5;
 
@@ -37,6 +40,26 @@ async function inParallel(count: number, limit: number, task: (i: number) => Pro
   await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
 }
 
+/** What figure 6 measured. */
+interface FanoutMeasurement {
+  /** Messages × sockets: the `message:new` events each measured batch delivers. */
+  deliveries: number;
+  /** From the first POST to the last delivery (ms). */
+  systemMs: number;
+  /** From the first emit to the last delivery (ms). */
+  emitMs: number;
+  /** Deliveries per second through the producer API. */
+  system: number;
+  /** Deliveries per second from the Redis emitter alone. */
+  emitterOnly: number;
+}
+
+/**
+ * Resolves with the wall-clock ms when every fleet has had `batch` more messages per
+ * socket. @throws Error saying how many arrived when they do not all arrive in time.
+ */
+type DeliveredAll = (batch: number) => Promise<number>;
+
 /**
  * Figure 6: BENCH_FANOUT_SOCKETS sockets, one user each, half connected to each of the
  * two gateways directly; BENCH_FANOUT_MESSAGES messages posted to all of them through
@@ -49,101 +72,7 @@ export async function fanoutFigure(context: RunContext, system: ClusterSystem): 
   const sockets = context.config.BENCH_FANOUT_SOCKETS;
   const messages = context.config.BENCH_FANOUT_MESSAGES;
   context.progress(`6 fan-out: ${messages} messages to ${sockets} sockets over two gateways`);
-  const measured = await attempt(context, 'message fan-out', async () => {
-    const specs = socketSpecs(`fan-${randomUUID().slice(0, 8)}`, sockets, FIRST_OCTET);
-    const users = specs.map((s) => s.user);
-    const halves = split(specs, 2);
-    const fleets = await Promise.all(
-      halves.map((_, i) => SocketFleet.start(context.owned, `fleet-fanout-${i}`, context.env)),
-    );
-    try {
-      const outcomes = await Promise.all(
-        fleets.map((fleet, i) =>
-          fleet.connect(`http://127.0.0.1:${system.gateways[i]!.port}`, halves[i]!, system.cluster.jwtSecret),
-        ),
-      );
-      const failed = outcomes.reduce((n, o) => n + o.failed, 0);
-      if (failed > 0)
-        throw new Error(`${failed} sockets did not connect: ${outcomes.flatMap((o) => o.errors).join(' | ')}`);
-      const expected = [0, 0];
-      /**
-       * Resolves with the wall-clock ms when every fleet has had `batch` more messages per
-       * socket. @throws Error saying how many arrived when they do not all arrive in time.
-       */
-      const deliveredAll = (batch: number): Promise<number> => {
-        const waiting = waitForDeliveries(batch);
-        // Awaited below; until then a failed POST must not leave it rejecting unheard.
-        waiting.catch(() => undefined);
-        return waiting;
-      };
-      const waitForDeliveries = async (batch: number): Promise<number> => {
-        const targets = fleets.map((_, i) => (expected[i]! += batch * halves[i]!.length));
-        try {
-          return Math.max(
-            ...(await Promise.all(fleets.map((fleet, i) => fleet.expect(targets[i]!, DELIVERY_TIMEOUT_MS)))),
-          );
-        } catch (error) {
-          const counts = await Promise.all(fleets.map((fleet) => fleet.count()));
-          throw new Error(
-            `${(error as Error).message}: ${counts.join(' + ')} of ${targets.join(' + ')} message:new arrived`,
-            { cause: error },
-          );
-        }
-      };
-
-      // Warm-up: one message, so every connection, lock and script is hot.
-      const warm = deliveredAll(1);
-      await post(system, users, 0);
-      await warm;
-
-      const systemDone = deliveredAll(messages);
-      const systemStart = wallClockMs();
-      await inParallel(messages, POST_CONCURRENCY, (i) => post(system, users, i + 1));
-      const systemMs = (await systemDone) - systemStart;
-
-      const emitErrors: string[] = [];
-      const transport = createRedisTransport({
-        url: system.cluster.redisUrl,
-        prefix: system.cluster.redisPrefix,
-        id: `bench-emitter-${randomUUID().slice(0, 8)}`,
-        observer: { onEmitError: (error) => emitErrors.push(String(error)) },
-      });
-      try {
-        // An emit on a connection that is not ready yet is dropped (and reported), not queued.
-        await waitFor(() => transport.healthy(), { timeoutMs: 10_000, message: 'the emitter connection to Redis' });
-        const item = (id: number): MessageItem => ({
-          id,
-          severity: 'info',
-          source: 'bench',
-          category: 'general',
-          title: `Benchmark emit ${id}`,
-          content: '',
-          created_at: new Date().toISOString(),
-          read: false,
-        });
-        const emitDone = deliveredAll(messages);
-        const emitStart = wallClockMs();
-        for (let m = 0; m < messages; m++) {
-          const payload = item(m + 1);
-          await Promise.all(users.map((user) => transport.emitter.emit(rooms.user(user), 'message:new', payload)));
-        }
-        if (emitErrors.length > 0) throw new Error(`${emitErrors.length} emits failed: ${emitErrors[0]}`);
-        const emitMs = (await emitDone) - emitStart;
-        const deliveries = messages * sockets;
-        return {
-          deliveries,
-          systemMs,
-          emitMs,
-          system: deliveries / (systemMs / 1000),
-          emitterOnly: deliveries / (emitMs / 1000),
-        };
-      } finally {
-        await transport.dispose();
-      }
-    } finally {
-      await Promise.all(fleets.map((fleet) => fleet.close()));
-    }
-  });
+  const measured = await attempt(context, 'message fan-out', () => measureFanout(context, system));
   context.details.fanout = measured;
   return [
     {
@@ -164,4 +93,127 @@ export async function fanoutFigure(context: RunContext, system: ClusterSystem): 
         : {}),
     },
   ];
+}
+
+/** Connects two fleets, one per gateway, warms the path up, then times both ways of delivering. */
+async function measureFanout(context: RunContext, system: ClusterSystem): Promise<FanoutMeasurement> {
+  const sockets = context.config.BENCH_FANOUT_SOCKETS;
+  const messages = context.config.BENCH_FANOUT_MESSAGES;
+  const specs = socketSpecs(`fan-${randomUUID().slice(0, 8)}`, sockets, FIRST_OCTET);
+  const users = specs.map((s) => s.user);
+  const halves = split(specs, 2);
+  const fleets = await Promise.all(
+    halves.map((_, i) => SocketFleet.start(context.owned, `fleet-fanout-${i}`, context.env)),
+  );
+  try {
+    const outcomes = await Promise.all(
+      fleets.map((fleet, i) =>
+        fleet.connect(`http://127.0.0.1:${system.gateways[i]!.port}`, halves[i]!, system.cluster.jwtSecret),
+      ),
+    );
+    const failed = outcomes.reduce((n, o) => n + o.failed, 0);
+    if (failed > 0)
+      throw new Error(`${failed} sockets did not connect: ${outcomes.flatMap((o) => o.errors).join(' | ')}`);
+    const deliveredAll = deliveryWatch(fleets, halves);
+
+    // Warm-up: one message, so every connection, lock and script is hot.
+    const warm = deliveredAll(1);
+    await post(system, users, 0);
+    await warm;
+
+    const systemDone = deliveredAll(messages);
+    const systemStart = wallClockMs();
+    await inParallel(messages, POST_CONCURRENCY, (i) => post(system, users, i + 1));
+    const systemMs = (await systemDone) - systemStart;
+    const emitMs = await timeEmitterOnly(system, users, messages, deliveredAll);
+    const deliveries = messages * sockets;
+    return {
+      deliveries,
+      systemMs,
+      emitMs,
+      system: deliveries / (systemMs / 1000),
+      emitterOnly: deliveries / (emitMs / 1000),
+    };
+  } finally {
+    await Promise.all(fleets.map((fleet) => fleet.close()));
+  }
+}
+
+/**
+ * Counts what each fleet must have received: every call of the result adds `batch`
+ * messages per socket of its half to the fleet's target (at once, when it is called).
+ */
+function deliveryWatch(fleets: readonly SocketFleet[], halves: readonly FleetSocketSpec[][]): DeliveredAll {
+  const expected = fleets.map(() => 0);
+  const waitForDeliveries = async (batch: number): Promise<number> => {
+    const targets = fleets.map((_, i) => (expected[i]! += batch * halves[i]!.length));
+    try {
+      return Math.max(...(await Promise.all(fleets.map((fleet, i) => fleet.expect(targets[i]!, DELIVERY_TIMEOUT_MS)))));
+    } catch (error) {
+      const counts = await Promise.all(fleets.map((fleet) => fleet.count()));
+      throw new Error(
+        `${(error as Error).message}: ${counts.join(' + ')} of ${targets.join(' + ')} message:new arrived`,
+        {
+          cause: error,
+        },
+      );
+    }
+  };
+  return (batch) => {
+    const waiting = waitForDeliveries(batch);
+    // Awaited by the caller later; until then a failed POST must not leave it rejecting unheard.
+    waiting.catch(() => undefined);
+    return waiting;
+  };
+}
+
+/**
+ * The baseline: `messages` `message:new` per user emitted straight into the users' rooms
+ * with the Redis emitter (no store), from the first emit to the last delivery (ms).
+ * @throws Error when an emit fails or the deliveries do not all arrive.
+ */
+async function timeEmitterOnly(
+  system: ClusterSystem,
+  users: readonly string[],
+  messages: number,
+  deliveredAll: DeliveredAll,
+): Promise<number> {
+  const emitErrors: string[] = [];
+  const transport = createRedisTransport({
+    url: system.cluster.redisUrl,
+    prefix: system.cluster.redisPrefix,
+    id: `bench-emitter-${randomUUID().slice(0, 8)}`,
+    observer: { onEmitError: (error) => emitErrors.push(String(error)) },
+  });
+  try {
+    // An emit on a connection that is not ready yet is dropped (and reported), not queued.
+    await waitFor(() => transport.healthy(), {
+      timeoutMs: EMITTER_READY_TIMEOUT_MS,
+      message: 'the emitter connection to Redis',
+    });
+    const emitDone = deliveredAll(messages);
+    const emitStart = wallClockMs();
+    for (let m = 0; m < messages; m++) {
+      const payload = benchItem(m + 1);
+      await Promise.all(users.map((user) => transport.emitter.emit(rooms.user(user), 'message:new', payload)));
+    }
+    if (emitErrors.length > 0) throw new Error(`${emitErrors.length} emits failed: ${emitErrors[0]}`);
+    return (await emitDone) - emitStart;
+  } finally {
+    await transport.dispose();
+  }
+}
+
+/** The message item the emitter sends as message `id`, as the message-worker would have stored it. */
+function benchItem(id: number): MessageItem {
+  return {
+    id,
+    severity: 'info',
+    source: 'bench',
+    category: 'general',
+    title: `Benchmark emit ${id}`,
+    content: '',
+    created_at: new Date().toISOString(),
+    read: false,
+  };
 }

@@ -4,6 +4,7 @@ import { attempt, type RunContext } from '../run-context';
 import { combine, SocketFleet, socketSpecs, split, type ConnectOutcome } from '../socket-fleet';
 import type { ClusterSystem } from '../systems';
 import type { EchoServer } from '../echo-server';
+import { rssPerItemRow } from './memory-row';
 
 /** Client processes that share the sockets: each holds a few thousand, so no client event loop is the bottleneck. */
 const FLEETS = 4;
@@ -104,22 +105,21 @@ export async function idleSocketsFigure(
           }
         : {}),
     },
-    {
-      key: 'sockets.rss_per_socket',
-      figure: 4,
-      label: 'gateway RSS per idle socket',
-      value: measured?.rssPerSocketKiB ?? null,
-      unit: 'KiB',
-      baseline: baseline?.rssPerSocketKiB ?? null,
-      baselineLabel: '(bare Socket.IO)',
-      comparison: 'ratio',
-      target: `≤ ${MAX_RSS_PER_SOCKET_KIB} KiB`,
-      met: measured ? measured.rssPerSocketKiB <= MAX_RSS_PER_SOCKET_KIB : null,
-      ...(measured
-        ? {
-            note: `gateway RSS ${Math.round(measured.rssBeforeKiB / 1024)} → ${Math.round(measured.rssAfterKiB / 1024)} MiB`,
-          }
-        : {}),
-    },
+    rssPerItemRow(
+      {
+        key: 'sockets.rss_per_socket',
+        figure: 4,
+        label: 'gateway RSS per idle socket',
+        server: 'gateway',
+        baseline: baseline?.rssPerSocketKiB ?? null,
+        baselineLabel: '(bare Socket.IO)',
+        maxKiB: MAX_RSS_PER_SOCKET_KIB,
+      },
+      measured && {
+        perItemKiB: measured.rssPerSocketKiB,
+        beforeKiB: measured.rssBeforeKiB,
+        afterKiB: measured.rssAfterKiB,
+      },
+    ),
   ];
 }
