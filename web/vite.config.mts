@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { defineConfig } from 'vite';
 
+/** The protocol's source files (see the alias below). */
+const PROTOCOL_SOURCE = /[\\/]packages[\\/]protocol[\\/]src[\\/]/;
+
 export default defineConfig({
   root: import.meta.dirname,
   resolve: {
@@ -14,5 +17,11 @@ export default defineConfig({
     target: 'es2022',
     // xterm.js and its renderers are one large chunk by nature; split later if it matters.
     chunkSizeWarningLimit: 1500,
+    rolldownOptions: {
+      // The page takes only types and the browser-safe `DisposableStore` from the protocol. Its
+      // modules run nothing for effect (they declare schemas and constants), so declaring them
+      // side-effect-free keeps the unused zod schemas, the server's business, out of the bundle.
+      treeshake: { moduleSideEffects: (id) => (PROTOCOL_SOURCE.test(id) ? false : undefined) },
+    },
   },
 });

@@ -1,4 +1,7 @@
-import { parseInline, parseMarkdown, safeHref, type Block, type Inline } from '../src/ai/markdown';
+import { parseMarkdown } from '../src/ai/markdown';
+import { parseInline } from '../src/ai/markdown-inline';
+import type { Block, Inline } from '../src/ai/markdown-tree';
+import { safeHref } from '../src/ai/safe-href';
 
 /** The plain text of inline content, to compare shapes without spelling out every node. */
 function text(content: Inline[]): string {

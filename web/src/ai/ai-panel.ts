@@ -1,25 +1,16 @@
-import type {
-  AiConversationInfo,
-  AiErrorEvent,
-  AiHistoryMessage,
-  AiStreamChunkEvent,
-  AiStreamEndEvent,
-  AiStreamStartEvent,
-  ErrorCode,
-} from '@ctos/protocol';
+import { DisposableStore, type Disposable } from '@ctos/protocol';
 import { button, clear, el } from '../dom';
+import { addDisposableListener } from '../dom-listener';
 import { icon } from '../icons';
 import type { Toasts } from '../desktop/toasts';
-import { request, type AppSocket } from '../shell/socket-client';
+import { channelOf, type AppSocket } from '../shell/socket-client';
 import { ConversationList } from './conversation-list';
-import { ReplyAssembler } from './reply-assembler';
-import { TurnView, type TurnStatus } from './turn-view';
-import { newUuid } from './uuid';
+import { localConversationMemory } from './conversation-memory';
+import type { ConversationEvent } from './conversation-events';
+import { ConversationStream } from './conversation-stream';
+import { turnText, type ConversationTurn } from './conversation-turn';
+import { TurnView } from './turn-view';
 
-/** Failures that may pass if the same message is sent again. */
-const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set(['TIMEOUT', 'UNAVAILABLE', 'RATE_LIMITED', 'UPSTREAM_ERROR']);
-/** A new conversation is listed under its first words until the server names it (characters). */
-const TITLE_CHARS = 60;
 /** The message box grows with its text up to this height (px), then scrolls. */
 const COMPOSER_MAX_PX = 200;
 /** Within this distance of the bottom (px) the transcript follows a growing reply. */
@@ -31,38 +22,20 @@ const SUGGESTIONS = [
   'How do I see which process listens on a port?',
 ];
 
-interface Turn {
-  view: TurnView;
-  role: 'user' | 'assistant';
-  /** The reply's id, once `ai:stream:start` (or the history) named it. */
-  messageId?: string;
-  /** Text known from the history (a partial reply when it was still streaming). */
-  content: string;
-  status: TurnStatus;
-  assembler?: ReplyAssembler;
-  /** What the user asked, for Retry. */
-  prompt?: string;
-}
-
 /**
- * The AI assistant: a list of conversations, the transcript of the open one (replies
- * rendered as sanitised Markdown while they stream), a message box, Stop (`ai:cancel`),
- * inline errors with Retry when `retryable`. A streaming reply resumes from its last
- * chunk index after a reconnect, and from the start after a reload.
+ * The AI assistant's view: a list of conversations, the transcript of the open one
+ * (replies rendered as sanitised Markdown while they stream), a message box, Stop, and
+ * inline errors with Retry. What it shows is a {@link ConversationStream}'s state; this
+ * class only renders it and turns clicks and keys into the stream's calls.
  */
-export class AiPanel {
+export class AiPanel implements Disposable {
   readonly element: HTMLElement;
-  private conversations: AiConversationInfo[] = [];
-  private currentId: string | undefined;
-  private turns: Turn[] = [];
-  private readonly dirty = new Set<Turn>();
+  private readonly stream: ConversationStream;
+  /** The view of each turn shown (or shown before a reload of the transcript). */
+  private readonly views = new WeakMap<ConversationTurn, TurnView>();
+  private readonly dirty = new Set<ConversationTurn>();
   private frame = 0;
-  /** Message ids with an `ai:resume` in flight: one at a time each. */
-  private readonly resuming = new Set<string>();
-  private loadGeneration = 0;
-  /** The open conversation's history has been shown (retried on each connect until it is). */
-  private historyLoaded = false;
-  private readonly list = new ConversationList((id) => void this.openConversation(id));
+  private readonly list = new ConversationList((id) => void this.stream.open(id));
   private readonly heading = el('div', 'ai-heading');
   private readonly transcript = el('div', { className: 'ai-transcript', attrs: { 'aria-live': 'polite' } });
   private readonly input = el('textarea', {
@@ -74,21 +47,29 @@ export class AiPanel {
     },
   });
   private readonly sendButton: HTMLButtonElement;
+  /** The stream, the listeners on it and on the message box, and the pending frame. */
+  private readonly owned = new DisposableStore();
 
   constructor(
-    private readonly socket: AppSocket,
+    socket: AppSocket,
     private readonly toasts: Toasts,
-    private readonly storageKey: string,
+    storageKey: string,
   ) {
+    this.stream = this.owned.add(new ConversationStream(channelOf(socket), localConversationMemory(storageKey)));
     this.sendButton = button('ai-send', 'Send', () => this.onSendButton(), [icon('send')]);
-    const newChat = button('primary ai-new', 'New chat', () => this.newConversation(), [icon('plus'), 'New chat']);
-    this.input.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        this.onSendButton();
-      }
-    });
-    this.input.addEventListener('input', () => this.updateComposer());
+    const newChat = button('primary ai-new', 'New chat', () => this.stream.newConversation(), [
+      icon('plus'),
+      'New chat',
+    ]);
+    this.owned.add(
+      addDisposableListener(this.input, 'keydown', (event) => {
+        if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+          event.preventDefault();
+          this.onSendButton();
+        }
+      }),
+    );
+    this.owned.add(addDisposableListener(this.input, 'input', () => this.updateComposer()));
     this.element = el('div', 'ai-panel', [
       el('aside', 'ai-sidebar', [
         newChat,
@@ -105,11 +86,8 @@ export class AiPanel {
         }),
       ]),
     ]);
-    socket.on('ai:stream:start', (event) => this.onStart(event));
-    socket.on('ai:stream:chunk', (event) => this.onChunk(event));
-    socket.on('ai:stream:end', (event) => this.onEnd(event));
-    socket.on('ai:error', (event) => this.onError(event));
-    this.currentId = this.storedCurrent();
+    this.owned.add(this.stream.onEvent((event) => this.apply(event)));
+    this.owned.defer(() => cancelAnimationFrame(this.frame));
     this.renderEmpty();
     this.renderList();
     this.updateComposer();
@@ -124,73 +102,55 @@ export class AiPanel {
    * On every (re)connect: the conversation list, then the open conversation — loaded
    * on the first connect, resumed where it stopped on later ones.
    */
-  async connected(first: boolean): Promise<void> {
-    await this.loadConversations();
-    if (!this.currentId) return;
-    const pendingWithoutId = this.turns.some((turn) => turn.status === 'pending' && !turn.messageId);
-    if (first || !this.historyLoaded || pendingWithoutId) {
-      await this.openConversation(this.currentId);
-      return;
-    }
-    for (const turn of this.turns) {
-      if (turn.messageId && (turn.status === 'streaming' || turn.status === 'pending')) this.resume(turn);
-    }
+  connected(first: boolean): Promise<void> {
+    return this.stream.connected(first);
   }
 
-  private get streamingTurn(): Turn | undefined {
-    return this.turns.find(
-      (turn) => turn.role === 'assistant' && (turn.status === 'pending' || turn.status === 'streaming'),
-    );
+  /** Releases the stream's socket listeners, the message box's listeners and a pending frame. */
+  dispose(): void {
+    void this.owned.dispose();
   }
 
-  private storedCurrent(): string | undefined {
-    try {
-      return localStorage.getItem(this.storageKey) ?? undefined;
-    } catch {
-      return undefined; // storage blocked: start with a new conversation
+  private apply(event: ConversationEvent): void {
+    switch (event.type) {
+      case 'list':
+        return this.renderList();
+      case 'list-failed':
+        return this.list.showNote(event.error);
+      case 'title':
+        this.heading.textContent = event.title || 'Conversation';
+        return;
+      case 'new':
+        this.renderEmpty();
+        this.renderList();
+        this.updateComposer();
+        this.input.focus();
+        return;
+      case 'history-failed':
+        return this.showLoadError(event.error, event.retry);
+      case 'history':
+        return this.showHistory();
+      case 'turn-added':
+        if (this.stream.turns.length === 1) clear(this.transcript);
+        return this.showTurn(event.turn);
+      case 'turn-changed':
+        return this.render(event.turn);
+      case 'sent':
+        return this.onSent(event.turn, event.retried);
+      case 'turn-failed':
+        this.render(event.turn);
+        this.views.get(event.turn)?.showError(event.error, event.retry);
+        return this.updateComposer();
+      case 'streaming':
+        return this.updateComposer();
+      case 'notice':
+        this.toasts.show({ tone: 'error', title: 'Assistant', body: event.error });
+        return;
     }
-  }
-
-  private storeCurrent(id: string | undefined): void {
-    try {
-      if (id) localStorage.setItem(this.storageKey, id);
-      else localStorage.removeItem(this.storageKey);
-    } catch {
-      // Storage blocked: only the reopen-after-reload convenience is lost.
-    }
-  }
-
-  private async loadConversations(): Promise<void> {
-    const response = await request(this.socket, 'ai:conversations', {});
-    if (!response.success) {
-      this.list.showNote(response.error);
-      return;
-    }
-    const local = this.conversations.filter(
-      (info) => !response.conversations.some((remote) => remote.conversation_id === info.conversation_id),
-    );
-    // A conversation begun here whose first message is still on its way is not on the server's list yet.
-    this.conversations = [
-      ...local.filter((info) => info.conversation_id === this.currentId),
-      ...response.conversations,
-    ];
-    this.renderList();
   }
 
   private renderList(): void {
-    this.list.render(this.conversations, this.currentId);
-  }
-
-  private newConversation(): void {
-    this.loadGeneration += 1;
-    this.historyLoaded = true; // nothing to load
-    this.currentId = undefined;
-    this.storeCurrent(undefined);
-    this.turns = [];
-    this.renderEmpty();
-    this.renderList();
-    this.updateComposer();
-    this.input.focus();
+    this.list.render(this.stream.conversations, this.stream.currentId);
   }
 
   private renderEmpty(): void {
@@ -218,232 +178,57 @@ export class AiPanel {
     );
   }
 
-  /** Shows a conversation from its history and follows a reply still being written. */
-  private async openConversation(id: string): Promise<void> {
-    const generation = ++this.loadGeneration;
-    this.historyLoaded = false;
-    this.currentId = id;
-    this.storeCurrent(id);
-    this.renderList();
-    const info = this.conversations.find((candidate) => candidate.conversation_id === id);
-    this.heading.textContent = info?.title || 'Conversation';
-    const response = await request(this.socket, 'ai:history', { conversation_id: id });
-    if (generation !== this.loadGeneration) return;
-    if (!response.success) {
-      if (response.code === 'NOT_FOUND') {
-        this.newConversation(); // gone (or never sent): start afresh
-        return;
-      }
-      clear(this.transcript);
-      this.turns = [];
-      const retry = button('ghost small', 'Try again', () => void this.openConversation(id), [
-        icon('retry'),
-        'Try again',
-      ]);
-      this.transcript.appendChild(
-        el('div', 'ai-load-error', [icon('alert'), el('span', { text: response.error }), retry]),
-      );
-      return;
-    }
+  private showLoadError(error: string, retry: () => void): void {
     clear(this.transcript);
-    this.turns = [];
-    this.historyLoaded = true;
-    for (const message of response.messages) this.addHistoryTurn(message);
-    if (this.turns.length === 0) this.renderEmpty();
+    const again = button('ghost small', 'Try again', retry, [icon('retry'), 'Try again']);
+    this.transcript.appendChild(el('div', 'ai-load-error', [icon('alert'), el('span', { text: error }), again]));
+  }
+
+  private showHistory(): void {
+    clear(this.transcript);
+    for (const turn of this.stream.turns) this.showTurn(turn);
+    if (this.stream.turns.length === 0) this.renderEmpty();
     this.updateComposer();
     this.scrollToBottom(true);
-    for (const turn of this.turns) if (turn.status === 'streaming' && turn.messageId) this.resume(turn);
   }
 
-  private addHistoryTurn(message: AiHistoryMessage): void {
-    const turn = this.addTurn(message.role, message.content, message.status);
-    turn.messageId = message.message_id;
-    if (message.status === 'streaming') turn.assembler = new ReplyAssembler();
-    if (message.role === 'assistant') {
-      turn.prompt = [...this.turns].reverse().find((candidate) => candidate.role === 'user')?.content;
-    }
+  private showTurn(turn: ConversationTurn): void {
+    const view = new TurnView(turn.role);
+    view.render(turn.content, turn.status);
+    this.views.set(turn, view);
+    this.transcript.appendChild(view.element);
   }
 
-  private addTurn(role: 'user' | 'assistant', content: string, status: TurnStatus): Turn {
-    if (this.turns.length === 0) clear(this.transcript);
-    const turn: Turn = { view: new TurnView(role), role, content, status };
-    turn.view.render(content, status);
-    this.turns.push(turn);
-    this.transcript.appendChild(turn.view.element);
-    return turn;
+  private onSent(turn: ConversationTurn, retried: boolean): void {
+    const view = this.views.get(turn);
+    if (retried) view?.clearError();
+    else this.input.value = '';
+    view?.render('', 'pending');
+    this.updateComposer();
+    this.scrollToBottom(true);
   }
 
   private onSendButton(): void {
-    if (this.streamingTurn) void this.stop();
-    else void this.send(this.input.value);
-  }
-
-  private async send(raw: string, retryOf?: Turn): Promise<void> {
-    const content = raw.trim();
-    if (!content || this.streamingTurn) return;
-    if (!this.currentId) {
-      const id = newUuid();
-      const now = new Date().toISOString();
-      this.currentId = id;
-      this.storeCurrent(id);
-      this.conversations.unshift({
-        conversation_id: id,
-        title: content.slice(0, TITLE_CHARS),
-        created_at: now,
-        updated_at: now,
-      });
-      this.heading.textContent = content.slice(0, TITLE_CHARS);
-      this.renderList();
-    }
-    const conversationId = this.currentId;
-    if (retryOf) {
-      retryOf.view.clearError();
-    } else {
-      this.addTurn('user', content, 'complete');
-      this.input.value = '';
-    }
-    const turn = retryOf ?? this.addTurn('assistant', '', 'pending');
-    turn.prompt = content;
-    turn.content = '';
-    turn.status = 'pending';
-    turn.assembler = new ReplyAssembler();
-    turn.messageId = undefined;
-    turn.view.render('', 'pending');
-    this.updateComposer();
-    this.scrollToBottom(true);
-    if (!this.socket.connected) {
-      this.fail(turn, 'Not connected. Send again when the connection is back.', true);
-      return;
-    }
-    const response = await request(this.socket, 'ai:message', { conversation_id: conversationId, content });
-    if (!response.success && turn.status === 'pending' && !turn.messageId) {
-      this.fail(turn, response.error, RETRYABLE_CODES.has(response.code));
-    }
+    if (this.stream.isStreaming) void this.stop();
+    else void this.stream.send(this.input.value);
   }
 
   private async stop(): Promise<void> {
-    const turn = this.streamingTurn;
-    if (!turn || !this.currentId) return;
+    if (!this.stream.canStop) return;
     this.sendButton.disabled = true;
-    const response = await request(this.socket, 'ai:cancel', { conversation_id: this.currentId });
+    const failure = await this.stream.stop();
     this.sendButton.disabled = false;
-    if (!response.success) this.toasts.show({ tone: 'error', title: 'Could not stop the reply', body: response.error });
-  }
-
-  private fail(turn: Turn, text: string, retryable: boolean): void {
-    turn.status = turn.assembler?.text || turn.content ? 'interrupted' : 'failed';
-    this.render(turn);
-    const prompt = turn.prompt;
-    turn.view.showError(text, retryable && prompt ? () => void this.send(prompt, turn) : undefined);
-    this.updateComposer();
-  }
-
-  /** The turn of reply `messageId`, binding a pending one to it when it is the first word of that reply. */
-  private turnFor(conversationId: string, messageId: string): Turn | undefined {
-    if (conversationId !== this.currentId) return undefined;
-    const known = this.turns.find((turn) => turn.messageId === messageId);
-    if (known) return known;
-    const pending = this.turns.find(
-      (turn) => turn.role === 'assistant' && turn.status === 'pending' && !turn.messageId,
-    );
-    if (pending) pending.messageId = messageId;
-    return pending;
-  }
-
-  private onStart(event: AiStreamStartEvent): void {
-    this.markStreaming(event.conversation_id, event.message_id);
-    const turn = this.turnFor(event.conversation_id, event.message_id);
-    if (turn) {
-      turn.status = 'streaming';
-      turn.assembler ??= new ReplyAssembler();
-      this.render(turn);
-    } else if (event.conversation_id === this.currentId) {
-      void this.openConversation(event.conversation_id); // started in another tab: show its question too
-    }
-  }
-
-  private onChunk(event: AiStreamChunkEvent): void {
-    const turn = this.turnFor(event.conversation_id, event.message_id);
-    if (!turn) return;
-    if (turn.status === 'pending') turn.status = 'streaming';
-    turn.assembler ??= new ReplyAssembler();
-    const outcome = turn.assembler.accept(event.index, event.chunk);
-    if (outcome === 'gap') this.resume(turn);
-    if (outcome !== 'duplicate') this.render(turn);
-  }
-
-  private onEnd(event: AiStreamEndEvent): void {
-    this.markStreaming(event.conversation_id, undefined);
-    const turn = this.turnFor(event.conversation_id, event.message_id);
-    if (turn) {
-      turn.status =
-        event.stop_reason === 'cancelled'
-          ? 'cancelled'
-          : event.stop_reason === 'interrupted'
-            ? 'interrupted'
-            : 'complete';
-      this.render(turn);
-      this.updateComposer();
-    }
-    void this.loadConversations(); // the server may have named the conversation
-  }
-
-  private onError(event: AiErrorEvent): void {
-    const turn =
-      (event.conversation_id && event.message_id ? this.turnFor(event.conversation_id, event.message_id) : undefined) ??
-      (!event.conversation_id || event.conversation_id === this.currentId ? this.streamingTurn : undefined);
-    if (event.conversation_id) this.markStreaming(event.conversation_id, undefined);
-    if (turn && (turn.status === 'pending' || turn.status === 'streaming'))
-      this.fail(turn, event.error, event.retryable);
-    else if (!event.conversation_id) this.toasts.show({ tone: 'error', title: 'Assistant', body: event.error });
-  }
-
-  private markStreaming(conversationId: string, messageId: string | undefined): void {
-    const info = this.conversations.find((candidate) => candidate.conversation_id === conversationId);
-    if (!info || info.streaming_message_id === messageId) return;
-    if (messageId) info.streaming_message_id = messageId;
-    else delete info.streaming_message_id;
-    this.renderList();
-  }
-
-  /** Asks for the chunks of `turn` after the last one it has (all of them after a reload). */
-  private resume(turn: Turn): void {
-    const messageId = turn.messageId;
-    const conversationId = this.currentId;
-    if (!messageId || !conversationId || this.resuming.has(messageId)) return;
-    this.resuming.add(messageId);
-    turn.assembler ??= new ReplyAssembler();
-    const since = turn.assembler.lastIndex;
-    void request(this.socket, 'ai:resume', {
-      conversation_id: conversationId,
-      message_id: messageId,
-      ...(since >= 0 ? { since } : {}),
-    }).then((response) => {
-      this.resuming.delete(messageId);
-      if (!response.success) {
-        if (response.code !== 'TIMEOUT') this.fail(turn, response.error, false);
-        return; // a timeout: the next reconnect resumes again
-      }
-      if (response.status !== 'streaming' && (turn.status === 'streaming' || turn.status === 'pending')) {
-        // It finished while we were away: the stored reply is the whole of it.
-        if (conversationId === this.currentId) void this.openConversation(conversationId);
-      }
-    });
+    if (failure) this.toasts.show({ tone: 'error', title: 'Could not stop the reply', body: failure.error });
   }
 
   /** Re-renders a turn on the next frame: a fast stream costs one Markdown pass per frame. */
-  private render(turn: Turn): void {
+  private render(turn: ConversationTurn): void {
     this.dirty.add(turn);
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
       const follow = this.nearBottom();
-      for (const dirty of this.dirty) {
-        const assembled = dirty.assembler?.text ?? '';
-        // After a reload the history's partial text shows until the resumed chunks pass it.
-        const text = assembled.length >= dirty.content.length ? assembled : dirty.content;
-        dirty.view.render(text, dirty.status);
-      }
+      for (const dirty of this.dirty) this.views.get(dirty)?.render(turnText(dirty), dirty.status);
       this.dirty.clear();
       if (follow) this.scrollToBottom(true);
     });
@@ -459,7 +244,7 @@ export class AiPanel {
   }
 
   private updateComposer(): void {
-    const streaming = this.streamingTurn !== undefined;
+    const streaming = this.stream.isStreaming;
     this.sendButton.replaceChildren(icon(streaming ? 'stop' : 'send'));
     this.sendButton.classList.toggle('stop', streaming);
     const label = streaming ? 'Stop' : 'Send';

@@ -11,7 +11,7 @@ export class ConversationList {
 
   constructor(private readonly onOpen: (conversationId: string) => void) {}
 
-  render(conversations: AiConversationInfo[], currentId: string | undefined): void {
+  render(conversations: readonly AiConversationInfo[], currentId: string | undefined): void {
     clear(this.element);
     if (conversations.length === 0) {
       this.showNote('No conversations yet.');

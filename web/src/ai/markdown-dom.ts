@@ -1,6 +1,6 @@
 import { button, el } from '../dom';
 import { copyText } from '../terminal/clipboard';
-import type { Block, Inline } from './markdown';
+import type { Block, Inline } from './markdown-tree';
 
 /**
  * Builds DOM nodes for a parsed Markdown tree. Text goes in through text nodes only and

@@ -5,33 +5,13 @@
  * link survives only with an http, https or mailto address. The tree is turned into DOM
  * nodes by `markdown-dom.ts` with `textContent`, so nothing the model writes is ever
  * parsed as HTML. Pure: no DOM, unit-tested in Node.
+ *
+ * This file parses blocks; the text inside them goes to `parseInline` (`markdown-inline.ts`).
  */
 
-/** Inline content. */
-export type Inline =
-  | { type: 'text'; text: string }
-  | { type: 'code'; text: string }
-  | { type: 'strong' | 'em' | 'del'; children: Inline[] }
-  | { type: 'link'; href: string; children: Inline[] }
-  | { type: 'br' };
+import { parseInline } from './markdown-inline';
+import { MAX_DEPTH, type Align, type Block, type Inline } from './markdown-tree';
 
-/** A table column's alignment. */
-export type Align = 'left' | 'center' | 'right' | null;
-
-/** Block content. `open` on code marks a fence not closed yet (a reply still streaming). */
-export type Block =
-  | { type: 'paragraph'; children: Inline[] }
-  | { type: 'heading'; level: number; children: Inline[] }
-  | { type: 'code'; lang: string; text: string; open: boolean }
-  | { type: 'list'; ordered: boolean; start: number; items: Block[][] }
-  | { type: 'quote'; children: Block[] }
-  | { type: 'hr' }
-  | { type: 'table'; align: Align[]; header: Inline[][]; rows: Inline[][][] };
-
-/** Link schemes that may become a clickable link; anything else (javascript:, data:…) stays text. */
-const SAFE_SCHEMES = new Set(['http:', 'https:', 'mailto:']);
-/** Deepest nesting of lists and quotes parsed as such; deeper stays text (bounds recursion on hostile input). */
-const MAX_DEPTH = 12;
 /** Spaces a tab counts for in indentation. */
 const TAB_WIDTH = 4;
 
@@ -43,25 +23,6 @@ const LIST_ITEM = /^( {0,3})([-*+]|\d{1,9}[.)])([ \t]+|$)(.*)$/;
 const TABLE_SEPARATOR = /^ {0,3}\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$/;
 const SETEXT_1 = /^ {0,3}=+[ \t]*$/;
 const SETEXT_2 = /^ {0,3}-+[ \t]*$/;
-const ESCAPABLE = /[!-/:-@[-`{-~]/;
-// Sticky (`y`) patterns match at `lastIndex`, so the inline scanner never copies the rest of the text.
-const BARE_URL = /https?:\/\/[^\s<>"]*[^\s<>".,:;'!?)\]*_~]/iy;
-const AUTOLINK = /<((?:https?|mailto):[^\s<>]+)>/iy;
-const LINK_TARGET = /\(\s*<?([^\s()<>]*)>?(?:\s+"[^"]*")?\s*\)/y;
-const BACKTICKS = /`+/y;
-
-/**
- * Returns `raw` as an absolute http(s)/mailto URL, or undefined when it is anything
- * else (a relative path, `javascript:`, `data:`…).
- */
-export function safeHref(raw: string): string | undefined {
-  try {
-    const url = new URL(raw.trim());
-    return SAFE_SCHEMES.has(url.protocol) ? url.href : undefined;
-  } catch {
-    return undefined; // not an absolute URL: shown as text
-  }
-}
 
 /** Parses Markdown text into blocks. Never throws; unknown syntax is text. */
 export function parseMarkdown(source: string): Block[] {
@@ -297,141 +258,4 @@ function parseParagraph(lines: string[], from: number, out: Block[]): number {
     ),
   });
   return i;
-}
-
-/** Finds the closing `delimiter` for an opening at `from`, or -1. The closer must follow a non-space. */
-function findCloser(text: string, delimiter: string, from: number): number {
-  let at = text.indexOf(delimiter, from);
-  while (at !== -1) {
-    const before = text[at - 1] ?? ' ';
-    const after = text[at + delimiter.length] ?? ' ';
-    const intraword = delimiter[0] === '_' && /[\p{L}\p{N}]/u.test(after);
-    if (at > from && !/\s/.test(before) && !intraword) return at;
-    at = text.indexOf(delimiter, at + 1);
-  }
-  return -1;
-}
-
-/** Finds the `]` that closes the `[` at `open`, honouring nesting and escapes, or -1. */
-function findBracket(text: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\\') i++;
-    else if (c === '[') depth++;
-    else if (c === ']' && --depth === 0) return i;
-  }
-  return -1;
-}
-
-/** Parses inline Markdown (one paragraph's text). Never throws. */
-export function parseInline(text: string, depth = 0): Inline[] {
-  const out: Inline[] = [];
-  let buffer = '';
-  const flush = (): void => {
-    if (buffer) out.push({ type: 'text', text: buffer });
-    buffer = '';
-  };
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i] ?? '';
-    if (c === '\\' && text[i + 1] === '\n') {
-      flush();
-      out.push({ type: 'br' });
-      i += 2;
-      continue;
-    }
-    if (c === '\\' && ESCAPABLE.test(text[i + 1] ?? '')) {
-      buffer += text[i + 1];
-      i += 2;
-      continue;
-    }
-    if (c === '\n') {
-      const hard = / {2,}$/.test(buffer);
-      buffer = buffer.replace(/ +$/, '');
-      if (hard) {
-        flush();
-        out.push({ type: 'br' });
-      } else buffer += '\n';
-      i++;
-      continue;
-    }
-    if (c === '`') {
-      BACKTICKS.lastIndex = i;
-      const run = BACKTICKS.exec(text)?.[0] ?? '`';
-      const close = new RegExp(`(?<!\`)${run}(?!\`)`, 'g');
-      close.lastIndex = i + run.length;
-      const found = close.exec(text);
-      if (found) {
-        let code = text.slice(i + run.length, found.index).replace(/\n/g, ' ');
-        if (code.length > 2 && code.startsWith(' ') && code.endsWith(' ')) code = code.slice(1, -1);
-        flush();
-        out.push({ type: 'code', text: code });
-        i = found.index + run.length;
-      } else {
-        buffer += run;
-        i += run.length;
-      }
-      continue;
-    }
-    if (depth < MAX_DEPTH && (c === '*' || c === '_' || c === '~')) {
-      const double = text[i + 1] === c;
-      const delimiter = double ? c + c : c;
-      const opensWord = !/\s/.test(text[i + delimiter.length] ?? ' ');
-      const intraword = c === '_' && /[\p{L}\p{N}]/u.test(text[i - 1] ?? ' ');
-      if ((c !== '~' || double) && opensWord && !intraword) {
-        const close = findCloser(text, delimiter, i + delimiter.length);
-        if (close !== -1) {
-          flush();
-          const children = parseInline(text.slice(i + delimiter.length, close), depth + 1);
-          out.push({ type: c === '~' ? 'del' : double ? 'strong' : 'em', children });
-          i = close + delimiter.length;
-          continue;
-        }
-      }
-      buffer += delimiter;
-      i += delimiter.length;
-      continue;
-    }
-    if (c === '[' && depth < MAX_DEPTH) {
-      const close = findBracket(text, i);
-      LINK_TARGET.lastIndex = close + 1;
-      const target = close === -1 ? null : LINK_TARGET.exec(text);
-      if (close !== -1 && target) {
-        flush();
-        const children = parseInline(text.slice(i + 1, close), depth + 1);
-        const href = safeHref(target[1] ?? '');
-        if (href) out.push({ type: 'link', href, children });
-        else out.push(...children); // an unsafe or relative target: the words stay, the link goes
-        i = close + 1 + target[0].length;
-        continue;
-      }
-    }
-    if (c === '<') {
-      AUTOLINK.lastIndex = i;
-      const auto = AUTOLINK.exec(text);
-      const href = auto ? safeHref(auto[1] ?? '') : undefined;
-      if (auto && href) {
-        flush();
-        out.push({ type: 'link', href, children: [{ type: 'text', text: auto[1] ?? '' }] });
-        i += auto[0].length;
-        continue;
-      }
-    }
-    if ((c === 'h' || c === 'H') && !/[\p{L}\p{N}]/u.test(text[i - 1] ?? ' ')) {
-      BARE_URL.lastIndex = i;
-      const bare = BARE_URL.exec(text);
-      const href = bare ? safeHref(bare[0]) : undefined;
-      if (bare && href) {
-        flush();
-        out.push({ type: 'link', href, children: [{ type: 'text', text: bare[0] }] });
-        i += bare[0].length;
-        continue;
-      }
-    }
-    buffer += c;
-    i++;
-  }
-  flush();
-  return out;
 }

@@ -1,10 +1,8 @@
 import { button, clear, el } from '../dom';
 import { icon } from '../icons';
+import type { TurnStatus } from './conversation-turn';
 import { parseMarkdown } from './markdown';
 import { renderMarkdown } from './markdown-dom';
-
-/** Where a turn stands, as the transcript shows it. */
-export type TurnStatus = 'pending' | 'streaming' | 'complete' | 'cancelled' | 'interrupted' | 'failed';
 
 const STATUS_NOTES: Partial<Record<TurnStatus, string>> = {
   cancelled: 'Stopped',

@@ -1,4 +1,6 @@
+import { DisposableStore } from '@ctos/protocol';
 import { button, el } from '../dom';
+import { addDisposableListener } from '../dom-listener';
 import { icon, type IconName } from '../icons';
 import type { WindowGeometry } from './layout-store';
 
@@ -64,6 +66,10 @@ export class AppWindow {
   private readonly titleNode: HTMLElement;
   private titleNow: string;
   private closed = false;
+  /** The window's own listeners, released when it closes. */
+  private readonly owned = new DisposableStore();
+  /** The listeners of the drag under way, if any. */
+  private dragListeners: DisposableStore | undefined;
 
   constructor(
     spec: WindowSpec,
@@ -90,20 +96,26 @@ export class AppWindow {
       [header, spec.body, ...EDGES.map((edge) => el('div', `window-edge edge-${edge}`))],
     );
     this.element.setAttribute('aria-label', spec.title);
-    header.addEventListener('pointerdown', (event) => {
-      if ((event.target as Element).closest('button')) return;
-      this.drag(event, header, 'move');
-    });
-    header.addEventListener('dblclick', (event) => {
-      if (!(event.target as Element).closest('button')) this.toggleMaximize();
-    });
+    const owned = this.owned;
+    owned.add(
+      addDisposableListener(header, 'pointerdown', (event) => {
+        if ((event.target as Element).closest('button')) return;
+        this.drag(event, header, 'move');
+      }),
+    );
+    owned.add(
+      addDisposableListener(header, 'dblclick', (event) => {
+        if (!(event.target as Element).closest('button')) this.toggleMaximize();
+      }),
+    );
     for (const handle of this.element.querySelectorAll<HTMLElement>('.window-edge')) {
       const edge = EDGES.find((candidate) => handle.classList.contains(`edge-${candidate}`));
-      if (edge) handle.addEventListener('pointerdown', (event) => this.drag(event, handle, edge));
+      if (edge) owned.add(addDisposableListener(handle, 'pointerdown', (event) => this.drag(event, handle, edge)));
     }
     // Focus on any press inside, before the content handles it.
-    this.element.addEventListener('pointerdown', () => this.host.focus(this), { capture: true });
-    this.element.addEventListener('focusin', () => this.host.focus(this));
+    owned.add(addDisposableListener(this.element, 'pointerdown', () => this.host.focus(this), { capture: true }));
+    owned.add(addDisposableListener(this.element, 'focusin', () => this.host.focus(this)));
+    owned.defer(() => this.dragListeners?.dispose());
     this.geometryNow = { ...geometry };
     this.apply();
   }
@@ -173,11 +185,12 @@ export class AppWindow {
     this.host.changed(this);
   }
 
-  /** Closes the window as the user would (runs the spec's `onClose`). */
+  /** Closes the window as the user would (runs the spec's `onClose`) and releases its listeners. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.spec.onClose?.();
+    void this.owned.dispose();
     this.element.remove();
     this.host.closed(this);
   }
@@ -254,15 +267,15 @@ export class AppWindow {
       this.geometryNow = this.clamp(g);
       this.apply();
     };
+    const listeners = new DisposableStore();
     const onEnd = (): void => {
-      handle.removeEventListener('pointermove', onMove);
-      handle.removeEventListener('pointerup', onEnd);
-      handle.removeEventListener('pointercancel', onEnd);
+      void listeners.dispose();
       document.body.classList.remove('dragging');
       if (dragging) this.host.settled(this);
     };
-    handle.addEventListener('pointermove', onMove);
-    handle.addEventListener('pointerup', onEnd);
-    handle.addEventListener('pointercancel', onEnd);
+    listeners.add(addDisposableListener(handle, 'pointermove', onMove));
+    listeners.add(addDisposableListener(handle, 'pointerup', onEnd));
+    listeners.add(addDisposableListener(handle, 'pointercancel', onEnd));
+    this.dragListeners = listeners;
   }
 }

@@ -1,3 +1,5 @@
+import { DisposableStore, type Disposable } from '@ctos/protocol';
+import { addDisposableListener } from '../dom-listener';
 import { AppWindow, type Size, type WindowHost, type WindowSpec } from './app-window';
 import type { LayoutStore, WindowGeometry } from './layout-store';
 
@@ -22,15 +24,18 @@ export class WindowManager implements WindowHost {
   private topZ = 1;
   private focused: AppWindow | undefined;
   private opened = 0;
+  /** The manager's own listeners (the browser window's resize). */
+  private readonly owned = new DisposableStore();
 
   constructor(
     private readonly area: HTMLElement,
     private readonly layout: LayoutStore,
   ) {
-    // The manager lives as long as the page: this listener needs no disposer.
-    window.addEventListener('resize', () => {
-      for (const win of this.windows.values()) win.reclamp();
-    });
+    this.owned.add(
+      addDisposableListener(window, 'resize', () => {
+        for (const win of this.windows.values()) win.reclamp();
+      }),
+    );
   }
 
   /** Opens a window, or focuses the open one with the same key. */
@@ -76,10 +81,16 @@ export class WindowManager implements WindowHost {
     return this.focused;
   }
 
-  /** Calls `listener` whenever windows open, close or change; returns its disposer. */
-  subscribe(listener: () => void): () => void {
+  /** Calls `listener` whenever windows open, close or change, until the returned disposable is disposed. */
+  subscribe(listener: () => void): Disposable {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return { dispose: () => void this.listeners.delete(listener) };
+  }
+
+  /** Releases the manager's listeners and subscribers; open windows stay as they are. */
+  dispose(): void {
+    void this.owned.dispose();
+    this.listeners.clear();
   }
 
   areaSize(): Size {

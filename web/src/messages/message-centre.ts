@@ -1,5 +1,5 @@
 import type { MessageItem } from '@ctos/protocol';
-import { safeHref } from '../ai/markdown';
+import { safeHref } from '../ai/safe-href';
 import { button, clear, el } from '../dom';
 import { icon } from '../icons';
 import type { Toasts } from '../desktop/toasts';

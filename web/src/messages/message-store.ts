@@ -1,5 +1,5 @@
-import type { MessageItem } from '@ctos/protocol';
-import { request, type AppSocket } from '../shell/socket-client';
+import { DisposableStore, type Disposable, type MessageItem } from '@ctos/protocol';
+import { onSocketEvent, request, type AppSocket } from '../shell/socket-client';
 
 /** Messages asked for per page: enough to fill the centre twice. */
 const PAGE_SIZE = 50;
@@ -37,20 +37,29 @@ export class MessageStore {
   private reconcileTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Set<(change: StoreChange) => void>();
+  /** The socket listeners and the timers, released by {@link dispose}. */
+  private readonly owned = new DisposableStore();
 
   constructor(private readonly socket: AppSocket) {
-    socket.on('message:new', (item) => {
-      const added = this.add([item]);
-      if (added.length === 0) return;
-      // The server follows with `message:unread_count`; if that is lost, ask for the count.
-      if (!item.read) this.scheduleReconcile();
-      this.emit({ added, arrival: 'live' });
-    });
-    socket.on('message:unread_count', ({ count, read }) => {
-      clearTimeout(this.reconcileTimer);
-      if (read) this.applyRead(read);
-      this.setUnread(count);
-    });
+    const owned = this.owned;
+    owned.add(
+      onSocketEvent(socket, 'message:new', (item) => {
+        const added = this.add([item]);
+        if (added.length === 0) return;
+        // The server follows with `message:unread_count`; if that is lost, ask for the count.
+        if (!item.read) this.scheduleReconcile();
+        this.emit({ added, arrival: 'live' });
+      }),
+    );
+    owned.add(
+      onSocketEvent(socket, 'message:unread_count', ({ count, read }) => {
+        clearTimeout(this.reconcileTimer);
+        if (read) this.applyRead(read);
+        this.setUnread(count);
+      }),
+    );
+    owned.defer(() => clearTimeout(this.reconcileTimer));
+    owned.defer(() => clearTimeout(this.refreshTimer));
   }
 
   /** The unread count, as the server last said. */
@@ -68,10 +77,10 @@ export class MessageStore {
     return [...this.items.values()].sort((a, b) => b.id - a.id);
   }
 
-  /** Calls `listener` on every change; returns its disposer. */
-  subscribe(listener: (change: StoreChange) => void): () => void {
+  /** Calls `listener` on every change, until the returned disposable is disposed. */
+  subscribe(listener: (change: StoreChange) => void): Disposable {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return { dispose: () => void this.listeners.delete(listener) };
   }
 
   /** On every (re)connect: the newest page once, then everything after the last id held. */
@@ -133,9 +142,9 @@ export class MessageStore {
     return undefined;
   }
 
+  /** Stops listening to the socket, clears the timers and forgets every listener. */
   dispose(): void {
-    clearTimeout(this.reconcileTimer);
-    clearTimeout(this.refreshTimer);
+    void this.owned.dispose();
     this.listeners.clear();
   }
 

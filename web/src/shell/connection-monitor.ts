@@ -1,3 +1,5 @@
+import { DisposableStore, type Disposable } from '@ctos/protocol';
+import { addDisposableListener } from '../dom-listener';
 import type { AppSocket } from './socket-client';
 
 /**
@@ -33,7 +35,8 @@ const SERVER_DISCONNECT_RETRY_MS = 300;
 export class ConnectionMonitor {
   private current: ConnectionStatus = { phase: 'connecting', attempt: 0 };
   private readonly listeners = new Set<(status: ConnectionStatus) => void>();
-  private readonly disposers: Array<() => void> = [];
+  /** The socket and browser listeners and the retry timer, released by {@link dispose}. */
+  private readonly owned = new DisposableStore();
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly socket: AppSocket) {
@@ -58,15 +61,13 @@ export class ConnectionMonitor {
     socket.on('connect', onConnect);
     socket.on('disconnect', onDisconnect);
     socket.io.on('reconnect_attempt', onAttempt);
-    window.addEventListener('online', onNetwork);
-    window.addEventListener('offline', onNetwork);
-    this.disposers.push(
-      () => socket.off('connect', onConnect),
-      () => socket.off('disconnect', onDisconnect),
-      () => socket.io.off('reconnect_attempt', onAttempt),
-      () => window.removeEventListener('online', onNetwork),
-      () => window.removeEventListener('offline', onNetwork),
-    );
+    const owned = this.owned;
+    owned.defer(() => void socket.off('connect', onConnect));
+    owned.defer(() => void socket.off('disconnect', onDisconnect));
+    owned.defer(() => void socket.io.off('reconnect_attempt', onAttempt));
+    owned.add(addDisposableListener(window, 'online', onNetwork));
+    owned.add(addDisposableListener(window, 'offline', onNetwork));
+    owned.defer(() => clearTimeout(this.retryTimer));
   }
 
   /** The state now. */
@@ -74,11 +75,11 @@ export class ConnectionMonitor {
     return this.current;
   }
 
-  /** Calls `listener` now and on every change; returns its disposer. */
-  subscribe(listener: (status: ConnectionStatus) => void): () => void {
+  /** Calls `listener` now and on every change, until the returned disposable is disposed. */
+  subscribe(listener: (status: ConnectionStatus) => void): Disposable {
     this.listeners.add(listener);
     listener(this.current);
-    return () => this.listeners.delete(listener);
+    return { dispose: () => void this.listeners.delete(listener) };
   }
 
   /** The server refused the token: stop retrying and say so. */
@@ -94,9 +95,9 @@ export class ConnectionMonitor {
     }
   }
 
+  /** Stops following the socket and the network, and forgets every listener. */
   dispose(): void {
-    clearTimeout(this.retryTimer);
-    for (const dispose of this.disposers.splice(0)) dispose();
+    void this.owned.dispose();
     this.listeners.clear();
   }
 

@@ -4,9 +4,12 @@ import type {
   ClientEventName,
   ClientPayload,
   ClientToServerEvents,
+  Disposable,
+  ServerEventName,
   ServerToClientEvents,
 } from '@ctos/protocol';
 import { io, type Socket } from 'socket.io-client';
+import type { AckFor, SocketChannel } from './socket-channel';
 
 /** The one socket the page uses for everything (the seed's SocketClient). */
 export type AppSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -42,10 +45,6 @@ export function connectSocket(token: () => string): AppSocket {
   });
 }
 
-/** The acknowledgement an event answers with (`{success:true,...}` or `{success:false, error, code}`). */
-export type AckFor<E extends ClientEventName> =
-  NonNullable<Parameters<ClientToServerEvents[E]>[1]> extends (response: infer R) => void ? R : never;
-
 /** The loose shape of `socket.timeout(ms)` this module calls; typed ends are `request`'s. */
 interface TimedEmitter {
   emit(event: string, payload: unknown, ack: (error: Error | null, response: unknown) => void): void;
@@ -76,4 +75,33 @@ export function request<E extends ClientEventName>(
       else resolve(response as AckFor<E>);
     });
   });
+}
+
+/** The loose shape of `socket.on` and `socket.off` that {@link onSocketEvent} calls. */
+interface LooseListeners {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  off(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+/** Calls `listener` on every server event `event` until the returned disposable is disposed. */
+export function onSocketEvent<E extends ServerEventName>(
+  socket: AppSocket,
+  event: E,
+  listener: ServerToClientEvents[E],
+): Disposable {
+  // socket.io's generic listener type does not narrow for a generic `E`; the typed ends are this function's.
+  const loose = socket as unknown as LooseListeners;
+  loose.on(event, listener);
+  return { dispose: () => void loose.off(event, listener) };
+}
+
+/** The socket as a {@link SocketChannel}, for code that keeps state without the DOM. */
+export function channelOf(socket: AppSocket): SocketChannel {
+  return {
+    get connected() {
+      return socket.connected;
+    },
+    on: (event, listener) => onSocketEvent(socket, event, listener),
+    request: (event, payload) => request(socket, event, payload),
+  };
 }

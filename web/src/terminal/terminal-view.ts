@@ -1,14 +1,14 @@
-import type { AckResponse, TerminalAttachResult, TerminalClosedEvent, TerminalOutputEvent } from '@ctos/protocol';
-import { FitAddon } from '@xterm/addon-fit';
-import { Unicode11Addon } from '@xterm/addon-unicode11';
-import { WebLinksAddon } from '@xterm/addon-web-links';
-import { WebglAddon } from '@xterm/addon-webgl';
-import { Terminal } from '@xterm/xterm';
-import '@xterm/xterm/css/xterm.css';
-import { request, type AppSocket } from '../shell/socket-client';
-import { copyText } from './clipboard';
-import { neutralisePaste } from './paste';
-import { TERMINAL_FONT, TERMINAL_THEME } from './terminal-theme';
+import {
+  DisposableStore,
+  type AckResponse,
+  type TerminalAttachResult,
+  type TerminalClosedEvent,
+  type TerminalOutputEvent,
+} from '@ctos/protocol';
+import type { FitAddon } from '@xterm/addon-fit';
+import type { Terminal } from '@xterm/xterm';
+import { onSocketEvent, request, type AppSocket } from '../shell/socket-client';
+import { openXterm } from './xterm-setup';
 
 /** Acknowledge rendered output every this many bytes (VS Code's 5,000): few acks, and below the worker's low watermark. */
 const ACK_EVERY_BYTES = 5000;
@@ -17,8 +17,6 @@ const RESIZE_SETTLE_MS = 60;
 /** First retry of an attach that failed for a passing reason (ms); it doubles up to the maximum. */
 const ATTACH_RETRY_MS = 1000;
 const ATTACH_RETRY_MAX_MS = 10_000;
-/** Lines kept above the screen. */
-const SCROLLBACK_LINES = 5000;
 
 /** What a terminal view tells its window. */
 export interface TerminalViewEvents {
@@ -46,7 +44,8 @@ export interface TerminalViewInfo {
  * One window's xterm.js bound to a session: created at the window's real size (P04),
  * re-attached with its last `seq` after every reconnect (nothing lost or doubled, P06),
  * acknowledging rendered bytes from xterm's write callbacks so a flood never freezes
- * the tab, with Unicode 11 widths (P08) and pasted text neutralised before xterm brackets it (P07).
+ * the tab. The xterm itself (Unicode 11 widths P08, pasted text neutralised P07) is
+ * `openXterm`'s; this view binds it to the session and owns it.
  */
 export class TerminalView {
   readonly term: Terminal;
@@ -71,43 +70,18 @@ export class TerminalView {
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
   private fitFrame = 0;
   private ended = false;
-  private readonly fit = new FitAddon();
-  private readonly disposers: Array<() => void> = [];
+  private readonly fit: FitAddon;
+  /** Everything this view registered (socket, xterm and DOM listeners, timers), and the terminal itself. */
+  private readonly owned = new DisposableStore();
 
   constructor(
     private readonly socket: AppSocket,
     private readonly container: HTMLElement,
     private readonly events: TerminalViewEvents,
   ) {
-    this.term = new Terminal({
-      allowProposedApi: true, // the unicode11 addon uses the proposed unicode API
-      cursorBlink: true,
-      fontFamily: TERMINAL_FONT,
-      fontSize: 13.5,
-      lineHeight: 1.15,
-      scrollback: SCROLLBACK_LINES,
-      theme: TERMINAL_THEME,
-      macOptionIsMeta: true,
-      rightClickSelectsWord: true,
-    });
-    this.term.loadAddon(this.fit);
-    this.term.loadAddon(new WebLinksAddon());
-    this.term.loadAddon(new Unicode11Addon());
-    this.term.unicode.activeVersion = '11'; // wide emoji take two cells, as on the host (P08)
-    this.term.open(container);
-    this.loadRenderer();
-    this.term.attachCustomKeyEventHandler((event) => this.onKey(event));
-    // Every paste (keyboard, context menu, middle click) raises this event on xterm's
-    // text area; we take it first, clean it, and hand it to xterm, which brackets it.
-    const onPaste = (event: ClipboardEvent): void => {
-      const text = event.clipboardData?.getData('text/plain');
-      if (text === undefined) return;
-      event.preventDefault();
-      event.stopImmediatePropagation();
-      this.term.paste(neutralisePaste(text));
-    };
-    container.addEventListener('paste', onPaste, { capture: true });
-    this.disposers.push(() => container.removeEventListener('paste', onPaste, { capture: true }));
+    const { term, fit } = openXterm(container, this.owned);
+    this.term = term;
+    this.fit = fit;
     this.fitNow();
 
     const onOutput = (event: TerminalOutputEvent): void => {
@@ -120,30 +94,25 @@ export class TerminalView {
     const onClosed = (event: TerminalClosedEvent): void => {
       if (event.session_id === this.sessionIdNow) this.end(describeClose(event));
     };
-    socket.on('terminal:output', onOutput);
-    socket.on('terminal:closed', onClosed);
-    const input = this.term.onData((data) => {
-      if (this.ended) this.events.onDismiss();
-      else if (this.sessionIdNow) socket.emit('terminal:input', { session_id: this.sessionIdNow, data });
-    });
-    const resize = this.term.onResize(() => this.scheduleResize());
-    const title = this.term.onTitleChange((text) => this.events.onTitle(text));
+    this.owned.add(onSocketEvent(socket, 'terminal:output', onOutput));
+    this.owned.add(onSocketEvent(socket, 'terminal:closed', onClosed));
+    this.owned.add(
+      term.onData((data) => {
+        if (this.ended) this.events.onDismiss();
+        else if (this.sessionIdNow) socket.emit('terminal:input', { session_id: this.sessionIdNow, data });
+      }),
+    );
+    this.owned.add(term.onResize(() => this.scheduleResize()));
+    this.owned.add(term.onTitleChange((text) => this.events.onTitle(text)));
     const observer = new ResizeObserver(() => {
       cancelAnimationFrame(this.fitFrame);
       this.fitFrame = requestAnimationFrame(() => this.fitNow());
     });
     observer.observe(container);
-    this.disposers.push(
-      () => socket.off('terminal:output', onOutput),
-      () => socket.off('terminal:closed', onClosed),
-      () => input.dispose(),
-      () => resize.dispose(),
-      () => title.dispose(),
-      () => observer.disconnect(),
-      () => cancelAnimationFrame(this.fitFrame),
-      () => clearTimeout(this.resizeTimer),
-      () => clearTimeout(this.retryTimer),
-    );
+    this.owned.defer(() => observer.disconnect());
+    this.owned.defer(() => cancelAnimationFrame(this.fitFrame));
+    this.owned.defer(() => clearTimeout(this.resizeTimer));
+    this.owned.defer(() => clearTimeout(this.retryTimer));
   }
 
   get sessionId(): string | undefined {
@@ -247,9 +216,12 @@ export class TerminalView {
     this.ended = true;
   }
 
+  /**
+   * Releases the socket, xterm and DOM listeners and the timers, then the terminal. The
+   * session goes on: {@link close} ends it.
+   */
   dispose(): void {
-    for (const dispose of this.disposers.splice(0)) dispose();
-    this.term.dispose();
+    void this.owned.dispose();
   }
 
   private applyReplay(response: TerminalAttachResult): void {
@@ -318,30 +290,6 @@ export class TerminalView {
         rows: this.term.rows,
       });
     }, delay);
-  }
-
-  private loadRenderer(): void {
-    try {
-      const webgl = new WebglAddon();
-      // A lost GPU context falls back to the DOM renderer instead of a blank terminal.
-      webgl.onContextLoss(() => webgl.dispose());
-      this.term.loadAddon(webgl);
-    } catch {
-      // No WebGL (headless, blocked GPU): xterm's DOM renderer stays.
-    }
-  }
-
-  /** Ctrl+Shift+C copies the selection; Ctrl+Shift+V is left to the browser's paste event (see onPaste). */
-  private onKey(event: KeyboardEvent): boolean {
-    if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey) return true;
-    const key = event.key.toLowerCase();
-    if (key === 'c') {
-      const selection = this.term.getSelection();
-      if (selection) void copyText(selection);
-      event.preventDefault();
-      return false;
-    }
-    return key !== 'v';
   }
 }
 
