@@ -9,7 +9,8 @@ const swc = [
 
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // Fails a test file that leaves a timer, socket, server or child process running.
+  testEnvironment: '<rootDir>/testing/testkit/src/leak-check-environment.ts',
   transform: { '^.+\\.(t|j|mj)s$': swc },
   // jose is ESM-only and jest 30's loader refuses it; let SWC turn it into CommonJS (docs/machine-notes.md).
   transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],

@@ -2,8 +2,9 @@
  * The house plan (ARCHITECTURE.md): libraries in packages/, services, apps, test support,
  * and the page. An import that points up a floor, or sideways between services, fails here.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { sourceFiles } from './source-files';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -36,16 +37,6 @@ const ALLOWED: Array<{ dirs: string[]; may: (target: string) => boolean; rule: s
   },
   { dirs: ['web'], may: (target) => target === 'packages/protocol', rule: 'the page imports only protocol' },
 ];
-
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir)) {
-    const file = path.join(dir, entry);
-    if (statSync(file).isDirectory()) out.push(...sourceFiles(file));
-    else if (/\.(ts|mts)$/.test(entry) && !entry.endsWith('.d.ts')) out.push(file);
-  }
-  return out;
-}
 
 /** Every module specifier a file imports, re-exports or requires. */
 function specifiers(file: string): string[] {

@@ -12,6 +12,8 @@ export interface Disposable {
 export class DisposableStore implements Disposable {
   private readonly items: Disposable[] = [];
   private disposed = false;
+  /** The first dispose's asynchronous releases, which a second dispose waits for too. */
+  private releasing: Promise<void> | undefined;
 
   /** True once {@link dispose} has run. */
   get isDisposed(): boolean {
@@ -30,14 +32,20 @@ export class DisposableStore implements Disposable {
     this.add({ dispose: cleanup });
   }
 
+  /**
+   * Releases everything, newest first. Asynchronous releases run side by side: a store is
+   * one step of a shutdown; steps that must wait for each other are stores disposed in turn.
+   * A second call releases nothing and returns what the first is still waiting for.
+   */
   dispose(): void | Promise<void> {
-    if (this.disposed) return;
+    if (this.disposed) return this.releasing;
     this.disposed = true;
     const pending: Array<Promise<void>> = [];
     for (const item of this.items.splice(0).reverse()) {
       const released = item.dispose();
       if (released) pending.push(released);
     }
-    if (pending.length > 0) return Promise.all(pending).then(() => undefined);
+    if (pending.length > 0) this.releasing = Promise.all(pending).then(() => undefined);
+    return this.releasing;
   }
 }

@@ -27,4 +27,20 @@ describe('a disposable store', () => {
     store.defer(() => void released.push('late'));
     expect(released).toEqual(['connection', 'late']);
   });
+
+  it('makes a second dispose wait for the first one’s asynchronous releases', async () => {
+    let finish: () => void = () => undefined;
+    const store = new DisposableStore();
+    store.defer(() => new Promise<void>((resolve) => (finish = resolve)));
+    const first = store.dispose();
+    const second = store.dispose();
+    expect(second).toBe(first);
+    let waited = false;
+    const after = Promise.resolve(second).then(() => (waited = true));
+    await Promise.resolve();
+    expect(waited).toBe(false);
+    finish();
+    await after;
+    expect(waited).toBe(true);
+  });
 });

@@ -1,0 +1,3 @@
+it('leaves a timer running', () => {
+  setTimeout(() => undefined, 60_000);
+});
