@@ -134,7 +134,8 @@ describe('terminal sessions belong to their user', () => {
         .toString()
         .split('\n')
         .filter((l) => l.startsWith(`sleep ${marker}`));
-    expect(running()).toHaveLength(2);
+    // `started` can be printed before the second job has exec'd its sleep: wait for both.
+    await waitFor(() => running().length === 2, { message: 'both background jobs running' });
     alice.close(); // detach without exit, as when the tab closes
     // Still there before the timeout: a reconnect could reattach.
     expect(system.terminalWorker.sessions.has(out.sessionId)).toBe(true);
