@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { stdoutDestination } from './log-destination';
 
 export type { Logger } from 'pino';
 
@@ -33,7 +34,7 @@ export interface LoggerOptions {
   service: string;
   /** pino level; default `info`. */
   level?: string;
-  /** Where lines go; default stdout. Tests pass a stream to read them. */
+  /** Where lines go; default standard output, never blocking (see {@link stdoutDestination}). Tests pass a stream to read them. */
   destination?: pino.DestinationStream;
 }
 
@@ -46,6 +47,6 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    options.destination,
+    options.destination ?? stdoutDestination(),
   );
 }
