@@ -63,7 +63,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const registration = new DisposableStore();
 
   const http = createServer(opsApp(deps));
-  const io = createSocketServer(http, config, transport.adapter, metrics);
+  const io = createSocketServer(http, config, transport.adapter);
   const detachServer = transport.attachServer(io as unknown as Server);
   routing.defer(() => void detachServer());
   sockets.add(closeOnDispose(io));

@@ -2,7 +2,8 @@ import { ServiceError, type ErrorCode } from '@ctos/protocol';
 import { TokenBucket } from '@ctos/runtime';
 import { verifyUserToken, type TokenPolicy } from './auth';
 import { clientAddress, type ConnectionLimits, type LimitReached } from './connection-limits';
-import type { GatewayServer, RouteContext } from './types';
+import { isOriginAllowed } from './origin';
+import type { GatewayServer, GatewaySocket, RouteContext } from './types';
 
 /** A Socket.IO middleware of the gateway's server. */
 export type HandshakeMiddleware = Parameters<GatewayServer['use']>[0];
@@ -11,10 +12,12 @@ export type HandshakeMiddleware = Parameters<GatewayServer['use']>[0];
 export type HandshakeRefusal = Error & { data: { code: ErrorCode; error: string } };
 
 /**
- * The handshake every socket passes before `connection`: refuses `UNAVAILABLE` while the
- * server holds more than GATEWAY_MAX_SOCKETS, `UNAUTHORIZED` for a missing or invalid
- * token, `LIMIT_EXCEEDED` when the user or the address holds its limit of sockets
- * already; each refusal is counted in `handshakeRefusals` by reason (`token`, `limit`).
+ * The handshake every socket passes before `connection`: refuses `FORBIDDEN` for a browser
+ * origin outside ALLOWED_ORIGINS (see `isOriginAllowed`), before anything else is looked
+ * at, `UNAVAILABLE` while the server holds more than GATEWAY_MAX_SOCKETS, `UNAUTHORIZED`
+ * for a missing or invalid token, `LIMIT_EXCEEDED` when the user or the address holds its
+ * limit of sockets already; refusals are counted in `handshakeRefusals` by reason
+ * (`origin`, `token`, `limit`).
  * An accepted socket gets its `SocketData`: user, address, request budget and an
  * empty set of terminals. Nothing is counted against the limits here: the `connection`
  * handler counts, synchronously.
@@ -31,6 +34,12 @@ export function handshake(
     address: 'Too many connections from your address; try again later.',
   };
   return (socket, next) => {
+    if (!isOriginAllowed(socket.request, config.ALLOWED_ORIGINS)) {
+      metrics.handshakeRefusals.inc({ reason: 'origin' });
+      closeOnceSent(socket);
+      next(refusal('FORBIDDEN', "This page's origin may not connect to this server."));
+      return;
+    }
     if (io.engine.clientsCount > config.GATEWAY_MAX_SOCKETS) {
       next(refusal('UNAVAILABLE', 'This server is full; try again shortly.'));
       return;
@@ -57,6 +66,18 @@ export function handshake(
       },
     );
   };
+}
+
+/**
+ * Closes the socket's connection once the refusal about to be sent on it has been
+ * written. Asking again on the same connection cannot succeed (its Origin is fixed), so a
+ * page of another site is left holding nothing, as the transport's own refusal would.
+ */
+function closeOnceSent(socket: GatewaySocket): void {
+  const connection = socket.conn;
+  // The next packet is the refusal (Socket.IO writes it a tick after `next`); it is queued
+  // right after this event, and `close` waits for the queue to be flushed.
+  connection.once('packetCreate', () => queueMicrotask(() => connection.close()));
 }
 
 function refusal(code: ErrorCode, message: string): HandshakeRefusal {

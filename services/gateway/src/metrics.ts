@@ -32,7 +32,7 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     }),
     handshakeRefusals: new Counter({
       name: 'ctos_gateway_handshake_refusals_total',
-      help: 'Handshakes refused, by reason (origin, token).',
+      help: 'Handshakes refused, by reason (origin, token, limit).',
       labelNames: ['reason'],
       registers: [registry],
     }),

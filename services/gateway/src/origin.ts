@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 
 /**
- * Decides whether a handshake may proceed, by its `Origin` header. Socket.IO's `cors`
- * option does not protect a WebSocket handshake, so this runs in `allowRequest`.
- * No Origin (a non-browser client) is allowed: browsers always send one cross-origin.
- * With an empty allow-list only the page's own origin passes.
+ * Decides whether a handshake may proceed, by its `Origin` header. CORS does not protect
+ * a WebSocket handshake, so the gateway's handshake checks this for every transport and
+ * refuses with `FORBIDDEN`. No Origin (a non-browser client) is allowed: browsers always
+ * send one cross-origin. With an empty allow-list only the page's own origin passes
+ * (its host and port equal to the `Host` header's).
  */
 export function isOriginAllowed(request: IncomingMessage, allowed: readonly string[]): boolean {
   const origin = request.headers.origin;

@@ -3,22 +3,18 @@ import type { Disposable } from '@ctos/protocol';
 import type { AdapterFactory } from '@ctos/transport';
 import { Server } from 'socket.io';
 import type { GatewayConfig } from './config';
-import type { GatewayMetrics } from './metrics';
-import { isOriginAllowed } from './origin';
 import type { GatewayServer } from './types';
 
 /**
  * The gateway's Socket.IO server on `http`, at `/socket.io`, with the transports, ping
  * timing (ms) and payload limit (bytes) of `config` and the cluster's `adapter`.
- * A handshake from an origin outside ALLOWED_ORIGINS is refused before it upgrades and
- * counted in `handshakeRefusals` as `origin`.
+ *
+ * It sets no `cors` option on purpose: Engine.IO then sends no `Access-Control-Allow-*`
+ * header, so a page of another origin cannot read a polling response (nor pass a
+ * preflight). Origins are checked in the handshake (`handshake.ts`), where a refusal
+ * carries the code `FORBIDDEN`; a refusal at the transport would carry none.
  */
-export function createSocketServer(
-  http: HttpServer,
-  config: GatewayConfig,
-  adapter: AdapterFactory,
-  metrics: GatewayMetrics,
-): GatewayServer {
+export function createSocketServer(http: HttpServer, config: GatewayConfig, adapter: AdapterFactory): GatewayServer {
   return new Server(http, {
     path: '/socket.io',
     transports: config.SOCKET_TRANSPORTS,
@@ -30,14 +26,6 @@ export function createSocketServer(
     // The classic Redis adapter cannot persist sessions (P11); recovery is ours: replay
     // by output position, message sync by id.
     connectionStateRecovery: undefined,
-    allowRequest: (request, callback) => {
-      if (isOriginAllowed(request, config.ALLOWED_ORIGINS)) {
-        callback(null, true);
-        return;
-      }
-      metrics.handshakeRefusals.inc({ reason: 'origin' });
-      callback('origin not allowed', false);
-    },
   });
 }
 

@@ -79,21 +79,6 @@ describe('the handshake', () => {
     expect(refusal.code).toBe('UNAUTHORIZED');
     expect(refusal.error).toMatch(/sign in|token/i);
   });
-
-  it('refuses a browser origin outside the allow-list before any handshake', async () => {
-    const refusal = await refusalOf(
-      connectClient(system.url, await valid(), { extraHeaders: { origin: 'https://evil.example' } }),
-    );
-    expect(refusal.message).toMatch(/websocket error|xhr poll error|forbidden/i);
-  });
-
-  it('accepts an origin on the allow-list', async () => {
-    const socket = await connectClient(system.url, await valid(), {
-      extraHeaders: { origin: 'https://os.example.com' },
-    });
-    expect(socket.connected).toBe(true);
-    socket.close();
-  });
 });
 
 describe('identities that cannot be stored', () => {
