@@ -8,6 +8,7 @@ import {
 import type { FitAddon } from '@xterm/addon-fit';
 import type { Terminal } from '@xterm/xterm';
 import { onSocketEvent, request, type AppSocket } from '../shell/socket-client';
+import { ReplayGuard } from './replay-guard';
 import { openXterm } from './xterm-setup';
 
 /** Acknowledge rendered output every this many bytes (VS Code's 5,000): few acks, and below the worker's low watermark. */
@@ -44,7 +45,8 @@ export interface TerminalViewInfo {
  * One window's xterm.js bound to a session: created at the window's real size (P04),
  * re-attached with its last `seq` after every reconnect (nothing lost or doubled, P06),
  * acknowledging rendered bytes from xterm's write callbacks so a flood never freezes
- * the tab. The xterm itself (Unicode 11 widths P08, pasted text neutralised P07) is
+ * the tab, and replaying without answering the questions in the replay (`ReplayGuard`).
+ * The xterm itself (Unicode 11 widths P08, pasted text neutralised P07) is
  * `openXterm`'s; this view binds it to the session and owns it.
  */
 export class TerminalView {
@@ -71,6 +73,8 @@ export class TerminalView {
   private fitFrame = 0;
   private ended = false;
   private readonly fit: FitAddon;
+  /** Keeps the answers to questions in replayed output out of the shell. */
+  private readonly replayGuard: ReplayGuard;
   /** Everything this view registered (socket, xterm and DOM listeners, timers), and the terminal itself. */
   private readonly owned = new DisposableStore();
 
@@ -82,6 +86,7 @@ export class TerminalView {
     const { term, fit } = openXterm(container, this.owned);
     this.term = term;
     this.fit = fit;
+    this.replayGuard = new ReplayGuard(term, this.owned);
     this.fitNow();
 
     const onOutput = (event: TerminalOutputEvent): void => {
@@ -98,6 +103,7 @@ export class TerminalView {
     this.owned.add(onSocketEvent(socket, 'terminal:closed', onClosed));
     this.owned.add(
       term.onData((data) => {
+        if (!this.replayGuard.admits()) return;
         if (this.ended) this.events.onDismiss();
         else if (this.sessionIdNow) socket.emit('terminal:input', { session_id: this.sessionIdNow, data });
       }),
@@ -230,7 +236,7 @@ export class TerminalView {
       this.term.reset();
       this.seq = 0;
     }
-    if (response.data) this.write(response.data, response.seq);
+    if (response.data) this.write(response.data, response.seq, 'replay');
     this.seq = Math.max(this.seq, response.seq);
     // The worker counts this attachment as having rendered everything up to here.
     this.acked = response.seq;
@@ -258,16 +264,19 @@ export class TerminalView {
     this.term.write(`\r\n${text}\r\n`);
   }
 
-  private write(data: string, seq: number): void {
+  /** Hands output up to `seq` to xterm (`replay`: parsed without answering its questions) and acks it once rendered. */
+  private write(data: string, seq: number, kind: 'live' | 'replay' = 'live'): void {
     if (seq <= this.seq) return; // already shown: a replay overlapping live output
     this.seq = seq;
-    this.term.write(data, () => {
+    const rendered = (): void => {
       if (seq - this.acked < ACK_EVERY_BYTES || !this.sessionIdNow || this.ended) return;
       // Rendered after a reconnect but before the re-attach: the new attachment starts from its own position.
       if (!this.socket.connected || this.socket.id !== this.attachedVia) return;
       this.acked = seq;
       this.socket.emit('terminal:ack', { session_id: this.sessionIdNow, seq });
-    });
+    };
+    if (kind === 'replay') this.replayGuard.write(data, rendered);
+    else this.term.write(data, rendered);
   }
 
   private fitNow(): void {
