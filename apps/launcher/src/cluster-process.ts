@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream, existsSync, statSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
 
 /** Lines kept in memory per process, for error messages (the log file has them all). */
 const RECENT_LINES = 50;
@@ -9,6 +10,42 @@ export const START_TIMEOUT_MS = 30_000;
 
 /** How long a process may drain after SIGTERM before it is killed (ms): the services' own limit plus margin. */
 export const STOP_TIMEOUT_MS = 15_000;
+
+/** util-linux's `setpriv`, on every Debian (util-linux is essential). */
+const SETPRIV = '/usr/bin/setpriv';
+
+/**
+ * The command line that runs `command` so that it gets SIGTERM when the launcher is gone,
+ * however the launcher died (SIGKILL included): `setpriv --pdeathsig SIGTERM` sets the
+ * Linux parent-death signal (prctl PR_SET_PDEATHSIG), which survives its exec of the
+ * program. SIGTERM, not SIGKILL: each program drains as on any stop (services within
+ * their 10 s cap; nginx and Redis stop at once). Where there is no setpriv (not Linux),
+ * the command runs as it is.
+ */
+export function withParentDeathSignal(
+  command: string,
+  args: readonly string[],
+  searchPath: string | undefined,
+): [string, string[]] {
+  // A program that does not exist is left to spawn, whose ENOENT names it plainly.
+  if (!existsSync(SETPRIV) || !isProgram(command, searchPath)) return [command, [...args]];
+  return [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', command, ...args]];
+}
+
+/** Whether `command` (a path, or a name looked up in `searchPath` as exec does) is an executable file. */
+function isProgram(command: string, searchPath: string | undefined): boolean {
+  const candidates = command.includes('/')
+    ? [command]
+    : (searchPath ?? '').split(':').map((dir) => path.join(dir || '.', command));
+  return candidates.some((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
 
 /** What to start: a program, its arguments and its whole environment. */
 export interface ProcessSpec {
@@ -38,7 +75,8 @@ export interface ProcessExit {
 
 /**
  * One process the launcher owns. It runs in its own process group, so a Ctrl-C in the
- * launcher's terminal reaches only the launcher, which then stops everything in order.
+ * launcher's terminal reaches only the launcher, which then stops everything in order;
+ * and it stops by itself when the launcher is gone ({@link withParentDeathSignal}).
  */
 export class ManagedProcess {
   readonly child: ChildProcess;
@@ -57,7 +95,8 @@ export class ManagedProcess {
     onLine?: (process: ManagedProcess, line: string) => void,
   ) {
     this.log = createWriteStream(spec.logFile, { flags: 'a', mode: 0o600 });
-    this.child = spawn(spec.command, spec.args, {
+    const [command, args] = withParentDeathSignal(spec.command, spec.args, spec.env.PATH);
+    this.child = spawn(command, args, {
       env: spec.env,
       cwd: spec.cwd,
       stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
