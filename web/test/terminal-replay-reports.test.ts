@@ -6,6 +6,7 @@ import type { Embedded } from '@ctos/launcher';
 import { connectClient, signToken, waitFor, type ClientSocket } from '@ctos/testkit';
 import type { Browser, Page } from 'playwright-core';
 import {
+  closeEverySession,
   connection,
   launchBrowser,
   openDesktop,
@@ -84,12 +85,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const desktop of desktops.splice(0)) await desktop.context.close();
-  // Each test starts with no sessions: a new page would otherwise restore the last test's.
-  const cleaner = await observer();
-  const list = await cleaner.emitWithAck('terminal:list', {});
-  for (const session of list.success ? list.sessions : []) {
-    await cleaner.emitWithAck('terminal:close', { session_id: session.session_id });
-  }
+  await closeEverySession(await observer());
   for (const socket of sockets.splice(0)) socket.close();
 });
 

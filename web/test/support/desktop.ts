@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startEmbedded, type Embedded } from '@ctos/launcher';
 import { createLogger } from '@ctos/runtime';
-import { waitFor } from '@ctos/testkit';
+import { waitFor, type ClientSocket } from '@ctos/testkit';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** The built page the tests serve (`npm run build`, or `npx vite build` in web/). */
@@ -192,4 +192,15 @@ export async function screenshot(page: Page, name: string, selector?: string): P
   if (selector) await page.locator(selector).screenshot({ path: file });
   else await page.screenshot({ path: file });
   return file;
+}
+
+/**
+ * Closes every terminal session of the socket's user, so the next test starts with none
+ * (a new page would otherwise restore the last test's windows).
+ */
+export async function closeEverySession(socket: ClientSocket): Promise<void> {
+  const list = await socket.emitWithAck('terminal:list', {});
+  for (const session of list.success ? list.sessions : []) {
+    await socket.emitWithAck('terminal:close', { session_id: session.session_id });
+  }
 }
