@@ -114,8 +114,10 @@ export function createAiWorker(deps: AiWorkerDeps): AiWorker {
     },
     async drain() {
       draining = true;
-      // Leave the registry first, so gateways place no new message here.
+      // Leave the registry first, so gateways place no new message here; let the messages
+      // already past admission start their replies, so the stop below includes them.
       await registration.dispose();
+      await intake.settled();
       await live.dispose();
       logger.info('ai worker drained');
     },

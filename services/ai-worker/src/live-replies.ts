@@ -14,6 +14,8 @@ import type { ReplyRelay } from './reply-relay';
 export class LiveReplies implements Disposable {
   private readonly replies = new Map<string, ActiveReply>();
   private readonly relays = new Map<string, ReplyRelay>();
+  /** Set once a drain stops the replies: any added later is stopped as it comes. */
+  private stopping = false;
 
   /** @param graceMs How long (ms) a drain lets the replies in flight finish before it stops them. */
   constructor(private readonly graceMs: number) {}
@@ -40,9 +42,13 @@ export class LiveReplies implements Disposable {
     return relay;
   }
 
-  /** Owns `reply` from now: it counts as load before {@link run} starts it. */
+  /**
+   * Owns `reply` from now: it counts as load before {@link run} starts it. After
+   * {@link dispose} began, the reply is stopped at once (interrupted, retryable).
+   */
   addReply(reply: ActiveReply): void {
     this.replies.set(reply.messageId, reply);
+    if (this.stopping) reply.dispose();
   }
 
   /** Runs an added `reply` on `context`; resolves once it has ended and is no longer owned. Never rejects. */
@@ -63,6 +69,7 @@ export class LiveReplies implements Disposable {
    */
   async dispose(): Promise<void> {
     if (this.replies.size > 0) await this.endedWithin(this.graceMs);
+    this.stopping = true;
     this.stopAll();
     // No gateway will release a hold now; what is held goes out so its room hears the end.
     for (const relay of this.relays.values()) relay.releaseAll();

@@ -80,10 +80,29 @@ interface Turn {
  * already being written in the conversation). Store failures are passed on as they are.
  */
 export class MessageIntake {
+  /** Accepts under way: a drain waits for them, so none starts a reply after it. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
   constructor(private readonly deps: MessageIntakeDeps) {}
 
   /** Accepts `m`; resolves with the reply's id once its first events are queued (held for the gateway). */
-  async accept(m: AiMessageRequest): Promise<AiAccepted> {
+  accept(m: AiMessageRequest): Promise<AiAccepted> {
+    const accepting = this.acceptNow(m);
+    this.inFlight.add(accepting);
+    const forget = (): void => void this.inFlight.delete(accepting);
+    accepting.then(forget, forget);
+    return accepting;
+  }
+
+  /**
+   * Settles once every accept under way now has ended (a reply started, or refused).
+   * Accepts that begin later are refused: call it once the worker drains.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async acceptNow(m: AiMessageRequest): Promise<AiAccepted> {
     const { user, conversation_id: conversationId, content } = m;
     const isNew = await this.admit(m);
     const messageId = randomUUID();

@@ -51,6 +51,8 @@ export interface ClusterOptions {
   workerLogger?: Logger;
   /** Heartbeats of every process (default {@link HEARTBEAT}). */
   heartbeat?: HeartbeatOptions;
+  /** Wraps each ai-worker's transport (a test that holds its store calls). */
+  workerTransport?: (transport: Transport) => Transport;
 }
 
 /** Gateways and ai-workers of one build in this process, calling one stand-in. */
@@ -94,7 +96,7 @@ export async function startCluster(build: Build, options: ClusterOptions = {}): 
     transports.push(transport);
     const worker = createAiWorker({
       id,
-      transport,
+      transport: options.workerTransport?.(transport) ?? transport,
       config,
       logger: options.workerLogger ?? quiet('ai-worker'),
       metrics: new Registry(),
