@@ -10,10 +10,14 @@
  * - handles (sockets, servers, pipes, child processes, terminals): the count of each type
  *   in `process.getActiveResourcesInfo()` must be back to what it was at setup (what the
  *   jest process itself holds);
- * - timers: every `setTimeout`/`setInterval` made through the file's globals (the test,
- *   and every module it loads) must have fired or been cleared. Timers are tracked one by
- *   one, not counted: jest's own timers come and go in the same process.
- * An unref'd timer or handle is not counted: it does not keep a process alive.
+ * - timers: every `setTimeout`/`setInterval` made by the file (the test, and every module
+ *   it loads) through the globals, `node:timers`, `node:timers/promises`' `setTimeout` or
+ *   `util.promisify(setTimeout)` must have fired or been cleared. Timers are tracked one
+ *   by one, not counted: jest's own timers come and go in the same process.
+ * - child processes started through `node:child_process` must have exited, detached and
+ *   unref'd ones included (they outlive jest).
+ * An unref'd timer or handle other than a child process is not counted: it does not keep
+ * a process alive. (`timers/promises`' `setInterval` iterator is not tracked.)
  *
  * A leak fails the file only when its tests passed: after a failed test or hook, what it
  * left running is most likely its consequence, and failing the file here would hide the
@@ -24,6 +28,10 @@
  * proves that it fails a leaking file and passes a clean one.
  */
 import type { Circus } from '@jest/types';
+import childProcess, { type ChildProcess } from 'node:child_process';
+import timers from 'node:timers';
+import timersPromises from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { TestEnvironment } from 'jest-environment-node';
 
 /**
@@ -68,11 +76,15 @@ function handleCensus(): Map<string, number> {
 export default class LeakCheckEnvironment extends TestEnvironment {
   private baseline = new Map<string, number>();
   private readonly timers = new Set<NodeTimer>();
+  private readonly children = new Set<ChildProcess>();
+  /** Puts back what {@link track} replaced in the modules every test file shares. */
+  private readonly restores: Array<() => void> = [];
   private failed = false;
 
   override async setup(): Promise<void> {
     await super.setup();
     this.trackTimers();
+    this.trackChildren();
     this.baseline = handleCensus();
   }
 
@@ -83,6 +95,7 @@ export default class LeakCheckEnvironment extends TestEnvironment {
 
   override async teardown(): Promise<void> {
     const left = await this.settle();
+    for (const restore of this.restores.splice(0)) restore();
     await super.teardown();
     if (left.length === 0) return;
     const report =
@@ -93,19 +106,70 @@ export default class LeakCheckEnvironment extends TestEnvironment {
     else throw new Error(report);
   }
 
-  /** Records every timer made through the file's `setTimeout` and `setInterval`. */
+  /**
+   * Records every timer the file makes: through its globals, and through the core modules
+   * `timers` and `timers/promises` (shared by the whole jest process, so replaced only
+   * for the file's time and put back at teardown).
+   */
   private trackTimers(): void {
-    const global = this.global as unknown as Record<'setTimeout' | 'setInterval', (...args: unknown[]) => NodeTimer>;
-    for (const name of ['setTimeout', 'setInterval'] as const) {
-      const make = global[name];
-      const tracked = (...args: unknown[]): NodeTimer => {
+    const global = this.global as unknown as Record<string, unknown>;
+    const track = <F extends (...args: never[]) => NodeTimer>(make: F): F =>
+      Object.assign((...args: Parameters<F>) => {
         const timer = make(...args);
         this.timers.add(timer);
         return timer;
-      };
-      // util.promisify(setTimeout) and friends keep working.
-      global[name] = Object.assign(tracked, make);
+      }, make) as unknown as F;
+    const trackedTimeout = track(global.setTimeout as typeof setTimeout);
+    const sleep = this.trackedSleep(trackedTimeout);
+    // util.promisify(setTimeout) and `timers/promises` sleep through a tracked timer too.
+    Object.defineProperty(trackedTimeout, promisify.custom, { value: sleep });
+    global.setTimeout = trackedTimeout;
+    global.setInterval = track(global.setInterval as typeof setInterval);
+    this.replace(timers, 'setTimeout', track(timers.setTimeout));
+    this.replace(timers, 'setInterval', track(timers.setInterval));
+    this.replace(timersPromises, 'setTimeout', sleep);
+  }
+
+  /** `timers/promises`' `setTimeout(ms, value, {signal, ref})`, on `setTimer`. */
+  private trackedSleep(setTimer: typeof setTimeout): typeof timersPromises.setTimeout {
+    return <T>(ms?: number, value?: T, options: { signal?: AbortSignal; ref?: boolean } = {}) =>
+      new Promise<T>((resolve, reject) => {
+        const { signal } = options;
+        if (signal?.aborted) return reject(signal.reason as Error);
+        const onAbort = (): void => {
+          clearTimeout(timer);
+          reject(signal!.reason as Error);
+        };
+        const timer = setTimer(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(value as T);
+        }, ms);
+        if (options.ref === false) timer.unref();
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+  }
+
+  /** Records every child process started through `child_process` while the file runs. */
+  private trackChildren(): void {
+    for (const name of ['spawn', 'fork', 'exec', 'execFile'] as const) {
+      const start = childProcess[name] as (...args: unknown[]) => ChildProcess;
+      this.replace(
+        childProcess,
+        name,
+        Object.assign((...args: unknown[]) => {
+          const child = start(...args);
+          this.children.add(child);
+          return child;
+        }, start),
+      );
     }
+  }
+
+  /** Sets `module[name]` to `value` until teardown. */
+  private replace<M extends object, K extends keyof M>(module: M, name: K, value: unknown): void {
+    const original = module[name];
+    (module as Record<K, unknown>)[name] = value;
+    this.restores.push(() => ((module as Record<K, unknown>)[name] = original));
   }
 
   /** What is running beyond the baseline now, as readable lines ("2 × child process (ProcessWrap)"). */
@@ -113,6 +177,15 @@ export default class LeakCheckEnvironment extends TestEnvironment {
     const lines: string[] = [];
     for (const timer of this.timers) if (timer._destroyed || !timer.hasRef()) this.timers.delete(timer);
     if (this.timers.size > 0) lines.push(`${this.timers.size} × timer (setTimeout/setInterval) (Timeout)`);
+    for (const child of this.children) {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) this.children.delete(child);
+    }
+    if (this.children.size > 0) {
+      const pids = [...this.children].map((child) => child.pid).join(', ');
+      lines.push(
+        `${this.children.size} × child process started by the file, still running: pid ${pids} (ChildProcess)`,
+      );
+    }
     for (const [type, count] of handleCensus()) {
       const extra = count - (this.baseline.get(type) ?? 0);
       if (extra > 0) lines.push(`${extra} × ${HANDLES[type]} (${type})`);

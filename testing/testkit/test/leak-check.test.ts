@@ -18,7 +18,7 @@ interface FileReport {
   message: string;
 }
 
-const FIXTURE_NAMES = ['child', 'clean', 'failing', 'redis', 'server', 'timer'];
+const FIXTURE_NAMES = ['child', 'clean', 'core-timers', 'detached', 'failing', 'redis', 'server', 'timer'];
 
 const reports = new Map<string, FileReport>();
 const stderrs = new Map<string, string>();
@@ -99,6 +99,20 @@ describe('the leak check', () => {
       '1 × listening TCP server (TCPServerWrap)',
       '2 × TCP connection (a Redis, Socket.IO or HTTP client or server side) (TCPSocketWrap)',
     ]);
+  });
+
+  it('fails a file that leaves timers made through node:timers, timers/promises or promisify(setTimeout)', () => {
+    expect(leaked('core-timers')).toEqual(['4 × timer (setTimeout/setInterval) (Timeout)']);
+  });
+
+  it("fails a file that leaves a detached, unref'd child process running, and names its pid", () => {
+    const lines = leaked('detached');
+    const pid = Number(/pid (\d+)/.exec(lines.join('\n'))?.[1]);
+    try {
+      expect(lines).toEqual([`1 × child process started by the file, still running: pid ${pid} (ChildProcess)`]);
+    } finally {
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('fails a file that leaves a child process running', () => {
