@@ -19,3 +19,8 @@ export function newMessageId(): string {
 export function newRequestId(): string {
   return `req_011C${randomBase62(20)}`;
 }
+
+/** A tool use id shaped like the API's (`toolu_01` followed by 22 base62 characters). */
+export function newToolUseId(): string {
+  return `toolu_01${randomBase62(22)}`;
+}

@@ -1,7 +1,16 @@
+import { cacheControlProblem } from './prompt-blocks';
+import { toolChoiceProblem, toolPairingProblem, toolsProblem } from './tool-validation';
+
+/** A content block of an input message (`text`, `tool_use`, `tool_result`, `image`, ...), kept as sent. */
+export interface InputContentBlock {
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
 /** One input message of a Messages API request; content blocks are kept as sent. */
 export interface InputMessage {
   readonly role: 'user' | 'assistant';
-  readonly content: string | readonly { readonly type: string; readonly text?: unknown }[];
+  readonly content: string | readonly InputContentBlock[];
 }
 
 /**
@@ -26,6 +35,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function invalid(message: string): RequestValidation {
   return { ok: false, message };
+}
+
+function systemProblem(system: unknown): string | undefined {
+  if (system === undefined || typeof system === 'string') return undefined;
+  if (!Array.isArray(system)) return 'system: Input should be a valid string or a list of text blocks';
+  for (const [i, block] of system.entries()) {
+    if (!isRecord(block)) return `system.${i}: Input should be a valid dictionary`;
+    if (block['type'] !== 'text') return `system.${i}.type: Input should be 'text'`;
+    if (typeof block['text'] !== 'string') return `system.${i}.text: Input should be a valid string`;
+  }
+  return undefined;
 }
 
 /**
@@ -57,6 +77,13 @@ export function validateMessagesRequest(body: unknown): RequestValidation {
     }
   }
   if (stream !== undefined && typeof stream !== 'boolean') return invalid('stream: Input should be a valid boolean');
+  const problem =
+    systemProblem(body['system']) ??
+    toolsProblem(body['tools']) ??
+    toolChoiceProblem(body['tool_choice'], body['tools']) ??
+    toolPairingProblem(messages as readonly InputMessage[]) ??
+    cacheControlProblem(body);
+  if (problem !== undefined) return invalid(problem);
   return { ok: true, request: body as MessagesRequest };
 }
 
@@ -69,13 +96,4 @@ export function lastUserText(request: MessagesRequest): string {
     .filter((block) => block.type === 'text' && typeof block.text === 'string')
     .map((block) => block.text as string)
     .join('\n');
-}
-
-/**
- * A token count in the same ballpark as the API's for the prompt, so usage numbers look plausible.
- * Roughly four characters per token.
- */
-export function estimateInputTokens(request: MessagesRequest): number {
-  const prompt = JSON.stringify([request['system'] ?? null, request.messages]);
-  return Math.max(1, Math.ceil(prompt.length / 4));
 }

@@ -1,4 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ToolResult } from './tool-results';
+import type { MessageUsage } from './wire-events';
+
+/** One entry of a request's `tools`, as sent: a custom tool, or a server tool with its versioned `type`. */
+export interface ToolDefinition {
+  readonly name: string;
+  readonly description?: string;
+  readonly input_schema?: Readonly<Record<string, unknown>>;
+  readonly type?: string;
+  readonly cache_control?: { readonly type: 'ephemeral'; readonly ttl?: '5m' | '1h' } | null;
+  readonly [field: string]: unknown;
+}
 
 /**
  * How a request's connection ended:
@@ -32,6 +44,15 @@ export interface RecordedRequest {
   /** When the connection of this response closed, in `Date.now()` milliseconds; `undefined` while open. */
   readonly closedAt: number | undefined;
   readonly outcome: RequestOutcome;
+  /** The body's `tools` as sent (also when the request was refused); empty without any. */
+  readonly tools: readonly ToolDefinition[];
+  /** The `tool_result` blocks of the last user message (see `lastToolResults`); empty until validated. */
+  readonly toolResults: readonly ToolResult[];
+  /**
+   * The `usage` the stand-in reported for this request (cache figures included), once a message was on its
+   * way; `undefined` for errors.
+   */
+  readonly usage: MessageUsage | undefined;
 }
 
 /** A response's connection closing, in the order they happened. */

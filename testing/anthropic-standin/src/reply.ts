@@ -1,5 +1,6 @@
 import type { ApiErrorType } from './api-errors';
 import type { FrameSplit, LineEnding } from './sse-frames';
+import type { ScriptedToolUse } from './tool-use';
 import type { StopReason } from './wire-events';
 
 /**
@@ -25,8 +26,9 @@ export interface HttpErrorReply {
 }
 
 /**
- * Something going wrong after the stream has started, once `afterDeltas` text deltas were sent (values above
- * the number of deltas mean after the last one, before `content_block_stop`):
+ * Something going wrong after the stream has started, once `afterDeltas` deltas were sent (`text_delta`s and
+ * `input_json_delta`s counted together, in stream order; values above the number of deltas mean after the
+ * last one, before its block's `content_block_stop`):
  * - `'error-event'`: an `event: error` frame, then the response ends (as the API does when it overloads
  *   mid-stream); the SDK raises an `APIError` of that type while iterating;
  * - `'stall'`: nothing more is sent (no pings either) and the socket stays open until the client gives up;
@@ -64,30 +66,51 @@ export interface WireFormat {
  * What the stand-in answers to one `POST /v1/messages`. Every field is optional; `{}` streams the echo text
  * of the default script at full speed.
  *
- * The streamed events follow https://docs.anthropic.com/en/api/messages-streaming: `message_start`,
- * `content_block_start`, `ping`, one `content_block_delta` (`text_delta`) per delta, `content_block_stop`,
- * `message_delta`, `message_stop`.
+ * The streamed events follow https://docs.anthropic.com/en/api/messages-streaming: `message_start`, then per
+ * content block a `content_block_start`, its `content_block_delta`s and a `content_block_stop`, then
+ * `message_delta` and `message_stop`, with a `ping` after the first block starts. The text block, if any,
+ * is block 0 (`text_delta`s); each of `toolUses` follows as a `tool_use` block (`input_json_delta`s). Without
+ * streaming the same blocks come complete in one JSON message.
+ *
+ * `usage` reports the request's input as the prompt cache of the stand-in accounts for it (see
+ * `StandinOptions.promptCache`), unless the reply overrides the figures.
  */
 export interface Reply {
   /** The exact `text_delta` strings, in order; takes precedence over `text`. */
   readonly deltas?: readonly string[];
-  /** The reply text, split into `chunks` deltas (default: one word per delta). */
+  /**
+   * The reply text, split into `chunks` deltas (default: one word per delta). Default: the echo text, or
+   * no text block when `toolUses` are given.
+   */
   readonly text?: string;
   /** How many deltas to split `text` into (near-equal lengths, never inside a character). */
   readonly chunks?: number;
-  /** `stop_reason`; default `'end_turn'`. */
+  /**
+   * Tool calls made after the text, each a `tool_use` block whose input arrives as `input_json_delta`s
+   * (the first one empty, as the API sends); e.g. `[{ name: 'run_command', input: { command: 'uname -s' } }]`.
+   */
+  readonly toolUses?: readonly ScriptedToolUse[];
+  /** `stop_reason`; default `'tool_use'` when there are `toolUses`, else `'end_turn'`. */
   readonly stopReason?: StopReason;
   /** `stop_sequence`; default `null`. */
   readonly stopSequence?: string | null;
-  /** `usage` numbers; default: estimated from the request and the reply length (about 4 characters a token). */
-  readonly usage?: { readonly inputTokens?: number; readonly outputTokens?: number };
+  /**
+   * `usage` numbers; default: input and cache figures from the prompt cache (estimated at about 4 characters
+   * a token), output estimated from the reply's text and tool inputs.
+   */
+  readonly usage?: {
+    readonly inputTokens?: number;
+    readonly outputTokens?: number;
+    readonly cacheCreationInputTokens?: number;
+    readonly cacheReadInputTokens?: number;
+  };
   /** `model` of the message; default: the requested model. */
   readonly model?: string;
   /** Milliseconds before the status line and headers are sent (time to first byte). */
   readonly headersDelayMs?: number;
   /** Milliseconds between the initial `ping` and the first delta. */
   readonly firstDeltaDelayMs?: number;
-  /** Milliseconds between consecutive deltas. */
+  /** Milliseconds between consecutive deltas (text and tool input alike). */
   readonly deltaIntervalMs?: number;
   /** While waiting for the next delta, send a `ping` frame every this many milliseconds. Default: no extra pings. */
   readonly pingIntervalMs?: number;

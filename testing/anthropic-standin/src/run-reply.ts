@@ -1,25 +1,24 @@
 import { performance } from 'node:perf_hooks';
 import { defaultErrorMessage, errorTypeForStatus, statusForErrorType } from './api-errors';
 import { sleep, untilAborted } from './cancellable-sleep';
-import { chunkText } from './chunk-text';
-import { echoText } from './echo-script';
 import { FrameWriter } from './frame-writer';
 import { newMessageId } from './ids';
-import { estimateInputTokens, type MessagesRequest } from './messages-request';
+import type { MessagesRequest } from './messages-request';
+import type { CacheAccount, PromptCache } from './prompt-cache';
 import type { Fault, HttpErrorReply, Reply } from './reply';
-import { type ResponseContext, sendApiError, sendJson } from './response-context';
 import {
-  completeMessage,
-  contentBlockStart,
-  contentBlockStop,
-  type MessageFacts,
-  messageDelta,
-  messageStart,
-  messageStop,
-  ping,
-  streamError,
-  textDelta,
-} from './wire-events';
+  faultIndex,
+  outputLength,
+  planContent,
+  type PlannedBlock,
+  type PlannedEvent,
+  streamPlan,
+} from './reply-content';
+import { type ResponseContext, sendApiError, sendJson } from './response-context';
+import { completeMessage, type MessageFacts, type MessageUsage, ping, streamError } from './wire-events';
+
+/** The stand-in's output token estimate: about four characters a token. */
+const CHARS_PER_TOKEN = 4;
 
 function sendHttpError(ctx: ResponseContext, error: HttpErrorReply): void {
   const type = error.type ?? errorTypeForStatus(error.status);
@@ -49,8 +48,8 @@ async function breakStream(ctx: ResponseContext, out: FrameWriter, fault: Fault)
 async function streamMessage(
   ctx: ResponseContext,
   reply: Reply,
-  deltas: readonly string[],
-  facts: MessageFacts,
+  plan: readonly PlannedEvent[],
+  begin: () => void,
 ): Promise<void> {
   ctx.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -59,6 +58,7 @@ async function streamMessage(
   });
   // Clients measure time to first byte from the headers, so they go out before the first frame is cut up.
   ctx.res.flushHeaders();
+  begin();
   const out = new FrameWriter(ctx.res, reply.wire ?? {}, ctx.signal);
   const pingIntervalMs = reply.pingIntervalMs ?? 0;
   let nextPingAt = Infinity;
@@ -72,34 +72,32 @@ async function streamMessage(
     await sleep(until - performance.now(), ctx.signal);
   };
 
-  await out.send(messageStart(facts));
-  await out.send(contentBlockStart());
-  await out.send(ping());
-  nextPingAt = performance.now() + pingIntervalMs;
-
   const fault = reply.fault;
-  const faultAt = fault === undefined ? -1 : Math.min(Math.max(0, fault.afterDeltas), deltas.length);
-  for (const [i, delta] of deltas.entries()) {
+  const faultAt = fault === undefined ? -1 : faultIndex(plan, fault.afterDeltas);
+  let deltasSent = 0;
+  for (const [i, { event, delta }] of plan.entries()) {
     if (fault !== undefined && i === faultAt) return breakStream(ctx, out, fault);
-    await pause(i === 0 ? (reply.firstDeltaDelayMs ?? 0) : (reply.deltaIntervalMs ?? 0));
-    await out.send(textDelta(delta));
+    if (delta) await pause(deltasSent++ === 0 ? (reply.firstDeltaDelayMs ?? 0) : (reply.deltaIntervalMs ?? 0));
+    await out.send(event);
+    // Periodic pings start once the first block has started (its own ping follows at once, or after a tool
+    // call's first delta).
+    if (event.type === 'content_block_start' && nextPingAt === Infinity) {
+      nextPingAt = performance.now() + pingIntervalMs;
+    }
   }
-  if (fault !== undefined) return breakStream(ctx, out, fault);
-
-  await out.send(contentBlockStop());
-  await out.send(messageDelta(facts));
-  await out.send(messageStop());
   ctx.res.end();
 }
 
 async function answerWithJson(
   ctx: ResponseContext,
   reply: Reply,
-  deltas: readonly string[],
+  blocks: readonly PlannedBlock[],
   facts: MessageFacts,
+  begin: () => void,
 ): Promise<void> {
   // The whole generation time passes before a non-streaming answer, as with the real API.
-  const generationMs = (reply.firstDeltaDelayMs ?? 0) + (reply.deltaIntervalMs ?? 0) * Math.max(0, deltas.length - 1);
+  const deltaCount = blocks.reduce((sum, planned) => sum + planned.deltas.length, 0);
+  const generationMs = (reply.firstDeltaDelayMs ?? 0) + (reply.deltaIntervalMs ?? 0) * Math.max(0, deltaCount - 1);
   await sleep(generationMs, ctx.signal);
   const fault = reply.fault;
   if (fault?.kind === 'error-event') {
@@ -110,40 +108,73 @@ async function answerWithJson(
   } else if (fault?.kind === 'drop') {
     ctx.drop();
   } else {
-    sendJson(ctx, 200, completeMessage(facts, deltas.join('')));
+    begin();
+    const content = blocks.map((planned) => planned.block);
+    sendJson(ctx, 200, completeMessage(facts, content));
   }
+}
+
+/** The `usage` of the message: the prompt cache's account of the input, unless the reply overrides figures. */
+function messageUsage(reply: Reply, account: CacheAccount, blocks: readonly PlannedBlock[]): MessageUsage {
+  const given = reply.usage ?? {};
+  const creation = given.cacheCreationInputTokens ?? account.cacheCreationInputTokens;
+  // An overridden creation figure is reported as 5-minute writes, the default TTL.
+  const oneHour = given.cacheCreationInputTokens === undefined ? account.ephemeral1hInputTokens : 0;
+  return {
+    input_tokens: given.inputTokens ?? account.inputTokens,
+    cache_creation_input_tokens: creation,
+    cache_read_input_tokens: given.cacheReadInputTokens ?? account.cacheReadInputTokens,
+    cache_creation: { ephemeral_5m_input_tokens: creation - oneHour, ephemeral_1h_input_tokens: oneHour },
+    output_tokens: given.outputTokens ?? Math.max(1, Math.ceil(outputLength(blocks) / CHARS_PER_TOKEN)),
+    service_tier: 'standard',
+  };
+}
+
+/** What {@link runReply} needs besides the reply and the request. */
+export interface ReplyRun {
+  /** {@link ScriptRequest.attempt} of this request, for `error.times`. */
+  readonly attempt: number;
+  /** The stand-in's prompt cache, which accounts for the input and remembers its prefixes. */
+  readonly cache: PromptCache;
+  /** Told the `usage` of the message once the message is on its way (never for an HTTP error). */
+  readonly onUsage?: (usage: MessageUsage) => void;
 }
 
 /**
  * Answers a validated `POST /v1/messages` as `reply` says: an HTTP error (when `reply.error` applies to
- * this `attempt`), an SSE stream when `request.stream` is true, or a JSON message otherwise.
+ * this attempt), an SSE stream when `request.stream` is true, or a JSON message otherwise. The prompt cache
+ * remembers the request's prefixes once a message is on its way.
  *
  * @throws ConnectionGone when the connection closes before the reply is complete.
+ * @throws TypeError when a scripted tool use is malformed.
  */
 export async function runReply(
   ctx: ResponseContext,
   reply: Reply,
   request: MessagesRequest,
-  attempt: number,
+  run: ReplyRun,
 ): Promise<void> {
-  const deltas = reply.deltas ? [...reply.deltas] : chunkText(reply.text ?? echoText(request), reply.chunks);
-  const text = deltas.join('');
+  const blocks = planContent(reply, request);
+  const account = run.cache.account(request);
   const facts: MessageFacts = {
     id: newMessageId(),
     model: reply.model ?? request.model,
-    inputTokens: reply.usage?.inputTokens ?? estimateInputTokens(request),
-    outputTokens: reply.usage?.outputTokens ?? Math.max(1, Math.ceil(text.length / 4)),
-    stopReason: reply.stopReason ?? 'end_turn',
+    usage: messageUsage(reply, account, blocks),
+    stopReason: reply.stopReason ?? (reply.toolUses?.length ? 'tool_use' : 'end_turn'),
     stopSequence: reply.stopSequence ?? null,
   };
 
   await sleep(reply.headersDelayMs ?? 0, ctx.signal);
   const error = reply.error;
-  if (error !== undefined && (error.times === undefined || attempt < error.times)) {
+  if (error !== undefined && (error.times === undefined || run.attempt < error.times)) {
     sendHttpError(ctx, error);
-  } else if (request.stream === true) {
-    await streamMessage(ctx, reply, deltas, facts);
-  } else {
-    await answerWithJson(ctx, reply, deltas, facts);
+    return;
   }
+  // Once a message is on its way, the cache holds the prompt's prefixes and the usage is what was reported.
+  const begin = (): void => {
+    account.commit();
+    run.onUsage?.(facts.usage);
+  };
+  if (request.stream === true) await streamMessage(ctx, reply, streamPlan(blocks, facts), begin);
+  else await answerWithJson(ctx, reply, blocks, facts, begin);
 }

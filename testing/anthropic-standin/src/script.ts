@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { MessagesRequest } from './messages-request';
 import type { Reply } from './reply';
+import type { ToolResult } from './tool-results';
 
 /** What a script is told about the request it answers. */
 export interface ScriptRequest {
@@ -17,6 +18,11 @@ export interface ScriptRequest {
   readonly body: MessagesRequest;
   /** Request headers, names in lower case. */
   readonly headers: IncomingHttpHeaders;
+  /**
+   * The `tool_result` blocks of the last user message, each with the `tool_use` it answers (see
+   * `lastToolResults`); empty on a turn that does not answer a tool call.
+   */
+  readonly toolResults: readonly ToolResult[];
 }
 
 /**
@@ -34,4 +40,24 @@ export function sequence(...replies: readonly Reply[]): Script {
   const last = replies.at(-1);
   if (last === undefined) throw new RangeError('sequence needs at least one reply');
   return ({ attempt }) => replies[attempt] ?? last;
+}
+
+/**
+ * A script for a tool loop: `call` while the last user message carries no `tool_result`, `then(results)`
+ * once it does. E.g. "call run_command, and when its result comes back, answer with text":
+ *
+ * ```ts
+ * afterToolResults({ toolUses: [{ name: 'run_command', input: { command: 'uname -s' } }] }, ([result]) => ({
+ *   text: `It runs ${result?.content}.`,
+ * }));
+ * ```
+ */
+export function afterToolResults(
+  call: Reply | Script,
+  then: (results: readonly ToolResult[], request: ScriptRequest) => Reply | Promise<Reply>,
+): Script {
+  return (request) => {
+    if (request.toolResults.length > 0) return then(request.toolResults, request);
+    return typeof call === 'function' ? call(request) : call;
+  };
 }

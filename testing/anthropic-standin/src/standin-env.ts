@@ -15,7 +15,9 @@ function nonNegativeInteger(env: Readonly<Record<string, string | undefined>>, n
  * - `PORT`: default 0 (any free port);
  * - `STANDIN_HOST`: default `127.0.0.1`;
  * - `STANDIN_API_KEY`: when set, requests must carry this key (else 401);
- * - `STANDIN_FIRST_DELTA_DELAY_MS`, `STANDIN_DELTA_INTERVAL_MS`: pacing of the echo replies (defaults 150, 20).
+ * - `STANDIN_FIRST_DELTA_DELAY_MS`, `STANDIN_DELTA_INTERVAL_MS`: pacing of the echo replies (defaults 150, 20);
+ * - `STANDIN_MIN_CACHEABLE_TOKENS`: shortest prefix the prompt cache keeps (default: the API's minimum for
+ *   the requested model).
  *
  * @throws Error when a variable is malformed or the port cannot be bound.
  */
@@ -26,6 +28,7 @@ export async function startStandinFromEnv(
   const apiKey = env['STANDIN_API_KEY'];
   const firstDeltaDelayMs = nonNegativeInteger(env, 'STANDIN_FIRST_DELTA_DELAY_MS');
   const deltaIntervalMs = nonNegativeInteger(env, 'STANDIN_DELTA_INTERVAL_MS');
+  const minCacheableTokens = nonNegativeInteger(env, 'STANDIN_MIN_CACHEABLE_TOKENS');
   const standin = await startStandin({
     port: nonNegativeInteger(env, 'PORT') ?? 0,
     host: env['STANDIN_HOST'] || '127.0.0.1',
@@ -34,6 +37,7 @@ export async function startStandinFromEnv(
       ...(firstDeltaDelayMs === undefined ? {} : { firstDeltaDelayMs }),
       ...(deltaIntervalMs === undefined ? {} : { deltaIntervalMs }),
     }),
+    ...(minCacheableTokens === undefined ? {} : { promptCache: { minCacheableTokens } }),
   });
   writeLine(JSON.stringify({ url: standin.url }));
   return standin;

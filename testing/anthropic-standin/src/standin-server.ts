@@ -1,14 +1,16 @@
-import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConnectionGone } from './cancellable-sleep';
 import { echoScript } from './echo-script';
 import { newRequestId } from './ids';
 import { validateMessagesRequest } from './messages-request';
-import type { ConnectionClose, RecordedRequest, RequestOutcome } from './recorded-request';
+import { PromptCache, type PromptCacheOptions } from './prompt-cache';
+import type { ConnectionClose, RecordedRequest, RequestOutcome, ToolDefinition } from './recorded-request';
+import { type MutableRecord, RequestLog } from './request-log';
 import { type ResponseContext, sendApiError } from './response-context';
 import { runReply } from './run-reply';
 import type { Script } from './script';
+import { lastToolResults } from './tool-results';
 
 /** The real API's request size limit; larger bodies get 413 `request_too_large`. */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -27,6 +29,11 @@ export interface StandinOptions {
   readonly apiKey?: string;
   /** Decides each reply; default {@link echoScript}. */
   readonly script?: Script;
+  /**
+   * The prompt cache, kept in memory for the stand-in's lifetime: by default the API's minimum cacheable
+   * length for the requested model (1024 tokens for most, 4096 for Haiku 4.5) and its TTLs on the real clock.
+   */
+  readonly promptCache?: PromptCacheOptions;
 }
 
 /**
@@ -65,8 +72,6 @@ export interface Standin {
   close(): Promise<void>;
 }
 
-type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
-
 function formatUrl(address: AddressInfo): string {
   // A wildcard address is not something a client can connect to; loopback of the same family is.
   const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
@@ -96,6 +101,11 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; me
   }
 }
 
+function toolsOf(body: unknown): readonly ToolDefinition[] {
+  const tools = typeof body === 'object' && body !== null ? (body as { tools?: unknown }).tools : undefined;
+  return Array.isArray(tools) ? (tools as ToolDefinition[]) : [];
+}
+
 function hasKey(req: IncomingMessage, apiKey: string): 'missing' | 'wrong' | 'ok' {
   const given = req.headers['x-api-key'];
   const bearer = req.headers.authorization;
@@ -108,10 +118,9 @@ class StandinServer implements Standin {
   readonly port: number;
   readonly #server: Server;
   readonly #apiKey: string | undefined;
-  readonly #requests: MutableRecord[] = [];
-  readonly #closes: ConnectionClose[] = [];
+  readonly #log = new RequestLog();
   readonly #live = new Set<AbortController>();
-  readonly #events = new EventEmitter();
+  readonly #cache: PromptCache;
   #script: Script;
   #attempts = 0;
   #closing = false;
@@ -121,20 +130,19 @@ class StandinServer implements Standin {
     this.#server = server;
     this.#apiKey = options.apiKey;
     this.#script = options.script ?? echoScript();
+    this.#cache = new PromptCache(options.promptCache);
     const address = server.address() as AddressInfo;
     this.url = formatUrl(address);
     this.port = address.port;
-    // Tests may wait on many requests at once; that is not a leak.
-    this.#events.setMaxListeners(0);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res));
   }
 
   get requests(): readonly RecordedRequest[] {
-    return this.#requests;
+    return this.#log.requests;
   }
 
   get closes(): readonly ConnectionClose[] {
-    return this.#closes;
+    return this.#log.closes;
   }
 
   setScript(script?: Script): void {
@@ -143,63 +151,24 @@ class StandinServer implements Standin {
   }
 
   waitForRequest(index: number, timeoutMs = DEFAULT_WAIT_MS): Promise<RecordedRequest> {
-    return this.#waitFor('request', () => this.#requests[index], `request #${index}`, timeoutMs);
+    return this.#log.waitForRequest(index, timeoutMs);
   }
 
   waitForClose(index: number, timeoutMs = DEFAULT_WAIT_MS): Promise<RecordedRequest> {
-    const probe = (): RecordedRequest | undefined => {
-      const record = this.#requests[index];
-      return record?.closedAt === undefined ? undefined : record;
-    };
-    return this.#waitFor('close', probe, `request #${index} to close`, timeoutMs);
+    return this.#log.waitForClose(index, timeoutMs);
   }
 
   close(): Promise<void> {
     this.#closed ??= new Promise<void>((resolve) => {
       this.#closing = true;
+      this.#log.closing();
       for (const controller of this.#live) controller.abort();
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
     }).then(() => {
-      this.#events.emit('shutdown');
+      this.#log.shutDown();
     });
     return this.#closed;
-  }
-
-  #waitFor(
-    event: 'request' | 'close',
-    probe: () => RecordedRequest | undefined,
-    what: string,
-    timeoutMs: number,
-  ): Promise<RecordedRequest> {
-    const found = probe();
-    if (found !== undefined) return Promise.resolve(found);
-    if (this.#closed !== undefined) return Promise.reject(new Error(`stand-in is closed; no ${what}`));
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const record = probe();
-        if (record === undefined) return;
-        cleanup();
-        resolve(record);
-      };
-      const onShutdown = (): void => {
-        cleanup();
-        const record = probe();
-        if (record === undefined) reject(new Error(`stand-in closed while waiting for ${what}`));
-        else resolve(record);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no ${what} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.#events.off(event, check);
-        this.#events.off('shutdown', onShutdown);
-      };
-      this.#events.on(event, check);
-      this.#events.on('shutdown', onShutdown);
-    });
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -209,11 +178,7 @@ class StandinServer implements Standin {
     let dropped = false;
     let ended: { at: number; outcome: Exclude<RequestOutcome, 'open'> } | undefined;
     const settle = (): void => {
-      if (record === undefined || ended === undefined) return;
-      record.closedAt = ended.at;
-      record.outcome = ended.outcome;
-      this.#closes.push({ requestIndex: record.index, ...ended });
-      this.#events.emit('close', record);
+      if (record !== undefined && ended !== undefined) this.#log.closed(record, ended.at, ended.outcome);
     };
     res.on('close', () => {
       this.#live.delete(controller);
@@ -247,7 +212,7 @@ class StandinServer implements Standin {
       const rawBody = bytes.toString('utf8');
       const parsed = parseJson(rawBody);
       record = {
-        index: this.#requests.length,
+        index: this.#log.requests.length,
         method: req.method ?? 'GET',
         path: req.url ?? '/',
         headers: req.headers,
@@ -258,9 +223,11 @@ class StandinServer implements Standin {
         status: undefined,
         closedAt: undefined,
         outcome: 'open',
+        tools: toolsOf(parsed.ok ? parsed.value : undefined),
+        toolResults: [],
+        usage: undefined,
       };
-      this.#requests.push(record);
-      this.#events.emit('request', record);
+      this.#log.received(record);
       // The client may have hung up while its body was still arriving.
       if (ended !== undefined) return settle();
 
@@ -275,7 +242,7 @@ class StandinServer implements Standin {
   async #answer(
     req: IncomingMessage,
     ctx: ResponseContext,
-    record: RecordedRequest,
+    record: MutableRecord,
     parsed: ReturnType<typeof parseJson>,
     tooLarge: boolean,
   ): Promise<void> {
@@ -305,6 +272,8 @@ class StandinServer implements Standin {
     }
     const validation = validateMessagesRequest(parsed.value);
     if (!validation.ok) return sendApiError(ctx, 400, 'invalid_request_error', validation.message);
+    const toolResults = lastToolResults(validation.request);
+    record.toolResults = toolResults;
 
     const attempt = this.#attempts++;
     const retryCount = Number.parseInt(String(req.headers['x-stainless-retry-count'] ?? '0'), 10);
@@ -316,22 +285,31 @@ class StandinServer implements Standin {
         retryCount: Number.isNaN(retryCount) ? 0 : retryCount,
         body: validation.request,
         headers: req.headers,
+        toolResults,
       });
     } catch (error) {
       return sendApiError(ctx, 500, 'api_error', `stand-in script failed: ${(error as Error).message}`);
     }
     if (ctx.signal.aborted) return;
-    await runReply(ctx, reply, validation.request, attempt);
+    await runReply(ctx, reply, validation.request, {
+      attempt,
+      cache: this.#cache,
+      onUsage: (usage) => {
+        record.usage = usage;
+      },
+    });
   }
 }
 
 /**
  * Starts a local HTTP server that speaks the Anthropic Messages API (`POST /v1/messages`), streaming per
  * https://docs.anthropic.com/en/api/messages-streaming, closely enough that `@anthropic-ai/sdk` cannot
- * tell it from the real API. Replies come from the script (see {@link Reply}); the server itself answers
- * 404 `not_found_error` for other paths, 401 `authentication_error` for a wrong key (when `apiKey` is
- * set), 400 `invalid_request_error` for a missing `anthropic-version` header or an invalid body, and 500
- * `api_error` when the script throws.
+ * tell it from the real API. Replies come from the script (see `Reply`: text, tool calls, failures); the
+ * server itself answers 404 `not_found_error` for other paths, 401 `authentication_error` for a wrong key
+ * (when `apiKey` is set), 400 `invalid_request_error` for a missing `anthropic-version` header or an
+ * invalid body (tools, `tool_choice`, `tool_use`/`tool_result` pairing and `cache_control` checked as the
+ * API does), and 500 `api_error` when the script throws. Usage reports cache reads and writes from a prompt
+ * cache kept per stand-in (see `StandinOptions.promptCache`).
  *
  * @throws the listen error (e.g. `EADDRINUSE`).
  */

@@ -34,6 +34,23 @@ describe('startStandinFromEnv', () => {
     }
   });
 
+  it('STANDIN_MIN_CACHEABLE_TOKENS lets the prompt cache keep short prefixes', async () => {
+    const standin = await startStandinFromEnv({ STANDIN_MIN_CACHEABLE_TOKENS: '1' }, () => undefined);
+    try {
+      const body = {
+        ...ask(),
+        system: [{ type: 'text' as const, text: 'Be brief.', cache_control: { type: 'ephemeral' as const } }],
+      };
+      const first = await clientFor(standin).messages.create(body);
+      const second = await clientFor(standin).messages.create(body);
+
+      expect(first.usage.cache_creation_input_tokens).toBeGreaterThan(0);
+      expect(second.usage.cache_read_input_tokens).toBe(first.usage.cache_creation_input_tokens);
+    } finally {
+      await standin.close();
+    }
+  });
+
   it('rejects a malformed PORT', async () => {
     await expect(startStandinFromEnv({ PORT: 'eighty' }, () => undefined)).rejects.toThrow('PORT must be');
   });

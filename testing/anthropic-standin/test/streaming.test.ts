@@ -103,10 +103,11 @@ describe('streaming replies through the real SDK', () => {
     expect(d1).toEqual({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'a' } });
     expect(d2).toEqual({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'b' } });
     expect(blockStop).toEqual({ type: 'content_block_stop', index: 0 });
+    // The API repeats the cumulative input and cache figures next to the final output_tokens.
     expect(delta).toEqual({
       type: 'message_delta',
       delta: { stop_reason: 'end_turn', stop_sequence: null },
-      usage: { output_tokens: 2 },
+      usage: { input_tokens: 3, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 2 },
     });
     expect(stop).toEqual({ type: 'message_stop' });
   });

@@ -12,6 +12,17 @@ export function clientFor(standin: Standin, options: { maxRetries?: number; apiK
   });
 }
 
+/** A tool definition as the ai-worker sends it. */
+export const RUN_COMMAND = {
+  name: 'run_command',
+  description: 'Runs a command in the user shell and returns its exit code and output.',
+  input_schema: {
+    type: 'object' as const,
+    properties: { command: { type: 'string' } },
+    required: ['command'],
+  },
+};
+
 /** A minimal valid request body for `messages.create` / `messages.stream`. */
 export function ask(text = 'Hello'): {
   model: string;

@@ -1,5 +1,5 @@
 import { type FrameInfo, type Reply, startStandin, type Standin } from '@ctos/anthropic-standin';
-import { ask, clientFor, collectText } from './support';
+import { ask, clientFor, collectText, RUN_COMMAND } from './support';
 
 /** Cut points that land where naive SSE parsers break (P16, docs/pitfalls.md). */
 function awkwardCuts(frame: Uint8Array, info: FrameInfo): number[] {
@@ -11,6 +11,8 @@ function awkwardCuts(frame: Uint8Array, info: FrameInfo): number[] {
   ];
   if (info.event === 'content_block_delta') {
     cuts.push(bytes.indexOf('"text":"') + 10); // inside the JSON string
+    const partial = bytes.indexOf('"partial_json":"');
+    if (partial !== -1) cuts.push(partial + 20); // inside a piece of tool input
     const umlaut = bytes.indexOf('ö');
     if (umlaut !== -1) cuts.push(umlaut + 1); // between the two UTF-8 bytes of ö
   }
@@ -56,6 +58,31 @@ describe('SSE frames split across network writes', () => {
     expect(viaCreate).toBe(text);
     expect(viaStream.content).toEqual([expect.objectContaining({ type: 'text', text })]);
     expect(viaStream.stop_reason).toBe('end_turn');
+  });
+
+  it.each<[string, NonNullable<Reply['wire']>]>([
+    ['cut inside data: and inside the partial JSON', { split: awkwardCuts, flushDelayMs: 2 }],
+    ['CRLF line endings cut between CR and LF', { lineEnding: '\r\n', split: betweenCrAndLf, flushDelayMs: 2 }],
+    ['1-byte writes', { split: 'byte' }],
+  ])('%s still gives the scripted tool input', async (_name, wire) => {
+    const input = { command: 'echo "Grüße aus Köln — ö€😀"', lines: [1, 2, 3], env: { LANG: 'de_DE.UTF-8' } };
+    standin.setScript(() => ({ text: 'Schöne Grüße', toolUses: [{ name: 'run_command', input }], wire }));
+    const client = clientFor(standin);
+    const body = { ...ask(), tools: [RUN_COMMAND] };
+
+    let json = '';
+    for await (const event of await client.messages.create({ ...body, stream: true })) {
+      if (event.type === 'content_block_delta' && event.delta.type === 'input_json_delta')
+        json += event.delta.partial_json;
+    }
+    const viaStream = await client.messages.stream(body).finalMessage();
+
+    expect(JSON.parse(json)).toEqual(input);
+    expect(viaStream.content).toEqual([
+      expect.objectContaining({ type: 'text', text: 'Schöne Grüße' }),
+      expect.objectContaining({ type: 'tool_use', name: 'run_command', input }),
+    ]);
+    expect(viaStream.stop_reason).toBe('tool_use');
   });
 
   it('a 40 KB delta written one byte at a time arrives intact', async () => {
