@@ -68,6 +68,8 @@ export interface ClusterOptions {
   workers?: number;
   /** Message-worker settings beyond the defaults. */
   env?: Record<string, string>;
+  /** Gateway settings beyond the defaults. */
+  gatewayEnv?: Record<string, string>;
   now?: () => number;
 }
 
@@ -98,7 +100,11 @@ export async function startCluster(build: Build, options: ClusterOptions = {}): 
     apiUrls.push(`http://127.0.0.1:${await worker.listen(0, '127.0.0.1')}`);
     workers.push(worker);
   }
-  const gatewayConfig = loadGatewayConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent' });
+  const gatewayConfig = loadGatewayConfig({
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'silent',
+    ...options.gatewayEnv,
+  });
   for (let i = 0; i < (options.gateways ?? 1); i++) {
     const id = `gateway-${i}`;
     const transport = transports.open(id);
