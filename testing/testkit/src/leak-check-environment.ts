@@ -70,6 +70,20 @@ function handleCensus(): Map<string, number> {
 }
 
 /**
+ * `wrapper`, carrying every property of `original` (util.promisify.custom included, which
+ * `exec`, `execFile` and `setTimeout` define), so that it can stand in for it.
+ */
+function standingIn<F extends (...args: never[]) => unknown>(
+  original: F,
+  wrapper: (...args: Parameters<F>) => unknown,
+): F {
+  const properties = Object.getOwnPropertyDescriptors(original) as Record<PropertyKey, PropertyDescriptor>;
+  // Configurable, so that one may still be replaced (setTimeout's promisified form, below).
+  for (const key of Reflect.ownKeys(properties)) properties[key] = { ...properties[key], configurable: true };
+  return Object.defineProperties(wrapper, properties) as unknown as F;
+}
+
+/**
  * jest-environment-node with the leak check around each test file: the file's timers are
  * tracked from its globals, its handles counted against the count at setup.
  */
@@ -114,11 +128,11 @@ export default class LeakCheckEnvironment extends TestEnvironment {
   private trackTimers(): void {
     const global = this.global as unknown as Record<string, unknown>;
     const track = <F extends (...args: never[]) => NodeTimer>(make: F): F =>
-      Object.assign((...args: Parameters<F>) => {
+      standingIn(make, (...args: Parameters<F>) => {
         const timer = make(...args);
         this.timers.add(timer);
         return timer;
-      }, make) as unknown as F;
+      });
     const trackedTimeout = track(global.setTimeout as typeof setTimeout);
     const sleep = this.trackedSleep(trackedTimeout);
     // util.promisify(setTimeout) and `timers/promises` sleep through a tracked timer too.
@@ -156,11 +170,11 @@ export default class LeakCheckEnvironment extends TestEnvironment {
       this.replace(
         childProcess,
         name,
-        Object.assign((...args: unknown[]) => {
+        standingIn(start, (...args: unknown[]) => {
           const child = start(...args);
           this.children.add(child);
           return child;
-        }, start),
+        }),
       );
     }
   }
