@@ -23,6 +23,51 @@ export interface FlowTarget {
   readonly pid: number;
 }
 
+/** What flow control tells its owner as it happens (the worker counts it in its metrics). */
+export interface FlowObserver {
+  /** The PTY was paused. */
+  paused(): void;
+  /** `viewers` acking clients stopped holding the PTY at the stall limit. */
+  stallReleased(viewers: number): void;
+}
+
+/** One attachment as {@link FlowReport} shows it. */
+export interface AttachmentReport {
+  socket: string;
+  /** Holds the PTY when behind (it acks, or said it would); false once released at the stall limit. */
+  flowControl: boolean;
+  /** Bytes it has not acknowledged: sent to it and not acked, and read but not sent yet. */
+  unackedBytes: number;
+}
+
+/**
+ * Flow control's own account of a session, read by the metrics and the tests: how much
+ * output it holds against its clients, who holds the PTY, and what it has done.
+ */
+export interface FlowReport {
+  paused: boolean;
+  /**
+   * Output the slowest acking client has not acknowledged, read-but-unsent output
+   * included (bytes): what the watermarks are compared with.
+   */
+  unackedBytes: number;
+  /**
+   * The most {@link unackedBytes} has been since the session started. Flow control keeps
+   * it at most the high watermark plus one PTY read, except when a shell exits while
+   * paused (its last output is then read whole, P02).
+   */
+  peakUnackedBytes: number;
+  /** Read from the PTY and not handed to the transport yet (bytes). */
+  pendingBytes: number;
+  /** Times the PTY was paused. */
+  pauses: number;
+  /** Acking clients that stopped holding the PTY at the stall limit. */
+  stallReleases: number;
+  /** The sockets that keep the PTY paused: acking clients more than the low watermark behind. */
+  holders: string[];
+  attachments: AttachmentReport[];
+}
+
 /** A socket attached to the session. `acked` is the last `seq` it reported rendered. */
 interface Attachment {
   gateway: string;
@@ -43,18 +88,22 @@ interface Attachment {
 export class FlowControl {
   private readonly attachments = new Map<string, Attachment>();
   private paused = false;
+  private peakUnacked = 0;
+  private pauses = 0;
+  private stallReleases = 0;
   private stallTimer: NodeJS.Timeout | undefined;
   private exitWatch: NodeJS.Timeout | undefined;
   private disposed = false;
 
   /**
    * @param position where output stands: `end`, the session's output position (bytes),
-   * and `pending`, characters read from the PTY but not sent yet.
+   * and `pending`, bytes read from the PTY but not sent yet.
    */
   constructor(
     private readonly limits: FlowLimits,
     private readonly target: FlowTarget,
     private readonly position: () => { end: number; pending: number },
+    private readonly observer: FlowObserver,
   ) {}
 
   get size(): number {
@@ -115,19 +164,41 @@ export class FlowControl {
   /** Pauses or resumes the PTY for where output stands now. */
   update(): void {
     if (this.disposed) return;
-    const { end, pending } = this.position();
-    let behind = pending;
-    for (const attachment of this.attachments.values()) {
-      if (attachment.flowControl) behind = Math.max(behind, end - attachment.acked + pending);
-    }
+    // Called after every read from the PTY (the pump reports each), so the peak sees every step.
+    const behind = this.unacked();
+    this.peakUnacked = Math.max(this.peakUnacked, behind);
     if (!this.paused && behind > this.limits.flowHighBytes) {
       this.paused = true;
+      this.pauses++;
       this.target.pause();
+      this.observer.paused();
       this.watchExitWhilePaused();
       this.stallTimer = setTimeout(() => this.releaseStalledClients(), this.limits.flowStallMs);
     } else if (this.paused && behind <= this.limits.flowLowBytes) {
       this.resumeReading();
     }
+  }
+
+  /** Where flow control stands now, and what it has done. */
+  report(): FlowReport {
+    const { end, pending } = this.position();
+    const attachments: AttachmentReport[] = [];
+    for (const [socket, attachment] of this.attachments) {
+      attachments.push({ socket, flowControl: attachment.flowControl, unackedBytes: end - attachment.acked + pending });
+    }
+    const unackedBytes = this.unacked();
+    return {
+      paused: this.paused,
+      unackedBytes,
+      peakUnackedBytes: Math.max(this.peakUnacked, unackedBytes),
+      pendingBytes: pending,
+      pauses: this.pauses,
+      stallReleases: this.stallReleases,
+      holders: attachments
+        .filter((a) => a.flowControl && a.unackedBytes > this.limits.flowLowBytes)
+        .map((a) => a.socket),
+      attachments,
+    };
   }
 
   dispose(): void {
@@ -150,11 +221,29 @@ export class FlowControl {
     this.stallTimer = undefined;
     if (this.disposed || !this.paused) return;
     const cutoff = performance.now() - this.limits.flowStallMs;
+    let released = 0;
     for (const attachment of this.attachments.values()) {
-      if (attachment.flowControl && attachment.ackedAt <= cutoff) attachment.flowControl = false;
+      if (attachment.flowControl && attachment.ackedAt <= cutoff) {
+        attachment.flowControl = false;
+        released++;
+      }
+    }
+    if (released > 0) {
+      this.stallReleases += released;
+      this.observer.stallReleased(released);
     }
     this.resumeReading(); // re-evaluated from scratch below
     this.update();
+  }
+
+  /** Bytes the slowest acking client is behind, or held output alone when none acks. */
+  private unacked(): number {
+    const { end, pending } = this.position();
+    let behind = pending;
+    for (const attachment of this.attachments.values()) {
+      if (attachment.flowControl) behind = Math.max(behind, end - attachment.acked + pending);
+    }
+    return behind;
   }
 
   /**

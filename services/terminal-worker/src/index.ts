@@ -10,6 +10,7 @@ export {
   type TerminalIsolation,
   type TerminalWorkerConfig,
 } from './config';
+export type { AttachmentReport, FlowReport } from './flow-control';
 export { isolationProblems, ISOLATION_CAPABILITIES } from './privileges';
 export { createTerminalWorker, type TerminalWorker, type TerminalWorkerDeps } from './terminal-worker';
 export { loginName, AccountAllocator, type UnixAccount } from './unix-account';

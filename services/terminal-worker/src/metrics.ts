@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { FlowReport } from './flow-control';
 
 /** The terminal-worker's own metrics. */
 export interface TerminalWorkerMetrics {
@@ -6,16 +7,31 @@ export interface TerminalWorkerMetrics {
   closed: Counter<'reason'>;
   /** Bytes of PTY output handed to the transport. */
   outputBytes: Counter;
+  /** PTYs paused by flow control. */
+  flowPauses: Counter;
+  /** Acking clients that stopped holding a PTY at the stall limit. */
+  flowStallReleases: Counter;
+  /** A session ended: its peak of unacknowledged bytes stays in the worker's peak. */
+  sessionEnded(report: FlowReport): void;
+}
+
+/** What the gauges read from each live session when scraped. */
+interface ReportingSession {
+  readonly isPaused: boolean;
+  flowReport(): FlowReport;
 }
 
 /**
- * Registers the terminal-worker's metrics on `registry`; the two gauges read the live
+ * Registers the terminal-worker's metrics on `registry`; the gauges read the live
  * sessions (`sessions()`) when scraped.
  */
 export function createTerminalWorkerMetrics(
   registry: Registry,
-  sessions: () => Iterable<{ readonly isPaused: boolean }>,
+  sessions: () => Iterable<ReportingSession>,
 ): TerminalWorkerMetrics {
+  const reports = () => [...sessions()].map((session) => session.flowReport());
+  /** The highest peak of the sessions that have ended. */
+  let endedPeak = 0;
   new Gauge({
     name: 'ctos_terminal_sessions',
     help: 'Live PTY sessions on this worker.',
@@ -32,6 +48,22 @@ export function createTerminalWorkerMetrics(
       this.set([...sessions()].filter((s) => s.isPaused).length);
     },
   });
+  new Gauge({
+    name: 'ctos_terminal_flow_unacked_peak_bytes',
+    help: 'The most unacknowledged output any session of this worker has held since it started (bytes); flow control keeps it at most TERMINAL_FLOW_HIGH_BYTES plus one PTY read.',
+    registers: [registry],
+    collect() {
+      this.set(Math.max(endedPeak, ...reports().map((r) => r.peakUnackedBytes)));
+    },
+  });
+  new Gauge({
+    name: 'ctos_terminal_output_pending_bytes',
+    help: 'Output read from PTYs and not yet handed to the transport, all sessions together (bytes).',
+    registers: [registry],
+    collect() {
+      this.set(reports().reduce((sum, r) => sum + r.pendingBytes, 0));
+    },
+  });
   return {
     closed: new Counter({
       name: 'ctos_terminal_sessions_closed_total',
@@ -44,5 +76,18 @@ export function createTerminalWorkerMetrics(
       help: 'Bytes of PTY output sent to clients.',
       registers: [registry],
     }),
+    flowPauses: new Counter({
+      name: 'ctos_terminal_flow_pauses_total',
+      help: 'Times flow control paused a PTY (a client more than TERMINAL_FLOW_HIGH_BYTES behind, or held output).',
+      registers: [registry],
+    }),
+    flowStallReleases: new Counter({
+      name: 'ctos_terminal_flow_stall_releases_total',
+      help: 'Acking clients that stopped holding a paused PTY after TERMINAL_FLOW_STALL_MS without an ack.',
+      registers: [registry],
+    }),
+    sessionEnded(report) {
+      endedPeak = Math.max(endedPeak, report.peakUnackedBytes);
+    },
   };
 }

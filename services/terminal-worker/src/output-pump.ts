@@ -48,6 +48,8 @@ export interface PumpHost {
 export class OutputPump {
   private pending: string[] = [];
   private pendingCharacters = 0;
+  /** UTF-8 bytes of {@link pending}: what flow control counts. */
+  private pendingUtf8Bytes = 0;
   /** Output waits while a create or attach is being answered. */
   private readonly held: LapsingHold;
   private inFlight = false;
@@ -72,14 +74,15 @@ export class OutputPump {
     });
   }
 
-  /** Characters read from the PTY and not sent yet. */
-  get pendingChars(): number {
-    return this.pendingCharacters;
+  /** Bytes (UTF-8) read from the PTY and not handed to the transport yet. */
+  get pendingBytes(): number {
+    return this.pendingUtf8Bytes;
   }
 
   push(data: string): void {
     this.pending.push(data);
     this.pendingCharacters += data.length;
+    this.pendingUtf8Bytes += Buffer.byteLength(data, 'utf8');
     this.schedule();
   }
 
@@ -148,7 +151,8 @@ export class OutputPump {
     const data = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
     this.pending = [];
     this.pendingCharacters = 0;
-    const bytes = Buffer.byteLength(data, 'utf8');
+    const bytes = this.pendingUtf8Bytes;
+    this.pendingUtf8Bytes = 0;
     this.windowBytes += bytes;
     const seq = this.host.record(data, bytes);
     this.send({ session_id: this.sessionId, data, seq });

@@ -7,7 +7,7 @@ import {
   type TerminalSessionInfo,
 } from '@ctos/protocol';
 import { ReplayBuffer } from './replay-buffer';
-import { FlowControl, type FlowLimits } from './flow-control';
+import { FlowControl, type FlowLimits, type FlowObserver, type FlowReport } from './flow-control';
 import { OutputPump } from './output-pump';
 import { ScreenMirror } from './screen-mirror';
 
@@ -48,6 +48,8 @@ export interface SessionHost {
   emitOutput(event: TerminalOutputEvent): Promise<boolean | void>;
   /** The session ended; `closed` has been emitted (or is on its way). */
   onClosed(session: TerminalSession, reason: TerminalCloseReason, exitCode?: number, signal?: number): void;
+  /** Told when flow control pauses the PTY or releases a stalled client. */
+  flow: FlowObserver;
 }
 
 /** OSC 0 / OSC 2: set window title, ended by BEL or ST. */
@@ -117,9 +119,8 @@ export class TerminalSession {
       }
     }
     this.slaveFd = slave === undefined ? undefined : holdSlaveOpen(slave);
-    this.flow = this.owned.add(
-      new FlowControl(limits, this.pty, () => ({ end: this.replay.end, pending: this.pump.pendingChars })),
-    );
+    const position = () => ({ end: this.replay.end, pending: this.pump.pendingBytes });
+    this.flow = this.owned.add(new FlowControl(limits, this.pty, position, host.flow));
     this.pump = this.owned.add(
       new OutputPump(id, limits.coalesceMs, {
         emit: (event) => this.host.emitOutput(event),
@@ -170,6 +171,11 @@ export class TerminalSession {
 
   get isPaused(): boolean {
     return this.flow.isPaused;
+  }
+
+  /** Flow control's account of this session: unacknowledged bytes, who holds the PTY, pauses. */
+  flowReport(): FlowReport {
+    return this.flow.report();
   }
 
   /**

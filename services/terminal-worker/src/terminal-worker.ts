@@ -17,7 +17,7 @@ import { TerminalSession, type SessionHost, type SessionLimits } from './session
 import { SessionReaper } from './session-reaper';
 import { noIsolation, userIsolation, type ShellIsolation } from './shell-isolation';
 import { terminalHandlers, type CreateMessage } from './terminal-handlers';
-import { UserPresence } from './user-presence';
+import { UserPresence, type CreateTicket } from './user-presence';
 
 /** After SIGHUP, what is left of a closed session's processes is killed this much later (ms). */
 const KILL_GRACE_MS = 1000;
@@ -110,6 +110,10 @@ class TerminalWorkerService implements TerminalWorker {
         return transport.emitter.emit(rooms.terminal(event.session_id), 'terminal:output', event);
       },
       onClosed: (session, reason, exitCode, signal) => this.onClosed(session, reason, exitCode, signal),
+      flow: {
+        paused: () => this.metrics.flowPauses.inc(),
+        stallReleased: (viewers) => this.metrics.flowStallReleases.inc(viewers),
+      },
     };
   }
 
@@ -160,18 +164,18 @@ class TerminalWorkerService implements TerminalWorker {
     if (this.sessions.size + this.presence.creates >= this.config.TERMINAL_WORKER_CAPACITY) {
       throw new ServiceError('UNAVAILABLE', 'This terminal worker is full; try again.');
     }
-    const othersCreating = this.presence.beginCreate(m.user);
+    const ticket = this.presence.beginCreate(m.user);
     try {
-      return await this.createCounted(m, othersCreating);
+      return await this.createCounted(m, ticket);
     } finally {
-      this.presence.endCreate(m.user);
+      this.presence.endCreate(ticket);
     }
   }
 
   /** Checks the user's session limit, starts their shell and registers the session. */
-  private async createCounted(m: CreateMessage, othersCreating: number): Promise<TerminalBusReplies['create']> {
+  private async createCounted(m: CreateMessage, ticket: CreateTicket): Promise<TerminalBusReplies['create']> {
     const { config, logger } = this;
-    const existing = (await this.directory.forUser(m.user)).length + othersCreating;
+    const existing = await this.sessionsCounted(ticket);
     if (existing >= config.TERMINAL_MAX_SESSIONS_PER_USER) {
       throw new ServiceError(
         'LIMIT_EXCEEDED',
@@ -187,6 +191,7 @@ class TerminalWorkerService implements TerminalWorker {
       logger.error({ err: error, user_id: m.user }, 'could not start a shell');
       throw new ServiceError('INTERNAL', 'The shell could not be started; the operator has been told.');
     }
+    ticket.started = true;
     session.attachCreator(m.socket, m.gateway, m.flow_control);
     this.sessions.set(sessionId, session);
     this.announcement?.touch();
@@ -200,6 +205,18 @@ class TerminalWorkerService implements TerminalWorker {
     }
     logger.info({ session_id: sessionId, user_id: m.user, pid: session.pid }, 'session created');
     return { session_id: sessionId, created_at: session.createdAt.toISOString(), worker: this.id };
+  }
+
+  /**
+   * What counts against the limit of the user of `ticket`: their sessions in the directory
+   * (every worker's) and ours not registered yet, each once, and creates here that began
+   * before this one and have no session yet. Counted in one turn after the read, so a
+   * create that registered meanwhile is not counted twice.
+   */
+  private async sessionsCounted(ticket: CreateTicket): Promise<number> {
+    const ids = new Set(await this.directory.forUser(ticket.user));
+    for (const session of this.sessions.values()) if (session.user === ticket.user) ids.add(session.id);
+    return ids.size + this.presence.startingBefore(ticket);
   }
 
   private register(session: TerminalSession): Promise<void> {
@@ -216,6 +233,7 @@ class TerminalWorkerService implements TerminalWorker {
     this.sessions.delete(session.id);
     this.announcement?.touch();
     this.metrics.closed.inc({ reason });
+    this.metrics.sessionEnded(session.flowReport());
     this.reaper.closed(session.pid, session.user, session.uid);
     this.logger.info({ session_id: session.id, user_id: session.user, reason, exit_code: exitCode }, 'session closed');
     const done = announceClosed({

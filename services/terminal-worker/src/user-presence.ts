@@ -1,5 +1,12 @@
 import type { Logger } from '@ctos/runtime';
 
+/** A `terminal:create` under way, from {@link UserPresence.beginCreate} to {@link UserPresence.endCreate}. */
+export interface CreateTicket {
+  readonly user: string;
+  /** Its session exists (and is among the worker's sessions from then on). */
+  started: boolean;
+}
+
 /**
  * Knows, per user, whether they still have anything on this worker (a session, or a
  * `terminal:create` under way), and calls `onGone` once they have neither, so what they
@@ -10,8 +17,8 @@ import type { Logger } from '@ctos/runtime';
  * the closed session's processes running if the create fails.
  */
 export class UserPresence {
-  /** Creates under way per user, counted until their directory entry is written. */
-  private readonly creating = new Map<string, number>();
+  /** Creates under way per user, in the order they began, until their directory entry is written. */
+  private readonly creating = new Map<string, CreateTicket[]>();
   private creatingTotal = 0;
   /** Users whose last close came while a create of theirs was under way. */
   private readonly goneUnlessCreated = new Set<string>();
@@ -33,21 +40,38 @@ export class UserPresence {
 
   /**
    * Counts a create of `user` before its first await, so concurrent creates see each
-   * other (the directory only knows a session once it is registered). Returns how many
-   * other creates of theirs are under way. Every call is ended by {@link endCreate}.
+   * other (the directory only knows a session once it is registered). Every call is
+   * ended by {@link endCreate}.
    */
-  beginCreate(user: string): number {
-    const mine = (this.creating.get(user) ?? 0) + 1;
-    this.creating.set(user, mine);
+  beginCreate(user: string): CreateTicket {
+    const ticket: CreateTicket = { user, started: false };
+    const tickets = this.creating.get(user) ?? [];
+    tickets.push(ticket);
+    this.creating.set(user, tickets);
     this.creatingTotal++;
-    return mine - 1;
+    return ticket;
   }
 
-  /** A create of `user` ended (made a session or failed). */
-  endCreate(user: string): void {
+  /**
+   * Creates of the same user that began before `ticket` and have no session yet: each may
+   * still make one. Later creates are not counted; they count this one instead, so
+   * concurrent creates are ordered and exactly the limit's worth succeed.
+   */
+  startingBefore(ticket: CreateTicket): number {
+    let count = 0;
+    for (const other of this.creating.get(ticket.user) ?? []) {
+      if (other === ticket) break;
+      if (!other.started) count++;
+    }
+    return count;
+  }
+
+  /** A create ended (made a session or failed). */
+  endCreate(ticket: CreateTicket): void {
+    const { user } = ticket;
     this.creatingTotal--;
-    const left = (this.creating.get(user) ?? 1) - 1;
-    if (left > 0) {
+    const left = (this.creating.get(user) ?? []).filter((other) => other !== ticket);
+    if (left.length > 0) {
       this.creating.set(user, left);
       return;
     }

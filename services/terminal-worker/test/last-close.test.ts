@@ -1,6 +1,6 @@
 import { ServiceError, type TerminalBusMessage, type TerminalBusReplies } from '@ctos/protocol';
 import { createLogger, createMetricsRegistry } from '@ctos/runtime';
-import { transportFactory, waitFor, type TransportFactory } from '@ctos/testkit';
+import { BUILDS, transportFactory, waitFor, type TransportFactory } from '@ctos/testkit';
 import { busClient } from '@ctos/transport';
 import { createTerminalWorker, loadTerminalWorkerConfig, type TerminalWorker } from '../src';
 import type { ShellIsolation } from '../src/shell-isolation';
@@ -8,7 +8,7 @@ import { shellSpec } from '../src/shell-env';
 
 const HEARTBEAT = { intervalMs: 1000, missedBeats: 3 };
 
-describe("a user's last close on a worker", () => {
+describe.each(BUILDS)("a user's last close on a worker (%s)", (build) => {
   let factory: TransportFactory;
   let worker: TerminalWorker;
   /** Users whose leftovers the worker ended, in order. */
@@ -21,7 +21,7 @@ describe("a user's last close on a worker", () => {
   beforeEach(() => {
     gone.length = 0;
     lines.length = 0;
-    factory = transportFactory('memory', HEARTBEAT, 'last-close');
+    factory = transportFactory(build, HEARTBEAT, 'last-close');
     const config = loadTerminalWorkerConfig({
       TERMINAL_SHELL: '/bin/bash',
       TERMINAL_SHELL_ARGS: '--norc --noprofile',

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Embedded } from '@ctos/launcher';
 import { waitFor, type ClientSocket } from '@ctos/testkit';
-import { connectAs, openSession, startTestSystem, type } from './harness';
+import { connectAs, openSession, type } from './harness';
+import { BUILDS, startTerminalCluster, type TerminalCluster } from './terminal-cluster';
 
-describe('a terminal session', () => {
-  let system: Embedded;
+describe.each(BUILDS)('a terminal session (%s)', (build) => {
+  let system: TerminalCluster;
   const sockets: ClientSocket[] = [];
   const connect = async (user = 'alice') => {
     const socket = await connectAs(system.url, user);
@@ -16,7 +16,7 @@ describe('a terminal session', () => {
   };
 
   beforeAll(async () => {
-    system = await startTestSystem();
+    system = await startTerminalCluster(build);
   });
   afterEach(() => {
     for (const socket of sockets.splice(0)) socket.close();
@@ -113,7 +113,7 @@ describe('a terminal session', () => {
     socket.emit('terminal:input', { session_id: out.sessionId, data: 'q' });
     await out.waitForText('\x1b[?1049l');
     type(socket, out, 'exit 7');
-    await waitFor(() => out.closed, { message: 'terminal:closed' });
+    await waitFor(() => out.closed !== undefined, { message: 'terminal:closed' });
     expect(out.closed).toEqual({ session_id: out.sessionId, reason: 'exit', exit_code: 7 });
   });
 
@@ -122,7 +122,7 @@ describe('a terminal session', () => {
     for (let run = 0; run < 25; run++) {
       const out = await openSession(socket);
       type(socket, out, "stty -echo; head -c 20480 /dev/zero | tr '\\0' y; exit");
-      await waitFor(() => out.closed, { message: `run ${run} closed` });
+      await waitFor(() => out.closed !== undefined, { message: `run ${run} closed` });
       // The command line's own echo has single y's; the payload is the long run.
       expect((out.text.match(/y{3,}/g) ?? []).join('').length).toBe(20480);
       expect(out.closed).toMatchObject({ reason: 'exit', exit_code: 0 });

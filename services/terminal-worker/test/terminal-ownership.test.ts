@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import type { Embedded } from '@ctos/launcher';
 import { waitFor, type ClientSocket } from '@ctos/testkit';
-import { connectAs, openSession, startTestSystem, type } from './harness';
+import { connectAs, openSession, type } from './harness';
+import { BUILDS, startTerminalCluster, type TerminalCluster } from './terminal-cluster';
 
 /** A detached session lives this long in these tests (ms); the product default is 5 minutes. */
 const SHORT_IDLE_MS = 1500;
 
-describe('terminal sessions belong to their user', () => {
-  let system: Embedded;
+describe.each(BUILDS)('terminal sessions belong to their user (%s)', (build) => {
+  let system: TerminalCluster;
   const sockets: ClientSocket[] = [];
   const connect = async (user: string) => {
     const socket = await connectAs(system.url, user);
@@ -16,7 +16,7 @@ describe('terminal sessions belong to their user', () => {
   };
 
   beforeAll(async () => {
-    system = await startTestSystem({ TERMINAL_IDLE_TIMEOUT_MS: String(SHORT_IDLE_MS) });
+    system = await startTerminalCluster(build, { env: { TERMINAL_IDLE_TIMEOUT_MS: String(SHORT_IDLE_MS) } });
   });
   afterEach(() => {
     for (const socket of sockets.splice(0)) socket.close();
@@ -116,7 +116,7 @@ describe('terminal sessions belong to their user', () => {
         alice.emit('terminal:resize', { session_id: doomed.sessionId, cols: i % 2 ? 80 : 120, rows: i % 2 ? 24 : 40 });
         await new Promise((resolve) => setImmediate(resolve));
       }
-      await waitFor(() => doomed.closed, { message: 'the doomed session closed' });
+      await waitFor(() => doomed.closed !== undefined, { message: 'the doomed session closed' });
     }
     await bystander.waitForText(/tick40\r\n/);
     const ticks = [...bystander.text.matchAll(/^tick(\d+)\r$/gm)].map((m) => Number(m[1]));

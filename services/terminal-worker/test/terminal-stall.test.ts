@@ -1,26 +1,59 @@
-import type { Embedded } from '@ctos/launcher';
 import { OutputCollector, waitFor, type ClientSocket } from '@ctos/testkit';
-import { attach, connectAs, openSession, startTestSystem, type } from './harness';
+import { floodBytes, floodCommand, unackedBound } from './flow-bound';
+import { attach, connectAs, openSession, type } from './harness';
+import { BUILDS, startTerminalCluster, type TerminalCluster } from './terminal-cluster';
 
-/** How long a silent acking client may hold the PTY in this test (ms); default 15 s. */
-const STALL_MS = 1000;
+/** How long a silent acking client may hold the PTY in this test (ms); default 15 s. Long enough that the acking owner, on a loaded 2-core machine, never looks silent. */
+const STALL_MS = 3000;
+/** Six high watermarks of output, so a silent viewer falls far behind. */
+const FLOOD_BYTES = 600_000;
+/** The flood's last line, as printed (the typed command's echo has a space before it). */
+const FLOOD_DONE = /[\r\n]FLOOD-DONE\r\n/;
+const STALL_RELEASES = 'ctos_terminal_flow_stall_releases_total';
 
-describe('a viewer that stops acking', () => {
-  let system: Embedded;
+describe.each(BUILDS)('a viewer that stops acking (%s)', (build) => {
+  let cluster: TerminalCluster;
   const sockets: ClientSocket[] = [];
+  const connect = async () => {
+    const socket = await connectAs(cluster.url, 'alice');
+    sockets.push(socket);
+    return socket;
+  };
+  const reportOf = (sessionId: string) => () => cluster.terminalWorker.sessions.get(sessionId)!.flowReport();
 
   beforeAll(async () => {
-    system = await startTestSystem({ TERMINAL_FLOW_STALL_MS: String(STALL_MS) });
+    cluster = await startTerminalCluster(build, { env: { TERMINAL_FLOW_STALL_MS: String(STALL_MS) } });
   });
-  afterAll(async () => {
-    for (const socket of sockets) socket.close();
-    await system.stop();
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.close();
+  });
+  afterAll(() => cluster.stop());
+
+  it('holds a flood within the high watermark plus one read until the stall limit, then lets it flow whole', async () => {
+    const socket = await connect();
+    const out = await openSession(socket, { flow_control: true }); // and never acks
+    const report = reportOf(out.sessionId);
+    const bound = unackedBound(cluster.config);
+    const releasedBefore = await cluster.metric(STALL_RELEASES);
+    type(socket, out, floodCommand(FLOOD_BYTES));
+    // Paused until the stall limit, the worker's own clock: a PTY still read meanwhile
+    // would pass the bound, and the wait ends as soon as it does.
+    await waitFor(() => report().stallReleases > 0 || report().peakUnackedBytes > bound, {
+      message: 'the client released at the stall limit',
+    });
+    expect(report().peakUnackedBytes).toBeLessThanOrEqual(bound);
+    expect(report().pauses).toBeGreaterThan(0);
+    expect(report()).toMatchObject({ stallReleases: 1, holders: [] });
+    expect(await cluster.metric(STALL_RELEASES)).toBe(releasedBefore + 1);
+    await out.waitForText(FLOOD_DONE, 20_000);
+    expect(floodBytes(out.text)).toBe(FLOOD_BYTES);
+    expect(report().peakUnackedBytes).toBeLessThanOrEqual(bound);
+    expect(await cluster.metric('ctos_terminal_flow_unacked_peak_bytes')).toBeLessThanOrEqual(bound);
   });
 
-  it('stops holding the PTY after the stall limit, so the viewer that acks gets everything', async () => {
-    const owner = await connectAs(system.url, 'alice');
-    const hung = await connectAs(system.url, 'alice');
-    sockets.push(owner, hung);
+  it('is alone in holding the PTY paused until the stall limit, then stops holding it, and the viewer that acks gets everything', async () => {
+    const owner = await connect();
+    const hung = await connect();
     const out = await openSession(owner, { flow_control: true });
     const hungView = new OutputCollector(hung, out.sessionId);
     await attach(hung, hungView, 0); // attaches with flow control and never acks
@@ -28,10 +61,40 @@ describe('a viewer that stops acking', () => {
     owner.on('terminal:output', (event) =>
       owner.emit('terminal:ack', { session_id: event.session_id, seq: event.seq }),
     );
-    type(owner, out, "head -c 600000 /dev/zero | tr '\\0' z; echo; echo FLOOD-DONE");
-    await out.waitForText(/[\r\n]FLOOD-DONE\r\n/, 20_000);
-    expect((out.text.match(/z{3,}/g) ?? []).join('').length).toBe(600_000);
-    expect(system.terminalWorker.sessions.get(out.sessionId)?.isPaused).toBe(false);
-    await waitFor(() => hungView.text.includes('FLOOD-DONE'), { message: 'the hung view still receives output' });
+    const report = reportOf(out.sessionId);
+    const releasedBefore = await cluster.metric(STALL_RELEASES);
+    type(owner, out, floodCommand(FLOOD_BYTES));
+
+    // The owner keeps up: once it has acked what was sent, the silent viewer alone keeps the PTY paused.
+    await waitFor(
+      () => {
+        const now = report();
+        return (now.paused && now.holders.length === 1) || now.stallReleases > 0 || FLOOD_DONE.test(out.text);
+      },
+      { message: 'the PTY paused, held by one viewer' },
+    );
+    expect(report()).toMatchObject({ paused: true, holders: [hung.id], stallReleases: 0 });
+
+    // At the stall limit the worker stops letting it hold: still attached, no longer flow-controlled.
+    await waitFor(() => report().stallReleases > 0, { message: 'the silent viewer released at the stall limit' });
+    const released = report();
+    // It held for real: the PTY was not read while paused, so the silent viewer is at most a window behind.
+    expect(released.peakUnackedBytes).toBeLessThanOrEqual(unackedBound(cluster.config));
+    expect(released.stallReleases).toBe(1);
+    expect(await cluster.metric(STALL_RELEASES)).toBe(releasedBefore + 1);
+    expect(released.holders).not.toContain(hung.id);
+    expect(released.attachments).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ socket: hung.id, flowControl: false }),
+        expect.objectContaining({ socket: owner.id, flowControl: true }),
+      ]),
+    );
+
+    // The PTY resumed for the owner: the rest of the flood reaches it, whole.
+    await out.waitForText(FLOOD_DONE, 20_000);
+    expect(floodBytes(out.text)).toBe(FLOOD_BYTES);
+    await waitFor(() => !report().paused, { message: 'the PTY running once the owner has acked all' });
+    expect(report().stallReleases).toBe(1);
+    await hungView.waitForText(FLOOD_DONE); // the released viewer still receives output
   });
 });
