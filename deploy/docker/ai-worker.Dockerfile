@@ -1,7 +1,10 @@
-# syntax=docker/dockerfile:1
+# syntax=docker/dockerfile:1.22.0
 # The ai-worker: streams assistant replies from the Anthropic API into `ai:*` rooms.
 # Build from the repository root:  docker build -f deploy/docker/ai-worker.Dockerfile .
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Base images by exact tag (a current Node LTS on a current Debian slim); Renovate keeps them
+# current (renovate.json). The repository itself is developed and tested on Node 20 (package.json
+# `engines`); the images run the newer LTS, which the same code supports.
+ARG NODE_IMAGE=node:24.18.0-trixie-slim
 
 # 1. The package manifests alone, so the dependency layers below are rebuilt only when a
 #    package.json or the lockfile changes, not on every source edit.

@@ -1,10 +1,14 @@
-# syntax=docker/dockerfile:1
+# syntax=docker/dockerfile:1.22.0
 # nginx: serves the built web page and proxies /socket.io/ to the gateways, with
 # deploy/nginx/nginx.conf — the same file the process launcher (`npm run cluster`) uses.
 # Runs as the unprivileged `nginx` user on port 8080.
 # Build from the repository root:  docker build -f deploy/docker/nginx.Dockerfile .
-ARG NODE_IMAGE=node:20-bookworm-slim
-ARG NGINX_IMAGE=nginx:1.28-alpine
+# Base images by exact tag (a current Node LTS on a current Debian slim); Renovate keeps them
+# current (renovate.json). The repository itself is developed and tested on Node 20 (package.json
+# `engines`); the images run the newer LTS, which the same code supports.
+ARG NODE_IMAGE=node:24.18.0-trixie-slim
+# nginx 1.27.3 or later: compose's upstream-servers.conf re-resolves the gateways (`resolve`).
+ARG NGINX_IMAGE=nginx:1.30.4-alpine
 
 # 1. The package manifests alone, so the dependency layer below is rebuilt only when a
 #    package.json or the lockfile changes, not on every source edit.

@@ -1,11 +1,14 @@
-# syntax=docker/dockerfile:1
+# syntax=docker/dockerfile:1.22.0
 # The terminal-worker: owns the PTYs. Its image is also the users' machine: it carries the
 # shell and the tools people expect in a terminal. The worker runs as root (with only the
-# capabilities docker-compose.yml adds) so that each user's shells run under that user's
-# own Unix account, created on first use (TERMINAL_ISOLATION=user): util-linux's setpriv
-# and prlimit and shadow's useradd, all in the base image, do the switching.
+# capabilities docker-compose.yml or deploy/kubernetes add) so that each user's shells run
+# under that user's own Unix account, created on first use (TERMINAL_ISOLATION=user):
+# util-linux's setpriv and prlimit and shadow's useradd (installed below) do the switching.
 # Build from the repository root:  docker build -f deploy/docker/terminal-worker.Dockerfile .
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Base images by exact tag (a current Node LTS on a current Debian slim); Renovate keeps them
+# current (renovate.json). The repository itself is developed and tested on Node 20 (package.json
+# `engines`); the images run the newer LTS, which the same code supports.
+ARG NODE_IMAGE=node:24.18.0-trixie-slim
 
 # 1. The package manifests alone, so the dependency layers below are rebuilt only when a
 #    package.json or the lockfile changes, not on every source edit.
@@ -41,7 +44,8 @@ RUN npm ci --omit=dev --workspace services/terminal-worker --no-audit --no-fund
 FROM ${NODE_IMAGE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      tini bash coreutils procps less nano vim-tiny git curl ca-certificates openssh-client \
+      tini util-linux passwd bash coreutils procps less nano vim-tiny git curl ca-certificates \
+      openssh-client \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /var/lib/ctos-realtime/home \
  && chmod 0711 /var/lib/ctos-realtime/home \
