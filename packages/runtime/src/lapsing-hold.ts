@@ -1,61 +1,79 @@
+/** One holder's holds: how many are open, and the timer that lapses them. */
+interface Holder {
+  count: number;
+  timer: NodeJS.Timeout;
+}
+
 /**
- * Counted holds that lapse. Output that must not go out yet (a create, attach or resume is
- * still being answered) waits while {@link LapsingHold.isHeld}; each {@link hold} is ended
- * by one {@link release}. The first hold starts a timer of `timeoutMs`: if the holder never
- * releases (its gateway died), every hold is dropped when it fires and `onLapse` runs, so
- * output cannot be stuck for ever. The timer stops when the last hold is released.
+ * Holds that lapse, kept per holder. Output that must not go out yet (a create, attach or
+ * resume is still being answered) waits while {@link LapsingHold.isHeld}; each
+ * {@link hold} by a holder is ended by one {@link release} by the same holder. A holder's
+ * first hold starts a timer of `timeoutMs` for that holder alone: if it never releases
+ * (its gateway died), its holds are dropped when it fires and `onLapse` runs with it, so
+ * output cannot be stuck for ever, and no other holder's hold is cut short or ended.
+ * A release after the holder's holds lapsed (a late answer) ends nothing.
  *
- * The terminal-worker's output pump and the ai-worker's reply relay both hold this way.
+ * The terminal-worker's output pump holds by socket; the ai-worker's reply relay holds
+ * by the one gateway message it waits for.
+ *
+ * @typeParam K what identifies a holder (compared with `Map` key equality)
  */
-export class LapsingHold {
-  private holds = 0;
-  private timer: NodeJS.Timeout | undefined;
+export class LapsingHold<K = string> {
+  private readonly holders = new Map<K, Holder>();
+  private disposed = false;
 
   /**
-   * @param timeoutMs how long holds may last, from the first one, before they lapse (ms)
-   * @param onLapse runs once when they lapse (not when they are released)
+   * @param timeoutMs how long a holder's holds may last, from its first one, before they lapse (ms)
+   * @param onLapse runs once per holder whose holds lapse (not when they are released)
    */
   constructor(
     private readonly timeoutMs: number,
-    private readonly onLapse: () => void,
+    private readonly onLapse: (holder: K) => void,
   ) {}
 
-  /** True while some hold is not yet released (and has not lapsed). */
+  /** True while some holder has a hold not yet released (and not lapsed). */
   get isHeld(): boolean {
-    return this.holds > 0;
+    return this.holders.size > 0;
   }
 
-  /** Adds one hold; starts the lapse timer if none is running. */
-  hold(): void {
-    this.holds++;
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      this.holds = 0;
-      this.onLapse();
+  /** Adds one hold by `holder`; its first starts its lapse timer. Ignored once disposed. */
+  hold(holder: K): void {
+    if (this.disposed) return;
+    const held = this.holders.get(holder);
+    if (held) {
+      held.count++;
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.holders.delete(holder);
+      this.onLapse(holder);
     }, this.timeoutMs);
+    this.holders.set(holder, { count: 1, timer });
   }
 
-  /** Ends one hold; false when there was none to end. The timer stops with the last. */
-  release(): boolean {
-    if (this.holds === 0) return false;
-    this.holds--;
-    if (this.holds === 0) this.stopTimer();
+  /**
+   * Ends one hold by `holder`; its timer stops with its last.
+   * @returns false when `holder` has none to end (never held, released already, or lapsed)
+   */
+  release(holder: K): boolean {
+    const held = this.holders.get(holder);
+    if (!held) return false;
+    if (--held.count === 0) {
+      clearTimeout(held.timer);
+      this.holders.delete(holder);
+    }
     return true;
   }
 
   /** Ends every hold at once, without `onLapse` (shutdown: nobody will release them). */
   releaseAll(): void {
-    this.holds = 0;
-    this.stopTimer();
+    for (const { timer } of this.holders.values()) clearTimeout(timer);
+    this.holders.clear();
   }
 
-  /** Same as {@link releaseAll}: nothing is left running. */
+  /** {@link releaseAll}, and later holds are ignored: nothing is left running. */
   dispose(): void {
+    this.disposed = true;
     this.releaseAll();
-  }
-
-  private stopTimer(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
   }
 }

@@ -2,6 +2,9 @@ import type { AiChunkRange, AiErrorEvent, AiStreamEndEvent } from '@ctos/protoco
 import { LapsingHold } from '@ctos/runtime';
 import type { ServerPayload } from '@ctos/transport';
 
+/** The one holder of a relay's holds: the gateways, which release by reply, not by holder. */
+const GATEWAYS = 'gateways';
+
 /** The room events of one reply. */
 export type ReplyEvent = 'ai:stream:start' | 'ai:stream:chunk' | 'ai:stream:end' | 'ai:error';
 
@@ -73,7 +76,11 @@ export class ReplyRelay {
   private sent = 0;
   private pending = '';
   /** Output waits while a gateway sends the chunks a resuming client missed. */
-  private readonly held: LapsingHold;
+  /**
+   * Holds by gateway requests; the `release` message names only the reply, not who held
+   * it, so every hold is counted under one holder ({@link GATEWAYS}).
+   */
+  private readonly held: LapsingHold<typeof GATEWAYS>;
   private inFlight = false;
   private startQueued = false;
   private terminal: Terminal | undefined;
@@ -100,7 +107,7 @@ export class ReplyRelay {
     private readonly sink: RelaySink,
     holdTimeoutMs: number,
   ) {
-    this.held = new LapsingHold(holdTimeoutMs, () => this.pump());
+    this.held = new LapsingHold<typeof GATEWAYS>(holdTimeoutMs, () => this.pump());
   }
 
   /** Everything the reply has said so far, numbered or not. */
@@ -128,12 +135,12 @@ export class ReplyRelay {
 
   /** Holds output until {@link release} (or the hold timeout). */
   hold(): void {
-    this.held.hold();
+    this.held.hold(GATEWAYS);
   }
 
   /** Ends one hold; output flows again when none is left. */
   release(): void {
-    if (this.held.release()) this.pump();
+    if (this.held.release(GATEWAYS)) this.pump();
   }
 
   /** Drops every hold at once (shutdown: no gateway will release them). */

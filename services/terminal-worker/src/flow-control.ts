@@ -140,13 +140,12 @@ export class FlowControl {
   }
 
   /**
-   * A hold lapsed without its release: whoever attached under it never got its reply (the
-   * gateway timed out or died), so they are not attached and must not hold the session.
+   * `socket`'s hold lapsed without its release: it never got its reply (the gateway timed
+   * out or died), so it is not attached and must not hold the session. Other sockets'
+   * attachments, released or still within their time, stay.
    */
-  dropUnreleased(): void {
-    for (const [socket, attachment] of this.attachments) {
-      if (attachment.awaitingRelease) this.attachments.delete(socket);
-    }
+  dropUnreleased(socket: string): void {
+    if (this.attachments.get(socket)?.awaitingRelease) this.attachments.delete(socket);
   }
 
   /** `socket` has rendered up to `seq`. */

@@ -34,8 +34,8 @@ export interface PumpHost {
   changed(): void;
   /** Everything read has been sent and the shell has exited: the session may end. */
   drained(): void;
-  /** A hold was never released within its time: those who attached under it are gone. */
-  holdLapsed(): void;
+  /** `socket`'s hold was never released within its time: it attached and went away. */
+  holdLapsed(socket: string): void;
 }
 
 /**
@@ -50,8 +50,8 @@ export class OutputPump {
   private pendingCharacters = 0;
   /** UTF-8 bytes of {@link pending}: what flow control counts. */
   private pendingUtf8Bytes = 0;
-  /** Output waits while a create or attach is being answered. */
-  private readonly held: LapsingHold;
+  /** Output waits while a create or attach is being answered, held by the attaching socket. */
+  private readonly held: LapsingHold<string>;
   private inFlight = false;
   private windowStart = 0;
   private windowBytes = 0;
@@ -68,8 +68,8 @@ export class OutputPump {
     private readonly coalesceMs: number,
     private readonly host: PumpHost,
   ) {
-    this.held = new LapsingHold(HOLD_TIMEOUT_MS, () => {
-      this.host.holdLapsed();
+    this.held = new LapsingHold<string>(HOLD_TIMEOUT_MS, (socket) => {
+      this.host.holdLapsed(socket);
       this.schedule();
     });
   }
@@ -92,14 +92,14 @@ export class OutputPump {
     this.schedule();
   }
 
-  /** Holds output until as many {@link release}s; lapses after {@link HOLD_TIMEOUT_MS}. */
-  hold(): void {
-    this.held.hold();
+  /** Holds output for `socket` until its {@link release}; lapses after {@link HOLD_TIMEOUT_MS}. */
+  hold(socket: string): void {
+    this.held.hold(socket);
   }
 
-  /** Ends one hold; output flows again when none is left. */
-  release(): void {
-    if (this.held.release()) this.schedule();
+  /** Ends one hold of `socket` (none when it lapsed); output flows again when none is left. */
+  release(socket: string): void {
+    if (this.held.release(socket)) this.schedule();
   }
 
   dispose(): void {

@@ -131,8 +131,8 @@ export class TerminalSession {
         },
         changed: () => this.flow.update(),
         drained: () => this.close('exit'),
-        holdLapsed: () => {
-          this.flow.dropUnreleased();
+        holdLapsed: (socket) => {
+          this.flow.dropUnreleased(socket);
           this.afterDetach();
         },
       }),
@@ -190,7 +190,7 @@ export class TerminalSession {
     flowControl: boolean,
     since: number | undefined,
   ): Promise<{ data: string; seq: number; snapshot: boolean }> {
-    this.pump.hold();
+    this.pump.hold(socket);
     const replay = this.replay.since(since ?? 0);
     let data = replay.data;
     let snapshot = false;
@@ -211,15 +211,18 @@ export class TerminalSession {
 
   /** Holds output of a session just created for `socket`, which is attached at position 0. */
   attachCreator(socket: string, gateway: string, flowControl: boolean): void {
-    this.pump.hold();
+    this.pump.hold(socket);
     this.flow.attach(socket, gateway, flowControl, 0);
     this.stopIdleTimer();
   }
 
-  /** Ends one hold (the one `socket` attached under, when given); output flows again when none is left. */
-  release(socket?: string): void {
-    if (socket !== undefined) this.flow.released(socket);
-    this.pump.release();
+  /**
+   * Ends the hold `socket` attached under; output flows again when none is left. A late
+   * release, after the hold lapsed, ends nothing (another socket's hold stays).
+   */
+  release(socket: string): void {
+    this.flow.released(socket);
+    this.pump.release(socket);
   }
 
   detach(socket: string): void {

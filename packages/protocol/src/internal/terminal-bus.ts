@@ -23,8 +23,8 @@ export const terminalBusMessageSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('create'), cols: cells, rows: cells, ...attacher }),
   /** Attach `socket`; the reply carries the replay after `since`; output is held until `release`. */
   z.object({ op: z.literal('attach'), session_id: idSchema, since: offsetSchema.optional(), ...attacher }),
-  /** The gateway has delivered the create/attach reply and joined the room: emit again. */
-  z.object({ op: z.literal('release'), session_id: idSchema, socket: idSchema.optional() }),
+  /** The gateway has delivered `socket`'s create/attach reply and joined the room: its hold ends. */
+  z.object({ op: z.literal('release'), session_id: idSchema, socket: idSchema }),
   z.object({ op: z.literal('input'), session_id: idSchema, data: z.string() }),
   z.object({ op: z.literal('resize'), session_id: idSchema, cols: cells, rows: cells }),
   z.object({ op: z.literal('ack'), session_id: idSchema, socket: idSchema, seq: offsetSchema }),
