@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { Counter } from 'prom-client';
@@ -40,19 +40,20 @@ export async function runServiceProcess(options: ServiceProcessOptions): Promise
     registers: [options.metrics],
   });
   guardProcess(options.logger, (kind) => faults.inc({ kind }));
-  let server: Server | undefined;
+  // The ops server (unless the service serves its own), made now and listening below.
+  const server = options.serve ? undefined : createServer(createOpsApp(options.metrics, options.checks));
   // Before the `listening` line: whoever reads it may stop the process at once, and a
   // signal with no handler yet would kill it undrained.
   exitOnSignal(async () => {
     await options.drain();
     server?.close();
   }, options.logger);
-  if (options.serve) {
+  if (!server) {
     // The service logs its own `listening` line.
-    await options.serve(options.port, options.host);
+    await options.serve!(options.port, options.host);
     return;
   }
-  server = createOpsApp(options.metrics, options.checks).listen(options.port, options.host);
+  server.listen(options.port, options.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   options.logger.info({ port, host: options.host }, 'listening');
