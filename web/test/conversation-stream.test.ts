@@ -163,6 +163,68 @@ test('a reload reopens the remembered conversation and resumes its streaming rep
   expect(channel.sent('ai:resume').at(-1)).toEqual({ conversation_id: 'c1', message_id: 'm1', since: 1 });
 });
 
+test('a resync hint resumes a streaming reply from its last chunk on the same connection, retrying while the server cannot answer', async () => {
+  jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+  try {
+    let refusals = 1;
+    const history: AiHistoryMessage[] = [
+      { message_id: 'u1', role: 'user', content: 'Count', status: 'complete', created_at: '' },
+      { message_id: 'm1', role: 'assistant', content: '', status: 'streaming', created_at: '' },
+    ];
+    const { channel, stream } = open(
+      {
+        ...ANSWERS,
+        'ai:history': (payload) => ({ success: true, conversation_id: payload.conversation_id, messages: history }),
+        'ai:resume': (payload) =>
+          refusals-- > 0
+            ? { success: false, code: 'UNAVAILABLE', error: 'The message bus cannot be reached; try again shortly.' }
+            : { success: true, message_id: payload.message_id, status: 'streaming', last_index: 1 },
+      },
+      'c1',
+    );
+    refusals = 0;
+    await stream.connected(true);
+    channel.emit('ai:stream:chunk', { conversation_id: 'c1', message_id: 'm1', chunk: 'one ', index: 0 });
+    channel.emit('ai:stream:chunk', { conversation_id: 'c1', message_id: 'm1', chunk: 'two ', index: 1 });
+    await settle();
+    const reply = stream.turns[1];
+    if (!reply) throw new Error('no reply turn');
+
+    // Chunks may have been lost while the connection stayed up: catch up from index 1.
+    refusals = 1;
+    channel.emit('connection:resync', { reason: 'room_events_lost' });
+    await settle();
+    expect(channel.sent('ai:resume').at(-1)).toEqual({ conversation_id: 'c1', message_id: 'm1', since: 1 });
+    // Refused while Redis comes back: not a failure, tried again a moment later.
+    const asked = channel.sent('ai:resume').length;
+    expect(reply.status).toBe('streaming');
+    await jest.advanceTimersByTimeAsync(1000);
+    await settle();
+    expect(channel.sent('ai:resume')).toHaveLength(asked + 1);
+    expect(channel.sent('ai:resume').at(-1)).toEqual({ conversation_id: 'c1', message_id: 'm1', since: 1 });
+    channel.emit('ai:stream:chunk', { conversation_id: 'c1', message_id: 'm1', chunk: 'three', index: 2 });
+    expect(turnText(reply)).toBe('one two three');
+    expect(channel.sent('ai:history')).toHaveLength(1);
+    stream.dispose();
+  } finally {
+    jest.useRealTimers();
+  }
+});
+
+test('a resync hint reopens a conversation whose reply began unheard', async () => {
+  const { channel, stream } = open({
+    ...ANSWERS,
+    'ai:history': (payload) => ({ success: true, conversation_id: payload.conversation_id, messages: [] }),
+  });
+  await stream.send('Hello?');
+  const id = stream.currentId ?? '';
+  // ai:stream:start was lost: the reply's turn has no id yet, so only the history can tell.
+  channel.emit('connection:resync', { reason: 'room_events_lost' });
+  await settle();
+  expect(channel.sent('ai:conversations').length).toBeGreaterThan(0);
+  expect(channel.sent('ai:history')).toEqual([{ conversation_id: id }]);
+});
+
 test('a retryable failure is offered for retry, and Retry sends the same question again on the same turn', async () => {
   let fail = true;
   const { channel, stream, events } = open({
@@ -203,7 +265,7 @@ test('a message sent while disconnected fails at once, and an error with no conv
 
 test('dispose stops listening to the socket', async () => {
   const { channel, stream, events } = open();
-  expect(channel.listenerCount).toBe(4);
+  expect(channel.listenerCount).toBe(5); // four ai:* events and connection:resync
   await stream.send('Hi');
   stream.dispose();
   expect(channel.listenerCount).toBe(0);

@@ -1,8 +1,15 @@
 /**
- * Issue 10, faults 1–3: Redis restarted, paused, and its pub/sub connections killed,
- * while terminals print, a reply streams, messages are posted and a user types — on the
- * real process topology (cluster launcher: its own redis-server with AOF, two gateways,
- * two terminal-workers, an ai-worker on the Anthropic stand-in, a message-worker).
+ * Issue 10, faults 1–3, and issue 22's "blips without reconnects": Redis restarted,
+ * paused, and its pub/sub connections killed, while terminals print, a reply streams,
+ * messages are posted and a user types — on the real process topology (cluster launcher:
+ * its own redis-server with AOF, two gateways, two terminal-workers, an ai-worker on the
+ * Anthropic stand-in, a message-worker). What the README's fault table promises is
+ * checked exactly: no client connection is closed; every terminal stream is whole byte
+ * for byte (compared with what the shell wrote, as the worker recorded it), the reply is
+ * whole and complete, every acknowledged message arrives once; keystrokes typed during
+ * the outage reach the shell once each, in order, or are refused as not sent; the
+ * gateways ask their clients to catch up (`connection:resync`) exactly when events may
+ * have been lost.
  *
  * Scaled down from the issue: the 30 s pause is 6 s (six death deadlines at the suite's
  * heartbeat: long enough for everyone to look dead), terminals print 150 lines.
@@ -12,6 +19,7 @@ import { Redis } from 'ioredis';
 import type { ClusterProcessInfo } from '../src/cluster';
 import { waitFor } from '@ctos/testkit';
 import {
+  FAULT_ENV,
   logged,
   metric,
   numberedLines,
@@ -24,6 +32,7 @@ import {
   startFaultCluster,
   type FaultCluster,
   type Posted,
+  type TerminalView,
 } from './faults-support';
 
 /** Lines each terminal prints (`L1`…), 30 ms apart: about 6 s of output spanning the fault. */
@@ -35,6 +44,18 @@ const REPLY_INTERVAL_MS = 60;
 const PAUSE_MS = 6000;
 /** A process must be ready again this soon after Redis answers (the issue's figure). */
 const RECOVERY_MS = 5000;
+/** How long a gateway holds a keystroke the bus refuses: its BUS_REQUEST_TIMEOUT_MS. */
+const INPUT_HOLD_MS = Number(FAULT_ENV.BUS_REQUEST_TIMEOUT_MS);
+/**
+ * A keystroke whose hold ends at least this long after the gateways are ready again must
+ * get through (ms): the gateway offers a held keystroke again every 100 ms, and the
+ * readiness poll that dates "ready" runs every 20 ms.
+ */
+const HOLD_SLACK_MS = 300;
+/** A person typing: one line every this many ms, without waiting for the last one's answer. */
+const TYPING_INTERVAL_MS = 100;
+/** Keystrokes, messages posted, and reply chunks that must follow recovery before the load stops. */
+const AFTER_RECOVERY = 3;
 /** The processes that talk to Redis (all but nginx, Redis itself and the stand-in). */
 const SERVICES: ReadonlyArray<ClusterProcessInfo['role']> = [
   'gateway',
@@ -42,6 +63,26 @@ const SERVICES: ReadonlyArray<ClusterProcessInfo['role']> = [
   'ai-worker',
   'message-worker',
 ];
+
+/** One keystroke line typed during a test: when it was sent (performance.now()) and how it was answered. */
+interface Typed {
+  n: number;
+  sentAt: number;
+  outcome?: string;
+}
+
+/** How each fault is expected to look. */
+interface FaultShape {
+  /** Processes report not ready (503) while it lasts. */
+  notReady: boolean;
+  /** Room events may have been lost: each gateway asks its clients to catch up once. */
+  resync: boolean;
+  /**
+   * Workers' own connections drop: a chunk a worker could not confirm may come again,
+   * whole and at its position (dropped there, as the page does). Otherwise none may.
+   */
+  resends: boolean;
+}
 
 describe('Redis faults on the process cluster', () => {
   let system: FaultCluster;
@@ -55,6 +96,8 @@ describe('Redis faults on the process cluster', () => {
     return client.connected();
   };
   const apiPort = (): number => system.running('message-worker')[0]!.ports.api!;
+  const resyncCounts = (): Promise<number[]> =>
+    Promise.all(system.running('gateway').map((g) => metric(g, 'ctos_gateway_resyncs_total')));
 
   beforeAll(async () => {
     system = await startFaultCluster();
@@ -68,18 +111,147 @@ describe('Redis faults on the process cluster', () => {
     await system?.stop();
   });
 
+  /** Types `echo IN<n>` lines into `session` like a person: one every TYPING_INTERVAL_MS, not waiting for answers. */
+  const startTyping = (client: RecoveringClient, session: string) => {
+    const typed: Typed[] = [];
+    let typing = true;
+    const answered: Array<Promise<void>> = [];
+    const done = (async () => {
+      for (let n = 1; typing; n++) {
+        const entry: Typed = { n, sentAt: performance.now() };
+        typed.push(entry);
+        answered.push(
+          client.socket
+            .timeout(INPUT_HOLD_MS * 3)
+            .emitWithAck('terminal:input', { session_id: session, data: `echo IN$((${n}+0))\r` })
+            .then(
+              (ack) => void (entry.outcome = ack.success ? 'ok' : ack.code),
+              () => void (entry.outcome = 'no answer'),
+            ),
+        );
+        await new Promise((resolve) => setTimeout(resolve, TYPING_INTERVAL_MS));
+      }
+      await Promise.all(answered);
+    })();
+    return {
+      typed,
+      stop: async () => {
+        typing = false;
+        await done;
+      },
+    };
+  };
+
+  /** Posts `<name>-<n>` to ann with retries, one after another, until stopped. */
+  const startPosting = (name: string) => {
+    const posted: Array<Posted & { at: number }> = [];
+    let posting = true;
+    const done = (async () => {
+      for (let n = 1; posting; n++) {
+        const result = await postWithRetries(apiPort, system.cluster.messageApiTokens[0]!, 'ann', `${name}-${n}`);
+        posted.push({ ...result, at: performance.now() });
+      }
+    })();
+    return {
+      posted,
+      stop: async () => {
+        posting = false;
+        await done;
+      },
+    };
+  };
+
+  /** Waits for the loop's end on `view`, then compares the whole stream with what the shell wrote, byte for byte. */
+  const expectWholeStream = async (
+    user: string,
+    session: string,
+    view: TerminalView,
+    resends: boolean,
+  ): Promise<void> => {
+    await waitFor(() => /DONE-42\r\n/.test(view.text) || view.breaks.length > 0, {
+      timeoutMs: 15_000,
+      message: `${session} to finish (seq ${view.seq}, closed ${JSON.stringify(view.closed)}, ${numberedLines(view.text).length} lines, tail ${JSON.stringify(view.text.slice(-80))})`,
+    });
+    expect([session, view.breaks, view.closed]).toEqual([session, [], undefined]);
+    expect([session, resends ? [] : view.repeats]).toEqual([session, []]);
+    expect(numberedLines(view.text)).toEqual(oneTo(LINES));
+    // What the shell wrote, as the worker recorded it: a replay from position 0.
+    const probe = await connect(user, gateway(0));
+    const truth = await waitFor(
+      async () => {
+        const answer = await probe.socket
+          .timeout(5000)
+          .emitWithAck('terminal:attach', { session_id: session, since: 0, flow_control: false });
+        return answer.success && answer.seq === view.seq ? answer : undefined;
+      },
+      { message: `the client's stream of ${session} to reach the shell's end` },
+    );
+    expect([session, truth.snapshot, view.stream.base]).toEqual([session, false, 0]);
+    expect(view.text).toEqual(truth.data);
+  };
+
   /**
-   * Runs one fault under load and checks what must hold for every Redis fault: no process
-   * exits, each logs the outage once, reports not-ready during it (when `notReady`) and
-   * ready within 5 s after, and afterwards terminal output, typed input, the reply and the
-   * messages are whole — through a terminal and a user with sockets on both gateways.
+   * Keystrokes: each acknowledged one ran once, each refused one never, in the order
+   * typed; none hung; those whose hold outlasted the outage all got through — and, when
+   * the outage lasted (`outage`), some typed during it did.
+   */
+  const expectTyped = async (
+    bob: RecoveringClient,
+    session: string,
+    typed: Typed[],
+    window: Window,
+    outage: boolean,
+  ) => {
+    expect(typed.filter((t) => !['ok', 'UNAVAILABLE', 'TIMEOUT'].includes(t.outcome!))).toEqual([]);
+    // Typed once the gateways knew of the outage (a keystroke written just before may be
+    // caught in flight: TIMEOUT), and held long enough to outlast it: it must get through.
+    const held = typed.filter(
+      (t) => t.sentAt >= window.noticedAt && t.sentAt + INPUT_HOLD_MS >= window.readyAt + HOLD_SLACK_MS,
+    );
+    expect(held.filter((t) => t.outcome !== 'ok')).toEqual([]);
+    if (outage) {
+      const duringOutage = typed.filter((t) => t.sentAt >= window.faultAt && t.sentAt <= window.recoveredAt);
+      expect(duringOutage.filter((t) => t.outcome === 'ok').length).toBeGreaterThan(0);
+    }
+
+    bob.socket.emit('terminal:input', { session_id: session, data: `echo DONE-INPUT-$((6*7))\r` });
+    await waitFor(() => /DONE-INPUT-42\r\n/.test(bob.terminals.get(session)!.text), { message: 'the last input' });
+    expect(bob.terminals.get(session)!.breaks).toEqual([]);
+    const ran = numberedLines(bob.terminals.get(session)!.text, 'IN');
+    // In order, none twice: the shell's lines increase strictly.
+    expect(ran.filter((n, i) => i > 0 && n <= ran[i - 1]!)).toEqual([]);
+    const times = (n: number): number => ran.filter((m) => m === n).length;
+    const wrong = typed
+      .filter((t) => !(t.outcome === 'ok' ? [1] : t.outcome === 'UNAVAILABLE' ? [0] : [0, 1]).includes(times(t.n)))
+      .map((t) => `IN${t.n}: ${t.outcome}, ran ${times(t.n)} times`);
+    const shown = wrong.length > 0 ? bob.terminals.get(session)!.text : '';
+    expect({ wrong, shown }).toEqual({ wrong: [], shown: '' });
+  };
+
+  /**
+   * When the fault began, when every process reported it (not ready; the fault's start
+   * when it reports none), when Redis answered again, and when every process was ready
+   * again (performance.now()).
+   */
+  interface Window {
+    faultAt: number;
+    noticedAt: number;
+    recoveredAt: number;
+    readyAt: number;
+  }
+
+  /**
+   * Runs one fault under load — output on terminals followed through both gateways, a
+   * reply streaming, a producer posting, a user typing — and checks everything the README
+   * promises of a Redis fault (see the file's head).
    */
   const underLoad = async (
     name: string,
-    inject: (marks: { recovered: () => void }) => Promise<void>,
-    expectOutage: boolean,
+    inject: (marks: { faulted: () => void; recovered: () => void }) => Promise<void>,
+    shape: FaultShape,
   ) => {
     const lineMarks = new Map([...system.lines].map(([process, lines]) => [process, lines.length]));
+    const resyncsBefore = await resyncCounts();
     const ann1 = await connect('ann', gateway(0));
     const ann2 = await connect('ann', gateway(1));
     const bob = await connect('bob', gateway(1));
@@ -99,51 +271,40 @@ describe('Redis faults on the process cluster', () => {
     await waitFor(() => reply.chunks.length >= 3, { message: 'the reply to stream' });
 
     // A producer posting with retries, and a user typing, through the fault.
-    const posted: Posted[] = [];
-    const inputs: Array<{ n: number; outcome: string }> = [];
-    let load = true;
-    const producing = (async () => {
-      for (let n = 1; load; n++)
-        posted.push(await postWithRetries(apiPort, system.cluster.messageApiTokens[0]!, 'ann', `${name}-${n}`));
-    })();
-    const typingDone = (async () => {
-      for (let n = 1; load; n++) {
-        if (!bob.socket.connected) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          continue;
-        }
-        const sent = bob.socket
-          .timeout(4000)
-          .emitWithAck('terminal:input', { session_id: typing, data: `echo IN$((${n}+0))\r` });
-        const outcome = await sent.then(
-          (ack) => (ack.success ? 'ok' : ack.code),
-          () => (bob.socket.connected ? 'hung' : 'disconnected'),
-        );
-        inputs.push({ n, outcome });
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const producer = startPosting(name);
+    const typist = startTyping(bob, typing);
+    await waitFor(() => producer.posted.length > 0 && typist.typed.some((t) => t.outcome === 'ok'), {
+      message: 'messages and keystrokes to flow before the fault',
+    });
 
-    let recoveredAt = 0;
-    const injected = inject({ recovered: () => (recoveredAt = performance.now()) });
-    if (expectOutage) {
+    const window: Window = { faultAt: 0, noticedAt: 0, recoveredAt: 0, readyAt: 0 };
+    const injected = inject({
+      faulted: () => (window.faultAt = performance.now()),
+      recovered: () => (window.recoveredAt = performance.now()),
+    });
+    if (shape.notReady) {
       await waitFor(async () => (await readiness(services())).every((status) => status === 503), {
         timeoutMs: 4000,
         message: 'every process to report not ready during the outage',
       });
+      window.noticedAt = performance.now();
     }
     await injected;
+    window.noticedAt ||= window.faultAt;
     await waitFor(async () => (await readiness(services())).every((status) => status === 200), {
-      timeoutMs: RECOVERY_MS + 5000,
-      message: 'every process to be ready again',
+      timeoutMs: RECOVERY_MS,
+      message: `every process to be ready again within ${RECOVERY_MS} ms of Redis answering`,
     });
-    if (expectOutage) expect(performance.now() - recoveredAt).toBeLessThan(RECOVERY_MS);
+    window.readyAt = performance.now();
 
-    // A little more load after recovery, then stop it.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    load = false;
-    await Promise.all([producing, typingDone]);
+    // Load goes on after recovery, then stops.
+    await waitFor(
+      () =>
+        typist.typed.filter((t) => t.sentAt > window.readyAt && t.outcome === 'ok').length >= AFTER_RECOVERY &&
+        producer.posted.filter((p) => p.at > window.readyAt).length >= AFTER_RECOVERY,
+      { message: 'keystrokes and messages to flow after recovery' },
+    );
+    await Promise.all([producer.stop(), typist.stop()]);
 
     // No process exited.
     expect(
@@ -158,87 +319,60 @@ describe('Redis faults on the process cluster', () => {
         .sort(),
     );
 
-    // Terminal output is whole on both gateways, and nothing was reported lost.
-    for (const [client, session] of [
-      [ann1, loop],
-      [ann2, loop],
-      [bob, bobLoop],
+    // Terminal output is whole on both gateways, byte for byte.
+    for (const [client, user, session] of [
+      [ann1, 'ann', loop],
+      [ann2, 'ann', loop],
+      [bob, 'bob', bobLoop],
     ] as const) {
-      const view = client.terminals.get(session)!;
-      await waitFor(() => /DONE-42\r\n/.test(view.text), {
-        timeoutMs: 15_000,
-        message: `${session} to finish on every client (connected ${client.socket.connected}, seq ${view.seq}, closed ${JSON.stringify(view.closed)}, ${numberedLines(view.text).length} lines, tail ${JSON.stringify(view.text.slice(-80))})`,
-      });
-      expect(client.terminals.get(session)!.closed).toBeUndefined();
-      expect(view.breaks).toEqual([]);
-      expect(numberedLines(client.terminals.get(session)!.text)).toEqual(oneTo(LINES));
+      await expectWholeStream(user, session, client.terminals.get(session)!, shape.resends);
     }
+    await expectTyped(bob, typing, typist.typed, window, shape.notReady);
 
-    // Input acknowledged was written exactly once; input refused says why; nothing hung.
-    expect(inputs.filter((i) => i.outcome === 'hung')).toEqual([]);
-    expect(inputs.filter((i) => !['ok', 'UNAVAILABLE', 'TIMEOUT', 'disconnected'].includes(i.outcome))).toEqual([]);
-    const echo = `echo DONE-INPUT-$((6*7))\r`;
-    await waitFor(
-      async () => {
-        if (!bob.socket.connected) return false;
-        const ack = await bob.socket.timeout(2000).emitWithAck('terminal:input', { session_id: typing, data: echo });
-        return ack.success;
-      },
-      { message: 'input to be accepted after recovery' },
-    );
-    await waitFor(() => /DONE-INPUT-42\r\n/.test(bob.terminals.get(typing)!.text), { message: 'the last input' });
-    const ran = numberedLines(bob.terminals.get(typing)!.text, 'IN');
-    for (const { n, outcome } of inputs) {
-      const times = ran.filter((m) => m === n).length;
-      if (outcome === 'ok') expect([n, times]).toEqual([n, 1]);
-      else expect([n, times <= 1]).toEqual([n, true]);
-    }
-    expect(inputs.filter((i) => i.outcome === 'ok').length).toBeGreaterThan(0);
-
-    // The reply: what reached the client is in the stored history, in order.
+    // The reply: whole, complete, stored as it was shown.
     await waitFor(() => reply.ended ?? reply.error, { timeoutMs: 15_000, message: 'the reply to end' });
+    expect([reply.ended, reply.error, reply.conflicts]).toEqual(['end_turn', undefined, undefined]);
+    expect(RecoveringClient.text(reply)).toEqual(slowReplyText(REPLY_DELTAS));
     const history = await ann1.socket
       .timeout(5000)
       .emitWithAck('ai:history', { conversation_id: reply.conversationId });
     if (!history.success) throw new Error(`ai:history: ${history.code}`);
     const stored = history.messages.find((m: AiHistoryMessage) => m.message_id === reply.messageId)!;
-    expect(stored.content.startsWith(RecoveringClient.text(reply))).toBe(true);
-    if (reply.ended) {
-      expect([stored.status, RecoveringClient.text(reply)]).toEqual(['complete', slowReplyText(REPLY_DELTAS)]);
-    } else {
-      expect([reply.error?.retryable, stored.status]).toEqual([true, 'interrupted']);
-    }
+    expect([stored.status, stored.content]).toEqual(['complete', slowReplyText(REPLY_DELTAS)]);
 
-    // Every message the producer API acknowledged reaches both of ann's sockets.
-    const acked = posted.flatMap((p) => p.ids);
-    expect(acked.length).toBeGreaterThan(0);
+    // Every message the producer API acknowledged reaches both of ann's sockets, and none other of this run.
+    const acked = producer.posted.flatMap((p) => p.ids).sort((a, b) => a - b);
+    expect(producer.posted.filter((p) => p.ids.length !== 1)).toEqual([]);
     for (const client of [ann1, ann2]) {
       await waitFor(() => acked.every((id) => client.messages.has(id)), {
         timeoutMs: 10_000,
         message: `every acknowledged message on ${client.socket.id}`,
       });
+      const mine = [...client.messages.values()].filter((m) => m.title.startsWith(`${name}-`)).map((m) => m.id);
+      expect(mine.sort((a, b) => a - b)).toEqual(acked);
     }
 
     // A room emit after the fault reaches sockets on both gateways.
-    const after = await postWithRetries(apiPort, system.cluster.messageApiTokens[0]!, 'ann', `${name}-after`);
+    const after = await postWithRetries(apiPort, system.cluster.messageApiTokens[0]!, 'ann', `after-${name}`);
     for (const client of [ann1, ann2]) {
       await waitFor(() => client.messages.has(after.ids[0]!), { timeoutMs: 3000, message: 'the emit after the fault' });
     }
+
+    // Nobody's connection was closed; the gateways asked for a catch-up exactly when events may have been lost.
+    for (const client of [ann1, ann2, bob]) {
+      expect([client.disconnects, client.reconnects]).toEqual([[], []]);
+      expect(client.hints).toEqual(shape.resync ? [{ reason: 'room_events_lost' }] : []);
+    }
+    const resyncs = await resyncCounts();
+    expect(resyncs.map((n, i) => n - resyncsBefore[i]!)).toEqual(resyncs.map(() => (shape.resync ? 1 : 0)));
 
     // Each process logged the outage once, not once per operation.
     const since = (process: string): number => lineMarks.get(process) ?? 0;
     for (const p of services()) {
       const down = logged(system.lines, p.name, 'redis unreachable', since(p.name));
       const up = logged(system.lines, p.name, 'redis reachable again', since(p.name));
-      expect([p.name, down.length, up.length]).toEqual([
-        p.name,
-        expectOutage ? 1 : down.length,
-        expectOutage ? 1 : up.length,
-      ]);
-      expect([p.name, logged(system.lines, p.name, 'room emit failed', since(p.name)).length <= 1]).toEqual([
-        p.name,
-        true,
-      ]);
+      const failedEmits = logged(system.lines, p.name, 'room emit failed', since(p.name));
+      expect([p.name, down.length, up.length, failedEmits.length <= 1]).toEqual([p.name, 1, 1, true]);
     }
     // Nobody was declared dead.
     for (const p of system.running('gateway')) {
@@ -247,7 +381,6 @@ describe('Redis faults on the process cluster', () => {
         [],
       );
     }
-    return { ann1, ann2, bob };
   };
 
   it('survives Redis being SIGKILLed and started again on the same port, losing no acknowledged write', async () => {
@@ -270,15 +403,16 @@ describe('Redis faults on the process cluster', () => {
     try {
       await underLoad(
         'restart',
-        async ({ recovered }) => {
+        async ({ faulted, recovered }) => {
           await system.cluster.signal('redis', 'SIGKILL');
+          faulted();
           await counting;
           // Back within 2 s, on the same port and AOF folder.
           await new Promise((resolve) => setTimeout(resolve, 1000));
           await system.cluster.restartRedis();
           recovered();
         },
-        true,
+        { notReady: true, resync: true, resends: true },
       );
     } finally {
       raw.disconnect();
@@ -288,52 +422,45 @@ describe('Redis faults on the process cluster', () => {
     try {
       const kept = Number(await check.get(counter));
       // Every acknowledged INCR survived; at most the one in flight at the kill went in unacknowledged.
-      expect(kept - acknowledged).toBeGreaterThanOrEqual(0);
-      expect(kept - acknowledged).toBeLessThanOrEqual(1);
       expect(acknowledged).toBeGreaterThan(0);
+      expect([acknowledged, acknowledged + 1]).toContain(kept);
     } finally {
       check.disconnect();
     }
-    // The gateways told their clients to resynchronise once.
-    for (const g of system.running('gateway'))
-      expect(await metric(g, 'ctos_gateway_resyncs_total')).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
   it('survives Redis being paused longer than the death deadline without declaring anyone dead', async () => {
-    const before = await Promise.all(system.running('terminal-worker').map((w) => metric(w, 'ctos_terminal_sessions')));
     await underLoad(
       'pause',
-      async ({ recovered }) => {
+      async ({ faulted, recovered }) => {
         await system.cluster.signal('redis', 'SIGSTOP');
+        faulted();
         await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
         await system.cluster.signal('redis', 'SIGCONT');
         recovered();
       },
-      true,
+      { notReady: true, resync: false, resends: false },
     );
-    expect(before.every((n) => n >= 0)).toBe(true);
     // Every worker is still registered and serving: new sessions open.
     const probe = await connect('carol', gateway(0));
     await probe.createTerminal();
   }, 90_000);
 
   it('survives its pub/sub connections being killed while Redis stays up', async () => {
-    const resyncs = await Promise.all(system.running('gateway').map((g) => metric(g, 'ctos_gateway_resyncs_total')));
     await underLoad(
       'pubsub',
-      async ({ recovered }) => {
+      async ({ faulted, recovered }) => {
         const admin = new Redis(system.cluster.redisUrl);
         try {
           expect(Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub'))).toBeGreaterThan(0);
+          faulted();
         } finally {
           admin.disconnect();
         }
         recovered();
       },
-      false,
+      { notReady: false, resync: true, resends: false },
     );
-    const now = await Promise.all(system.running('gateway').map((g) => metric(g, 'ctos_gateway_resyncs_total')));
-    expect(now.map((n, i) => n - resyncs[i]!)).toEqual([1, 1]);
   }, 90_000);
   it('keeps a stream whole and stores nothing twice when only a worker’s own Redis connection is cut', async () => {
     // The gateways' connections stay up, so nothing makes the clients resynchronise: the
@@ -360,7 +487,7 @@ describe('Redis faults on the process cluster', () => {
         }
         const n = cut + 1;
         const ack = await ann.socket
-          .timeout(4000)
+          .timeout(INPUT_HOLD_MS * 3)
           .emitWithAck('terminal:input', { session_id: typing, data: `echo IN$((${n}+0))\r` })
           .catch(() => undefined);
         inputs.push({ n, outcome: ack ? (ack.success ? 'ok' : ack.code) : 'no answer' });
@@ -372,7 +499,7 @@ describe('Redis faults on the process cluster', () => {
 
     const view = ann.terminals.get(loop)!;
     await waitFor(() => /DONE-42\r\n/.test(view.text), { timeoutMs: 20_000, message: 'the loop to finish' });
-    expect(ann.reconnects).toEqual([]);
+    expect([ann.disconnects, ann.reconnects, ann.hints]).toEqual([[], [], []]);
     expect(view.breaks).toEqual([]);
     expect(numberedLines(view.text)).toEqual(oneTo(LINES));
     await waitFor(() => reply.ended ?? reply.error, { timeoutMs: 15_000, message: 'the reply to end' });
@@ -381,13 +508,13 @@ describe('Redis faults on the process cluster', () => {
     if (!history.success) throw new Error(`ai:history: ${history.code}`);
     const stored = history.messages.find((m: AiHistoryMessage) => m.message_id === reply.messageId)!;
     expect([stored.status, stored.content]).toEqual(['complete', slowReplyText(REPLY_DELTAS)]);
-    // Each keystroke ran once if acknowledged, at most once otherwise.
+    // Each keystroke ran once if acknowledged, never if refused, at most once if its outcome is unknown.
     ann.socket.emit('terminal:input', { session_id: typing, data: 'echo END-$((6*7))\r' });
     await waitFor(() => /END-42\r\n/.test(ann.terminals.get(typing)!.text), { message: 'the last input' });
     const ran = numberedLines(ann.terminals.get(typing)!.text, 'IN');
     for (const { n, outcome } of inputs) {
-      expect([n, ran.filter((m) => m === n).length <= 1]).toEqual([n, true]);
-      if (outcome === 'ok') expect([n, ran.filter((m) => m === n).length]).toEqual([n, 1]);
+      const expected = outcome === 'ok' ? [1] : outcome === 'UNAVAILABLE' ? [0] : [0, 1];
+      expect([n, outcome, expected.includes(ran.filter((m) => m === n).length)]).toEqual([n, outcome, true]);
     }
   }, 60_000);
 });

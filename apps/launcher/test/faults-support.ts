@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { startStandin, type MessagesRequest, type Reply, type Standin } from '@ctos/anthropic-standin';
-import type { MessageItem } from '@ctos/protocol';
+import type { MessageItem, ResyncEvent } from '@ctos/protocol';
 import { createLogger } from '@ctos/runtime';
-import { waitFor, type ClientSocket, isolatedUids } from '@ctos/testkit';
+import { waitFor, type ClientSocket, isolatedUids, TerminalStream } from '@ctos/testkit';
 import { io } from 'socket.io-client';
 import { startCluster, type Cluster, type ClusterProcessInfo } from '../src/cluster';
 
@@ -148,28 +148,34 @@ export function logged(lines: Map<string, string[]>, name: string, message: stri
   return (lines.get(name) ?? []).slice(from).filter((line) => line.includes(`"msg":"${message}"`));
 }
 
-/** One terminal session as a client renders it. */
-export interface TerminalView {
-  text: string;
-  seq: number;
-  closed?: { reason: string };
-  /** Output that arrived while an attach was answered: applied after its replay (as the page does). */
-  early?: Array<{ data: string; seq: number }>;
-  /** Chunks that did not start where the view ended (`from` → `to`): bytes missing or doubled. */
-  breaks: Array<{ had: number; from: number; to: number }>;
-}
-
 /**
- * Appends a chunk unless the view has it already (its `seq` is not past the view's), as
- * the page does; and notes a chunk that does not start where the view ends, which the
- * page cannot notice (a replay overlapping at a chunk boundary is fine and is skipped).
+ * One terminal session as a client renders it, checked byte by byte (a
+ * {@link TerminalStream}): `breaks` lists every gap or overlap of `seq`, which the page
+ * would not notice (it drops what it has by position, and renders past a gap).
  */
-function render(view: TerminalView, data: string, seq: number): void {
-  if (seq <= view.seq) return;
-  const from = seq - Buffer.byteLength(data, 'utf8');
-  if (from !== view.seq) view.breaks.push({ had: view.seq, from, to: seq });
-  view.text += data;
-  view.seq = seq;
+export class TerminalView {
+  readonly stream = new TerminalStream();
+  closed?: { reason: string };
+  /** Counts attaches, so the answer of one a newer attach superseded is ignored (as the page does). */
+  generation = 0;
+
+  get text(): string {
+    return this.stream.text;
+  }
+
+  get seq(): number {
+    return this.stream.seq;
+  }
+
+  /** Gaps and overlaps found; empty while the stream is whole. */
+  get breaks(): readonly string[] {
+    return this.stream.errors;
+  }
+
+  /** Chunks a worker sent again whole, with the same bytes, dropped by position (see {@link TerminalStream.repeats}). */
+  get repeats(): readonly string[] {
+    return this.stream.repeats;
+  }
 }
 
 /** One reply as a client renders it: chunks by index. */
@@ -179,6 +185,10 @@ export interface ReplyView {
   chunks: string[];
   ended?: string;
   error?: { code: string; retryable: boolean };
+  /** Chunks that came again at an index held already, with the same text (a resume's overlap). */
+  repeats?: number;
+  /** Chunks that came again at an index held already with other text: a corrupted reply. */
+  conflicts?: string[];
 }
 
 /** Options of {@link RecoveringClient}. */
@@ -194,8 +204,11 @@ export interface RecoveringClientOptions {
 /**
  * A client that recovers the way the web page does (web/src/shell/socket-client.ts and
  * terminal-view.ts): it reconnects by itself with jittered backoff, and after every
- * reconnect re-attaches each terminal with the last `seq` it rendered, syncs messages from
- * the last id it has without a gap, and resumes each unfinished reply from its last index.
+ * reconnect — or `connection:resync` on a connection that stayed up — re-attaches each
+ * terminal with the last `seq` it rendered, syncs messages from the last id it has
+ * without a gap, and resumes each unfinished reply from its last index. A catch-up starts
+ * in the tick the hint or the reconnect is heard, so live output from after a gap is
+ * held from the start; a newer catch-up supersedes a terminal's attach in flight.
  */
 export class RecoveringClient {
   readonly socket: ClientSocket;
@@ -210,6 +223,10 @@ export class RecoveringClient {
   /** Recovery steps that failed and were retried (`terminal:attach TIMEOUT`…), for failure messages. */
   readonly retried: string[] = [];
   readonly reconnects: number[] = [];
+  /** `connection:resync` hints heard, in order. */
+  readonly hints: ResyncEvent[] = [];
+  /** Messages that came again (by id) after the client had them: live and caught up. */
+  messageRepeats = 0;
   private resyncing: Promise<void> = Promise.resolve();
   private readonly unclaimedReplies = new Map<string, Array<(reply: ReplyView) => void>>();
   private readonly unclaimed = new Set<Array<{ session_id: string; data: string; seq: number }>>();
@@ -240,21 +257,22 @@ export class RecoveringClient {
         return;
       }
       this.reconnects.push(performance.now());
-      this.resyncing = this.resync();
+      this.catchUp();
+    });
+    this.socket.on('connection:resync', (event) => {
+      this.hints.push(event);
+      this.catchUp();
     });
     this.socket.on('terminal:output', (event) => {
       // While a create is in flight its id is unknown: keep everything, sorted out once it is.
       for (const unclaimed of this.unclaimed) unclaimed.push(event);
-      const view = this.terminals.get(event.session_id);
-      if (!view) return;
-      if (view.early) view.early.push(event);
-      else render(view, event.data, event.seq);
+      this.terminals.get(event.session_id)?.stream.live(event);
     });
     this.socket.on('terminal:closed', (event) => {
       const view = this.terminals.get(event.session_id);
       if (view) view.closed = { reason: event.reason };
     });
-    this.socket.on('message:new', (message) => this.messages.set(message.id, message));
+    this.socket.on('message:new', (message) => this.keepMessage(message));
     // A reply's events can be read before its ack's continuation runs: keep them until it is known.
     const apply = (messageId: string, update: (reply: ReplyView) => void): void => {
       const reply = this.replies.get(messageId);
@@ -263,7 +281,13 @@ export class RecoveringClient {
     };
     this.socket.on('ai:stream:chunk', (event) =>
       apply(event.message_id, (reply) => {
-        if (reply.chunks[event.index] === undefined) reply.chunks[event.index] = event.chunk;
+        const held = reply.chunks[event.index];
+        if (held === undefined) reply.chunks[event.index] = event.chunk;
+        else if (held === event.chunk) reply.repeats = (reply.repeats ?? 0) + 1;
+        else
+          (reply.conflicts ??= []).push(
+            `chunk ${event.index}: ${JSON.stringify(held)} then ${JSON.stringify(event.chunk)}`,
+          );
       }),
     );
     this.socket.on('ai:stream:end', (event) => apply(event.message_id, (reply) => (reply.ended = event.stop_reason)));
@@ -293,9 +317,11 @@ export class RecoveringClient {
     try {
       const ack = await this.socket.timeout(10_000).emitWithAck('terminal:create', { cols: 120, rows: 30 });
       if (!ack.success) throw new Error(`terminal:create failed: ${ack.code} ${ack.error}`);
-      const view: TerminalView = { text: '', seq: 0, breaks: [] };
+      const view = new TerminalView();
       this.terminals.set(ack.session_id, view);
-      for (const event of unclaimed) if (event.session_id === ack.session_id) render(view, event.data, event.seq);
+      // From its first byte: the stream starts at position 0.
+      view.stream.applyReplay({ data: '', seq: 0, snapshot: false });
+      for (const event of unclaimed) if (event.session_id === ack.session_id) view.stream.live(event);
       return ack.session_id as string;
     } finally {
       this.unclaimed.delete(unclaimed);
@@ -304,7 +330,7 @@ export class RecoveringClient {
 
   /** Follows another of the user's terminals (from its start). */
   async attachTerminal(sessionId: string): Promise<void> {
-    this.terminals.set(sessionId, { text: '', seq: 0, breaks: [] });
+    this.terminals.set(sessionId, new TerminalView());
     await this.attach(sessionId);
   }
 
@@ -337,7 +363,18 @@ export class RecoveringClient {
     this.socket.close();
   }
 
-  /** What the web page does after a reconnect. */
+  /** Starts a catch-up now (see {@link resync}); {@link settled} waits for the newest. */
+  private catchUp(): void {
+    this.resyncing = this.resync();
+  }
+
+  /** Keeps a message by id, counting one that came again. */
+  private keepMessage(message: MessageItem): void {
+    if (this.messages.has(message.id)) this.messageRepeats++;
+    this.messages.set(message.id, message);
+  }
+
+  /** What the web page does after a reconnect or a resync hint. */
   private async resync(): Promise<void> {
     await Promise.all([
       ...[...this.terminals].filter(([, view]) => !view.closed).map(([id]) => this.attach(id)),
@@ -346,30 +383,35 @@ export class RecoveringClient {
     ]);
   }
 
-  /** terminal:attach with the last seq; retried like the web page while it fails with a retryable code. */
+  /**
+   * terminal:attach with the last seq; retried like the web page while it fails with a
+   * retryable code. Live output is held from the request until the replay is in (it can
+   * be read before the ack's continuation runs), across failed attempts too.
+   */
   private async attach(sessionId: string): Promise<void> {
+    const view = this.terminals.get(sessionId)!;
+    const generation = ++view.generation;
     for (let attempt = 0; attempt < 20 && this.socket.connected; attempt++) {
-      const view = this.terminals.get(sessionId)!;
-      // Live output can be read before the ack's continuation runs: hold it until the replay is in.
-      const early: Array<{ data: string; seq: number }> = [];
-      view.early = early;
+      const since = view.stream.beginAttach();
       const ack = await this.socket
         .timeout(5000)
-        .emitWithAck('terminal:attach', { session_id: sessionId, since: view.seq, flow_control: false })
+        .emitWithAck('terminal:attach', { session_id: sessionId, since, flow_control: false })
         .catch(() => undefined);
-      if (view.early === early) view.early = undefined;
+      if (generation !== view.generation) return; // a newer catch-up owns the view
       if (ack?.success) {
-        if (ack.snapshot) throw new Error(`attach of ${sessionId} since ${view.seq} gave a snapshot: output was lost`);
-        render(view, ack.data, ack.seq);
+        if (ack.snapshot && since > 0)
+          view.stream.errors.push(`attach since ${since} gave a snapshot: output was lost`);
+        view.stream.applyReplay(ack);
+        return;
       }
-      for (const event of early) render(view, event.data, event.seq);
-      if (ack?.success) return;
       if (ack && ack.code === 'NOT_FOUND') {
+        view.stream.applyReplay({ data: '', seq: view.stream.seq, snapshot: false });
         view.closed ??= { reason: 'not_found' };
         return;
       }
       this.retried.push(`terminal:attach ${ack ? ack.code : 'no answer'}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
+      if (generation !== view.generation) return;
     }
   }
 
@@ -381,7 +423,7 @@ export class RecoveringClient {
         .emitWithAck('message:sync', { since: this.contiguousMessageId })
         .catch(() => undefined);
       if (ack?.success) {
-        for (const message of ack.messages) this.messages.set(message.id, message);
+        for (const message of ack.messages) this.keepMessage(message);
         if (!ack.has_more) return;
         attempt = -1;
         continue;

@@ -16,6 +16,7 @@ import {
   type AiStreamStartEvent,
 } from './ai';
 import { emptySchema } from './common';
+import type { ResyncEvent } from './connection';
 import {
   messageListSchema,
   messageReadSchema,
@@ -99,6 +100,9 @@ export interface ServerToClientEvents {
   'message:new': (event: MessageItem) => void;
   'message:unread_count': (event: MessageUnreadCountEvent) => void;
   'message:error': (event: { code: ErrorCode; error: string }) => void;
+
+  /** Events for this connection may have been lost: catch up by position (see `resyncEventSchema`). */
+  'connection:resync': (event: ResyncEvent) => void;
 }
 
 /** Names of the client→server events. */

@@ -73,9 +73,10 @@ export type TerminalListPayload = z.input<typeof terminalListSchema>;
 
 /**
  * `terminal:output` (server→client). `seq` is the session's output position *after* this
- * chunk, counted in bytes of the UTF-8 encoding of the text sent. A client keeps the
- * last `seq` it rendered and gives it back as `since` when it re-attaches; a chunk whose
- * `seq` is not above that is a repeat and is dropped.
+ * chunk, counted in bytes of the UTF-8 encoding of the text sent (`utf8Length`).
+ * A client keeps the last `seq` it rendered and gives it back as `since` when it
+ * re-attaches; a chunk whose `seq` is not above that is a repeat and is dropped, and one
+ * that starts after it is a gap, repaired by attaching from it.
  */
 export interface TerminalOutputEvent {
   session_id: string;

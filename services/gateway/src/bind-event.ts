@@ -26,6 +26,13 @@ export interface Outcome {
 
 type AnyAck = (response: AckResponse<object>) => void;
 
+/**
+ * A refusal that an earlier one has already told the client about (input queued behind
+ * a keystroke that could not be sent): it answers its own ack, but sends no `*:error`
+ * event of its own, so a burst of refused keystrokes is reported once, not per key.
+ */
+export class ReportedRefusal extends ServiceError {}
+
 /** Events that come with every keystroke or rendered chunk; each has a limit of its own. */
 const STREAM_EVENTS: ReadonlySet<ClientEventName> = new Set(['terminal:input', 'terminal:resize', 'terminal:ack']);
 
@@ -47,12 +54,13 @@ export function bindEvent<E extends ClientEventName>(
     const last = args[args.length - 1];
     const ack = typeof last === 'function' ? (last as AnyAck) : undefined;
     const raw = ack ? args.slice(0, -1)[0] : args[0];
-    const fail = (code: ErrorCode, message: string, sessionId?: unknown): void => {
+    const fail = (code: ErrorCode, message: string, sessionId?: unknown, reported = false): void => {
       context.metrics.events.inc({ event, outcome: code });
       if (ack) {
         ack(ackFail(code, message));
         return;
       }
+      if (reported) return;
       const family = errorEventFor(event);
       if (family === 'terminal:error') {
         socket.emit('terminal:error', {
@@ -99,7 +107,7 @@ export function bindEvent<E extends ClientEventName>(
 
     function report(error: unknown): void {
       if (error instanceof ServiceError) {
-        fail(error.code, error.message, sessionId);
+        fail(error.code, error.message, sessionId, error instanceof ReportedRefusal);
         return;
       }
       context.logger.error({ err: error, event, user_id: socket.data.user }, 'event handler failed');

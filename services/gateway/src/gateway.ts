@@ -92,7 +92,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           load: () => io.engine.clientsCount,
           // Declared dead, the workers dropped our sockets' attachments: have them attach again.
           onRejoined: (reason) => {
-            if (reason === 'declared-dead') resync('this gateway was declared dead while alive');
+            if (reason === 'declared-dead')
+              resync('gateway_declared_dead', 'this gateway was declared dead while alive');
           },
         }),
       );

@@ -38,7 +38,7 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     }),
     resyncs: new Counter({
       name: 'ctos_gateway_resyncs_total',
-      help: 'Times every socket was closed because room events may have been missed (Redis subscription lost).',
+      help: 'Times every socket was asked to catch up (connection:resync): room events may have been missed, or attachments dropped.',
       registers: [registry],
     }),
   };

@@ -1,33 +1,39 @@
-import type { Disposable } from '@ctos/protocol';
+import type { Disposable, ResyncReason } from '@ctos/protocol';
 import type { Transport } from '@ctos/transport';
 import type { GatewayServer, RouteContext } from './types';
 
-/** Closes every connection of this gateway so its clients resynchronise; `why` is logged. */
-export type Resync = (why: string) => void;
+/** Tells every socket of this gateway to catch up; `why` is logged. */
+export type Resync = (reason: ResyncReason, why: string) => void;
 
 /**
  * Room events emitted while this gateway missed them (the adapter's subscription was
- * down, or the cluster declared it dead) never reached its sockets, and nothing tells
- * their clients. Closing the connections does: each client reconnects and resumes by
- * position — terminal attach with its seq, message:sync with its last id, ai:resume
- * with its last index. The transport is closed, not the socket (no DISCONNECT packet):
- * to Socket.IO that is a lost connection, which the client retries by itself with its
- * jittered backoff, so they do not all come back at once. Each resync is counted in
- * `resyncs` and logged as a warning with the number of sockets.
+ * down), or terminal attachments the workers dropped (the cluster declared the gateway
+ * dead), leave its clients behind, and nothing else tells them. `connection:resync`
+ * does, without closing anything: each client catches up by position on the connection
+ * it has — terminal attach with its seq, message:sync with its last id, ai:resume with
+ * its last index (docs/decisions/0011-blips-without-reconnects.md). Closing every
+ * connection instead would turn one Redis failover into a reconnect storm.
+ *
+ * The hint goes to this gateway's own sockets only (`io.local`: another gateway has its
+ * own reason, or none). Called in the tick the subscription is restored, it is queued on
+ * each socket before any room event from after the gap. Each call is counted in
+ * `resyncs` and logged as one warning with the number of sockets.
  */
 export function resynchroniser(
   io: GatewayServer,
   { metrics, logger }: Pick<RouteContext, 'metrics' | 'logger'>,
 ): Resync {
-  return (why) => {
+  return (reason, why) => {
     metrics.resyncs.inc();
-    logger.warn({ sockets: io.engine.clientsCount }, `${why}; closing connections so clients resynchronise`);
-    for (const socket of io.of('/').sockets.values()) socket.conn.close();
+    logger.warn({ sockets: io.engine.clientsCount, reason }, `${why}; asking clients to catch up`);
+    io.local.emit('connection:resync', { reason });
   };
 }
 
 /** Resynchronises after every Redis outage of the room events; disposing stops it. */
 export function resyncAfterOutages(transport: Transport, resync: Resync): Disposable {
-  const stop = transport.onResubscribed(() => resync('room events may have been missed while Redis was unreachable'));
+  const stop = transport.onResubscribed(() =>
+    resync('room_events_lost', 'room events may have been missed while Redis was unreachable'),
+  );
   return { dispose: () => void stop() };
 }

@@ -8,10 +8,11 @@ export interface TerminalLink {
   readonly context: RouteContext;
   readonly directory: TerminalDirectory;
   /**
-   * An ordered send to the worker that holds a session, within BUS_REQUEST_TIMEOUT_MS (ms).
-   * Rejects with `ServiceError` `TIMEOUT` or `UNAVAILABLE`.
+   * An ordered send to the worker that holds a session, confirmed within `timeoutMs`
+   * (default BUS_REQUEST_TIMEOUT_MS). Rejects with `ServiceError` `TIMEOUT` (it may still
+   * arrive) or `UNAVAILABLE` (nothing was written).
    */
-  send(worker: string, message: TerminalBusMessage): Promise<void>;
+  send(worker: string, message: TerminalBusMessage, timeoutMs?: number): Promise<void>;
   /**
    * A request to `target`, answered within BUS_REQUEST_TIMEOUT_MS (ms) with the
    * operation's reply. Rejects with the worker's refusal, `TIMEOUT` or `UNAVAILABLE`.
@@ -29,7 +30,7 @@ export function terminalLink(context: RouteContext): TerminalLink {
   return {
     context,
     directory: new TerminalDirectory(new SessionDirectory(context.transport.store, 'term')),
-    send: (worker, message) => bus.send(worker, message, { timeoutMs }),
+    send: (worker, message, within = timeoutMs) => bus.send(worker, message, { timeoutMs: within }),
     request: (target, message) => bus.request(target, message, { timeoutMs }),
   };
 }

@@ -1,6 +1,7 @@
 import { ServiceError, type DisposableStore } from '@ctos/protocol';
 import { TokenBucket } from '@ctos/runtime';
 import { bindEvent, type ParsedPayload } from './bind-event';
+import { InputRelay } from './terminal-input';
 import type { TerminalLink } from './terminal-link';
 import type { GatewaySocket } from './types';
 
@@ -8,19 +9,21 @@ import type { GatewaySocket } from './types';
  * Wires the events that stream through one socket's sessions — `terminal:input`,
  * `terminal:resize` and `terminal:ack` — each sent in order to the session's worker;
  * their listeners are added to `owner`. Input has a byte budget per socket
- * (TERMINAL_INPUT_BYTES_PER_SECOND, TERMINAL_INPUT_BURST_BYTES) besides its size limit.
+ * (TERMINAL_INPUT_BYTES_PER_SECOND, TERMINAL_INPUT_BURST_BYTES) besides its size limit,
+ * and goes through the socket's {@link InputRelay}, which holds it across a Redis blip.
  */
 export function bindStreamEvents(link: TerminalLink, socket: GatewaySocket, owner: DisposableStore): void {
   const { context } = link;
   const user = socket.data.user;
   const { config } = context;
   const inputBudget = new TokenBucket(config.TERMINAL_INPUT_BYTES_PER_SECOND, config.TERMINAL_INPUT_BURST_BYTES);
+  const relay = new InputRelay(link, user);
+  owner.add(relay);
 
   owner.add(
     bindEvent(socket, context, 'terminal:input', async (payload) => {
-      takeInput(link, inputBudget, payload);
-      const record = await link.directory.owned(payload.session_id, user);
-      await link.send(record.worker, { op: 'input', session_id: payload.session_id, data: payload.data });
+      const bytes = takeInput(link, inputBudget, payload);
+      await relay.send(payload.session_id, payload.data, bytes);
     }),
   );
 
@@ -53,10 +56,10 @@ export function bindStreamEvents(link: TerminalLink, socket: GatewaySocket, owne
 }
 
 /**
- * Takes the input's bytes (UTF-8) from the socket's budget.
+ * Takes the input's bytes (UTF-8) from the socket's budget; returns how many.
  * @throws ServiceError `LIMIT_EXCEEDED` over TERMINAL_MAX_INPUT_BYTES, `RATE_LIMITED` when the budget is spent.
  */
-function takeInput(link: TerminalLink, budget: TokenBucket, payload: ParsedPayload<'terminal:input'>): void {
+function takeInput(link: TerminalLink, budget: TokenBucket, payload: ParsedPayload<'terminal:input'>): number {
   const { config } = link.context;
   const bytes = Buffer.byteLength(payload.data, 'utf8');
   if (bytes > config.TERMINAL_MAX_INPUT_BYTES) {
@@ -68,4 +71,5 @@ function takeInput(link: TerminalLink, budget: TokenBucket, payload: ParsedPaylo
   if (!budget.take(bytes)) {
     throw new ServiceError('RATE_LIMITED', 'Input is arriving faster than the terminal accepts; slow down.');
   }
+  return bytes;
 }

@@ -3,7 +3,8 @@
  * Test helpers: real Redis (shared, or one of the test's own), real service processes,
  * real Socket.IO clients, tokens, and polling waits.
  */
-export { connectClient, OutputCollector, type ClientSocket } from './client';
+export { connectClient, OutputCollector, type ClientSocket, type OutputCollectorOptions } from './client';
+export { TerminalStream, type OutputChunk, type ReplayAnswer } from './terminal-stream';
 export { asOrdinaryUser, isolatedAccounts, isolatedUids, type IsolatedAccounts, type IsolatedUids } from './accounts';
 export { freePort } from './ports';
 export { REPO_ROOT, runServiceToExit, startService, type RunToExitOptions, type ServiceProcess } from './processes';

@@ -15,6 +15,7 @@ import { ConversationDirectory } from './conversation-directory';
 import type { ConversationEvent } from './conversation-events';
 import type { ConversationTurn, TurnStatus } from './conversation-turn';
 import { ReplyAssembler } from './reply-assembler';
+import { ReplyResumer } from './reply-resumer';
 import { newUuid } from './uuid';
 
 /** Failures that may pass if the same message is sent again. */
@@ -36,15 +37,16 @@ export interface ConversationMemory {
  * The assistant's conversations over the socket, without the DOM: the list, the open
  * conversation's turns, sending (`ai:message`), Stop (`ai:cancel`), failures with Retry
  * when `retryable`, and replies put together from their indexed chunks. A streaming reply
- * resumes (`ai:resume`) from its last chunk index after a reconnect, and from the start
- * after a reload. The view listens with {@link onEvent} and reads the state back.
+ * resumes (`ai:resume`) from its last chunk index after a reconnect or a
+ * `connection:resync`, and from the start after a reload. The view listens with
+ * {@link onEvent} and reads the state back.
  */
 export class ConversationStream implements Disposable {
   private readonly directory = new ConversationDirectory();
   private openId: string | undefined;
   private turnList: ConversationTurn[] = [];
-  /** Message ids with an `ai:resume` in flight: one at a time each. */
-  private readonly resuming = new Set<string>();
+  /** Sends `ai:resume`, one at a time per reply, again after a passing refusal. */
+  private readonly resumer: ReplyResumer;
   private loadGeneration = 0;
   /** The open conversation's history has been shown (retried on each connect until it is). */
   private historyLoaded = false;
@@ -60,6 +62,18 @@ export class ConversationStream implements Disposable {
     this.owned.add(channel.on('ai:stream:chunk', (event) => this.onChunk(event)));
     this.owned.add(channel.on('ai:stream:end', (event) => this.onEnd(event)));
     this.owned.add(channel.on('ai:error', (event) => this.onError(event)));
+    // The connection stayed up, but events for it may have been lost: catch up as after a reconnect.
+    this.owned.add(channel.on('connection:resync', () => void this.connected(false)));
+    this.resumer = this.owned.add(
+      new ReplyResumer(channel, {
+        finished: (conversationId) => {
+          if (conversationId === this.openId) void this.open(conversationId);
+        },
+        failed: (turn, error) => this.fail(turn, error, false),
+        streaming: (turn, conversationId) =>
+          conversationId === this.openId && (turn.status === 'streaming' || turn.status === 'pending'),
+      }),
+    );
     this.openId = memory.load();
   }
 
@@ -95,8 +109,8 @@ export class ConversationStream implements Disposable {
   }
 
   /**
-   * On every (re)connect: the conversation list, then the open conversation — loaded
-   * on the first connect, resumed where it stopped on later ones.
+   * On every (re)connect and `connection:resync`: the conversation list, then the open
+   * conversation — loaded on the first connect, resumed where it stopped on later ones.
    */
   async connected(first: boolean): Promise<void> {
     await this.loadConversations();
@@ -321,28 +335,6 @@ export class ConversationStream implements Disposable {
 
   /** Asks for the chunks of `turn` after the last one it has (all of them after a reload). */
   private resume(turn: ConversationTurn): void {
-    const messageId = turn.messageId;
-    const conversationId = this.openId;
-    if (!messageId || !conversationId || this.resuming.has(messageId)) return;
-    this.resuming.add(messageId);
-    turn.assembler ??= new ReplyAssembler();
-    const since = turn.assembler.lastIndex;
-    void this.channel
-      .request('ai:resume', {
-        conversation_id: conversationId,
-        message_id: messageId,
-        ...(since >= 0 ? { since } : {}),
-      })
-      .then((response) => {
-        this.resuming.delete(messageId);
-        if (!response.success) {
-          if (response.code !== 'TIMEOUT') this.fail(turn, response.error, false);
-          return; // a timeout: the next reconnect resumes again
-        }
-        if (response.status !== 'streaming' && (turn.status === 'streaming' || turn.status === 'pending')) {
-          // It finished while we were away: the stored reply is the whole of it.
-          if (conversationId === this.openId) void this.open(conversationId);
-        }
-      });
+    if (this.openId) this.resumer.resume(turn, this.openId);
   }
 }

@@ -10,6 +10,12 @@ const PAGE_SIZE = 50;
 const COUNT_RECONCILE_MS = 400;
 /** At most this many catch-up pages per reconnect (50 × 40 = 2,000 messages); the rest load on demand. */
 const MAX_SYNC_PAGES = 40;
+/**
+ * A catch-up after `connection:resync` that the server could not answer yet (Redis is
+ * coming back) is tried again after this long (ms), doubling up to the maximum.
+ */
+const CATCH_UP_RETRY_MS = 1000;
+const CATCH_UP_RETRY_MAX_MS = 10_000;
 
 /** How new messages reached the store: live (`message:new`) or caught up after a reconnect. */
 export type Arrival = 'live' | 'caught-up';
@@ -23,10 +29,11 @@ export interface StoreChange {
 
 /**
  * The user's messages as this tab knows them: the newest page, live `message:new`
- * events, and on every (re)connect a `message:sync` from the last id it has — so a tab
- * that missed events while disconnected catches up whether or not it had received any
- * before (P18). Ids are ordered per user, so duplicates are dropped by id. The unread
- * count is the server's (`message:unread_count`, acks), shared by all the user's tabs.
+ * events, and on every (re)connect — or `connection:resync`, when the connection stayed
+ * up but events for it may have been lost — a `message:sync` from the last id it has, so
+ * a tab that missed events catches up whether or not it had received any before (P18).
+ * Ids are ordered per user, so duplicates are dropped by id. The unread count is the
+ * server's (`message:unread_count`, acks), shared by all the user's tabs.
  */
 export class MessageStore {
   private readonly items = new Map<number, MessageItem>();
@@ -36,6 +43,8 @@ export class MessageStore {
   private hasOlder = false;
   private reconcileTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private catchUpTimer: ReturnType<typeof setTimeout> | undefined;
+  private catchUpDelay = CATCH_UP_RETRY_MS;
   private readonly listeners = new Set<(change: StoreChange) => void>();
   /** The socket listeners and the timers, released by {@link dispose}. */
   private readonly owned = new DisposableStore();
@@ -58,8 +67,10 @@ export class MessageStore {
         this.setUnread(count);
       }),
     );
+    owned.add(onSocketEvent(socket, 'connection:resync', () => void this.catchUp()));
     owned.defer(() => clearTimeout(this.reconcileTimer));
     owned.defer(() => clearTimeout(this.refreshTimer));
+    owned.defer(() => clearTimeout(this.catchUpTimer));
   }
 
   /** The unread count, as the server last said. */
@@ -83,11 +94,14 @@ export class MessageStore {
     return { dispose: () => void this.listeners.delete(listener) };
   }
 
-  /** On every (re)connect: the newest page once, then everything after the last id held. */
-  async connected(): Promise<void> {
+  /**
+   * On every (re)connect: the newest page once, then everything after the last id held.
+   * @returns false when the server did not answer every request (retried on the next connect).
+   */
+  async connected(): Promise<boolean> {
     if (!this.listed) {
       const page = await request(this.socket, 'message:list', { limit: PAGE_SIZE });
-      if (!page.success) return; // retried on the next connect; the badge keeps its last value
+      if (!page.success) return false; // retried on the next connect; the badge keeps its last value
       this.listed = true;
       this.hasOlder = page.has_more;
       const added = this.add(page.messages);
@@ -95,14 +109,34 @@ export class MessageStore {
       if (added.length > 0) this.emit({ added: [], arrival: 'caught-up' });
     }
     const caughtUp: MessageItem[] = [];
+    let answered = true;
     for (let page = 0; page < MAX_SYNC_PAGES; page++) {
       const response = await request(this.socket, 'message:sync', { since: this.lastId, limit: PAGE_SIZE });
-      if (!response.success) break;
+      if (!response.success) {
+        answered = false;
+        break;
+      }
       caughtUp.push(...this.add(response.messages));
       this.setUnread(response.unread_count);
       if (!response.has_more || response.messages.length === 0) break;
     }
     if (caughtUp.length > 0) this.emit({ added: caughtUp, arrival: 'caught-up' });
+    return answered;
+  }
+
+  /**
+   * After `connection:resync`: what {@link connected} does, tried again with backoff while
+   * the server cannot answer yet and the socket stays connected (a reconnect does it anyway).
+   */
+  private async catchUp(): Promise<void> {
+    clearTimeout(this.catchUpTimer);
+    if (await this.connected()) {
+      this.catchUpDelay = CATCH_UP_RETRY_MS;
+      return;
+    }
+    if (!this.socket.connected) return;
+    this.catchUpTimer = setTimeout(() => void this.catchUp(), this.catchUpDelay);
+    this.catchUpDelay = Math.min(this.catchUpDelay * 2, CATCH_UP_RETRY_MAX_MS);
   }
 
   /** Loads the page before the oldest loaded message. */

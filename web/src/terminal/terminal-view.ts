@@ -1,5 +1,6 @@
 import {
   DisposableStore,
+  utf8Length,
   type AckResponse,
   type TerminalAttachResult,
   type TerminalClosedEvent,
@@ -67,6 +68,8 @@ export class TerminalView {
   private unclaimed: TerminalOutputEvent[] | undefined;
   /** Counts attaches so the answer of a superseded one is ignored. */
   private attachGeneration = 0;
+  /** A `connection:resync` came while the session was being created: catch up once its id is known. */
+  private resyncAfterCreate = false;
   private retryDelay = ATTACH_RETRY_MS;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -101,6 +104,7 @@ export class TerminalView {
     };
     this.owned.add(onSocketEvent(socket, 'terminal:output', onOutput));
     this.owned.add(onSocketEvent(socket, 'terminal:closed', onClosed));
+    this.owned.add(onSocketEvent(socket, 'connection:resync', () => this.catchUp()));
     this.owned.add(
       term.onData((data) => {
         if (!this.replayGuard.admits()) return;
@@ -182,12 +186,19 @@ export class TerminalView {
     for (const event of unclaimed) if (event.session_id === response.session_id) this.write(event.data, event.seq);
     // The window may have changed size while the session was being created.
     this.scheduleResize();
+    if (this.resyncAfterCreate) {
+      this.resyncAfterCreate = false;
+      void this.attach(response.session_id, 'resume');
+    }
     return undefined;
   }
 
   /**
    * Shows an existing session: its whole screen (a restored window after a reload), or
-   * only what this view lacks after its `seq` (`resume`, after a reconnect).
+   * only what this view lacks after its `seq` (`resume`, after a reconnect, a
+   * `connection:resync` or a gap). Live output is held from the request until a replay
+   * is in, across failed attempts too: output that arrived before an attempt's answer
+   * lies inside the next replay, and none is rendered past a gap.
    */
   async attach(sessionId: string, mode: 'restore' | 'resume'): Promise<void> {
     if (this.ended) return;
@@ -202,18 +213,29 @@ export class TerminalView {
       flow_control: true,
     });
     if (generation !== this.attachGeneration) return; // a newer attach owns the view
-    const early = this.early;
-    this.early = undefined;
+    const early = this.early ?? [];
     if (!response.success) {
+      // Held output lies inside the next attempt's replay: drop it, and go on holding.
+      this.early = response.code === 'NOT_FOUND' ? undefined : [];
       if (response.code === 'NOT_FOUND') this.end('it no longer exists');
       else this.retryAttach(sessionId, response.error);
       return;
     }
+    this.early = undefined;
     this.retryDelay = ATTACH_RETRY_MS;
     this.attachedVia = this.socket.id;
     this.applyReplay(response);
     for (const event of early) this.write(event.data, event.seq);
     if (this.term.cols !== response.cols || this.term.rows !== response.rows) this.scheduleResize(0);
+  }
+
+  /**
+   * After `connection:resync` (the connection stayed up, but output for it may have been
+   * lost): continue from the last byte this view has, as after a reconnect.
+   */
+  private catchUp(): void {
+    if (this.unclaimed) this.resyncAfterCreate = true;
+    else if (this.sessionIdNow && !this.ended) void this.attach(this.sessionIdNow, 'resume');
   }
 
   /** Ends the session (the user closed its window). */
@@ -264,9 +286,17 @@ export class TerminalView {
     this.term.write(`\r\n${text}\r\n`);
   }
 
-  /** Hands output up to `seq` to xterm (`replay`: parsed without answering its questions) and acks it once rendered. */
+  /**
+   * Hands output up to `seq` to xterm (`replay`: parsed without answering its questions)
+   * and acks it once rendered. Live output that does not start where the view ends is a
+   * gap: it is not rendered, and the view catches up from its `seq` instead.
+   */
   private write(data: string, seq: number, kind: 'live' | 'replay' = 'live'): void {
     if (seq <= this.seq) return; // already shown: a replay overlapping live output
+    if (kind === 'live' && seq - utf8Length(data) > this.seq) {
+      if (this.sessionIdNow && !this.ended) void this.attach(this.sessionIdNow, 'resume');
+      return;
+    }
     this.seq = seq;
     const rendered = (): void => {
       if (seq - this.acked < ACK_EVERY_BYTES || !this.sessionIdNow || this.ended) return;
