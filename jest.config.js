@@ -11,6 +11,8 @@ const swc = [
 module.exports = {
   // Fails a test file that leaves a timer, socket, server or child process running.
   testEnvironment: '<rootDir>/testing/testkit/src/leak-check-environment.ts',
+  // Refuses to run when a workspace's dist/ is older than its src/ (npm run build fixes it).
+  globalSetup: '<rootDir>/testing/testkit/src/refuse-stale-builds.ts',
   transform: { '^.+\\.(t|j|mj)s$': swc },
   // jose is ESM-only and jest 30's loader refuses it; let SWC turn it into CommonJS (docs/machine-notes.md).
   transformIgnorePatterns: ['/node_modules/(?!(jose)/)'],

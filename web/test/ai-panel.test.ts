@@ -1,6 +1,6 @@
 import type { Embedded } from '@ctos/launcher';
 import { startStandin, type Reply, type Standin } from '@ctos/anthropic-standin';
-import { waitFor } from '@ctos/testkit';
+import { waitFor, waitForValue } from '@ctos/testkit';
 import type { Browser, Page } from 'playwright-core';
 import {
   connection,
@@ -179,7 +179,7 @@ test('Stop ends the reply, keeps what was written and aborts the upstream reques
   expect(kept.length).toBeLessThan(LONG_REPLY.length);
   await expect(page.locator(`${LAST_REPLY} >> .turn-note`).innerText()).resolves.toBe('Stopped');
   // The upstream connection was closed by the worker, not left to run.
-  const request = await waitFor(() =>
+  const request = await waitForValue(() =>
     standin.requests
       .slice(requestsBefore)
       .find((candidate) => candidate.rawBody.includes('long essay') && candidate.outcome === 'client-closed'),

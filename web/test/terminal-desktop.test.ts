@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Embedded } from '@ctos/launcher';
-import { connectClient, signToken, waitFor, type ClientSocket } from '@ctos/testkit';
+import { type ClientSocket, connectClient, signToken, waitFor, waitForValue } from '@ctos/testkit';
 import type { Browser } from 'playwright-core';
 import {
   closeEverySession,
@@ -116,7 +116,7 @@ test('CJK and emoji output render, each wide character taking two cells', async 
   // ✅⏳🟢語 is four wide characters: the cursor stands at column 8 (0-based) after them (P08).
   await run(page, "printf '\\xe2\\x9c\\x85\\xe2\\x8f\\xb3\\xf0\\x9f\\x9f\\xa2\\xe8\\xaa\\x9e'; read -r -t 10 _; echo");
   await waitForTerminalText(page, id, /✅⏳🟢語/);
-  const cursor = await waitFor(
+  const cursor = await waitForValue(
     async () => {
       const info = (await terminals(page)).find((candidate) => candidate.session_id === id);
       return info?.cursor_x === 8 ? info.cursor_x : undefined;
@@ -143,7 +143,7 @@ test('resizing the window resizes the shell', async () => {
   await page.mouse.up();
   // The page fits the terminal to the window, then resizes the PTY: wait until both agree on a smaller size.
   const watcher = await observer();
-  const after = await waitFor(
+  const after = await waitForValue(
     async () => {
       const info = (await terminals(page)).find((candidate) => candidate.session_id === id);
       const list = await watcher.emitWithAck('terminal:list', {});

@@ -5,7 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { connectClient, isolatedUids, OutputCollector, waitFor } from '@ctos/testkit';
+import { connectClient, isolatedUids, OutputCollector, waitForValue } from '@ctos/testkit';
 
 const IS_ROOT = process.geteuid?.() === 0;
 const MAIN = path.join(__dirname, '..', 'dist', 'cluster-main.js');
@@ -41,7 +41,7 @@ describe('npm run cluster, stopped with Ctrl-C or by its terminal closing', () =
       child.stderr!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
 
-      const url = (await waitFor(() => /URL:\s+(\S+)/.exec(printed)?.[1], { timeoutMs: 60_000 }))!;
+      const url = (await waitForValue(() => /URL:\s+(\S+)/.exec(printed)?.[1], { timeoutMs: 60_000 }))!;
       const token = /localStorage\.setItem\('ctos\.token', '([^']+)'\)/.exec(printed)![1]!;
       const stateDir = path.dirname(/processes:\s+(\S+)/.exec(printed)![1]!);
 

@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '@ctos/runtime';
-import { connectClient, OutputCollector, waitFor, type ClientSocket } from '@ctos/testkit';
+import { type ClientSocket, connectClient, OutputCollector, waitFor, waitForValue } from '@ctos/testkit';
 import type { ClusterProcessInfo } from '../src/cluster';
 import { startFaultCluster } from './faults-support';
 
@@ -116,7 +116,7 @@ async function startLauncher(): Promise<RunningLauncher> {
   let printed = '';
   child.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-  const url = await waitFor(() => /URL:\s+(\S+)/.exec(printed)?.[1], { timeoutMs: 60_000, message: 'the URL' });
+  const url = await waitForValue(() => /URL:\s+(\S+)/.exec(printed)?.[1], { timeoutMs: 60_000, message: 'the URL' });
   const token = /localStorage\.setItem\('ctos\.token', '([^']+)'\)/.exec(printed)![1]!;
   const stateDir = path.dirname(/processes:\s+(\S+)/.exec(printed)![1]!);
   stateDirs.push(stateDir);
@@ -182,7 +182,7 @@ describe('SIGTERM to each process while Redis is down, its output read by the la
       expect(new Set(services.map((p) => p.role))).toEqual(new Set(SERVICE_ROLES));
       for (const service of services) await fault.cluster.signal(service.name, 'SIGTERM');
       // The launcher would SIGKILL only when stopping; here nothing but the drain can end them.
-      const exits = await waitFor(
+      const exits = await waitForValue(
         () => {
           const now = fault.cluster.processes().filter((p) => services.some((s) => s.name === p.name));
           return now.every((p) => p.exit) ? now.map((p) => ({ name: p.name, ...p.exit })) : undefined;

@@ -9,7 +9,7 @@
  * noticed after 1 s (3 s by default).
  */
 import type { AiHistoryMessage } from '@ctos/protocol';
-import { waitFor } from '@ctos/testkit';
+import { waitFor, waitForValue } from '@ctos/testkit';
 import { Redis } from 'ioredis';
 import {
   metric,
@@ -193,7 +193,7 @@ describe('process kills on the process cluster', () => {
 
     const worker = system.running('ai-worker')[0]!;
     await system.cluster.signal(worker.name, 'SIGKILL');
-    await waitFor(() => reply.error ?? reply.ended, { timeoutMs: REPORTED_MS, message: 'the reply to end' });
+    await waitForValue(() => reply.error ?? reply.ended, { timeoutMs: REPORTED_MS, message: 'the reply to end' });
     expect([reply.ended, reply.error]).toEqual([undefined, { code: 'UNAVAILABLE', retryable: true }]);
 
     // Started again (history is read through an ai-worker), the reply is stored as
@@ -213,7 +213,7 @@ describe('process kills on the process cluster', () => {
     expect(stored.content.startsWith(received)).toBe(true);
 
     const retry = await client.ask(slowReplyPrompt(5, 10), reply.conversationId);
-    await waitFor(() => retry.ended ?? retry.error, { message: 'the retry to end' });
+    await waitForValue(() => retry.ended ?? retry.error, { message: 'the retry to end' });
     expect([retry.ended, RecoveringClient.text(retry)]).toEqual(['end_turn', slowReplyText(5)]);
   }, 60_000);
 
@@ -240,7 +240,7 @@ describe('process kills on the process cluster', () => {
     // The user has each message once: all 60 titles, no title twice, ids as answered.
     await waitFor(() => client.messages.size >= 60, { timeoutMs: 10_000, message: 'the client to hear of all 60' });
     // Retried like a client would: a request may still reach the dead worker before it is declared dead.
-    const sync = await waitFor(
+    const sync = await waitForValue(
       async () => {
         const answer = await client.socket.timeout(5000).emitWithAck('message:sync', { since: 0, limit: 500 });
         return answer.success ? answer : undefined;

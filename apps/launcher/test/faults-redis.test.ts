@@ -17,7 +17,7 @@
 import type { AiHistoryMessage } from '@ctos/protocol';
 import { Redis } from 'ioredis';
 import type { ClusterProcessInfo } from '../src/cluster';
-import { waitFor } from '@ctos/testkit';
+import { waitFor, waitForValue } from '@ctos/testkit';
 import {
   FAULT_ENV,
   logged,
@@ -177,7 +177,7 @@ describe('Redis faults on the process cluster', () => {
     expect(numberedLines(view.text)).toEqual(oneTo(LINES));
     // What the shell wrote, as the worker recorded it: a replay from position 0.
     const probe = await connect(user, gateway(0));
-    const truth = await waitFor(
+    const truth = await waitForValue(
       async () => {
         const answer = await probe.socket
           .timeout(5000)
@@ -330,7 +330,7 @@ describe('Redis faults on the process cluster', () => {
     await expectTyped(bob, typing, typist.typed, window, shape.notReady);
 
     // The reply: whole, complete, stored as it was shown.
-    await waitFor(() => reply.ended ?? reply.error, { timeoutMs: 15_000, message: 'the reply to end' });
+    await waitForValue(() => reply.ended ?? reply.error, { timeoutMs: 15_000, message: 'the reply to end' });
     expect([reply.ended, reply.error, reply.conflicts]).toEqual(['end_turn', undefined, undefined]);
     expect(RecoveringClient.text(reply)).toEqual(slowReplyText(REPLY_DELTAS));
     const history = await ann1.socket
@@ -502,7 +502,7 @@ describe('Redis faults on the process cluster', () => {
     expect([ann.disconnects, ann.reconnects, ann.hints]).toEqual([[], [], []]);
     expect(view.breaks).toEqual([]);
     expect(numberedLines(view.text)).toEqual(oneTo(LINES));
-    await waitFor(() => reply.ended ?? reply.error, { timeoutMs: 15_000, message: 'the reply to end' });
+    await waitForValue(() => reply.ended ?? reply.error, { timeoutMs: 15_000, message: 'the reply to end' });
     expect([reply.ended, RecoveringClient.text(reply)]).toEqual(['end_turn', slowReplyText(REPLY_DELTAS)]);
     const history = await ann.socket.timeout(5000).emitWithAck('ai:history', { conversation_id: reply.conversationId });
     if (!history.success) throw new Error(`ai:history: ${history.code}`);

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '@ctos/runtime';
-import { connectClient, isolatedUids, OutputCollector, waitFor, type ClientSocket } from '@ctos/testkit';
+import { type ClientSocket, connectClient, isolatedUids, OutputCollector, waitFor, waitForValue } from '@ctos/testkit';
 import { startCluster, type Cluster } from '../src/cluster';
 
 const IS_ROOT = process.geteuid?.() === 0;
@@ -234,7 +234,7 @@ describe('terminal isolation on the process cluster', () => {
     // Carol's last session on the first worker closes: her processes there die, not on the second.
     await onFirst[0]!.run('setsid sleep 1003 < /dev/null > /dev/null 2>&1 &');
     // setsid forks (a background job leads its process group): find the sleep itself.
-    const leftOnFirst = await waitFor(() => processesOf(carol).find((pid) => commandOf(pid) === 'sleep 1003'));
+    const leftOnFirst = await waitForValue(() => processesOf(carol).find((pid) => commandOf(pid) === 'sleep 1003'));
     await second.run('sleep 1004 &');
     expect(processesOf(carol)).toContain(leftOnFirst);
     for (const shell of onFirst) await shell.socket.emitWithAck('terminal:close', { session_id: shell.sessionId });
@@ -310,7 +310,7 @@ describe('terminal isolation on the process cluster', () => {
     const shellPid = Number((await leaver.run('echo $$')).trim());
     await leaver.run('setsid sleep 1001 < /dev/null > /dev/null 2>&1 & nohup sleep 1002 > /dev/null 2>&1 &');
     // The setsid one has left the shell's Unix session: closing the session alone would miss it.
-    const escaped = await waitFor(() =>
+    const escaped = await waitForValue(() =>
       processesOf(uid).find((pid) => {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -334,7 +334,7 @@ describe('terminal isolation on the process cluster', () => {
     const { worker, shell } = shells[0]!;
     const uid = Number((await shell.run('id -u')).trim());
     await shell.run('setsid sleep 1005 < /dev/null > /dev/null 2>&1 &');
-    const left = await waitFor(() => processesOf(uid).find((pid) => commandOf(pid) === 'sleep 1005'));
+    const left = await waitForValue(() => processesOf(uid).find((pid) => commandOf(pid) === 'sleep 1005'));
     const name = cluster.processes().find((p) => p.pid === worker)!.name;
     await cluster.signal(name, 'SIGKILL');
     await waitFor(() => !processesOf(uid).includes(left), {

@@ -9,14 +9,15 @@ import type {
 } from '@ctos/protocol';
 import { createLogger, type Logger } from '@ctos/runtime';
 import {
+  type Build,
+  type ClientSocket,
   connectClient,
   signToken,
   TEST_JWT_SECRET,
+  type TransportFactory,
   transportFactory as sharedTransportFactory,
   waitFor,
-  type Build,
-  type ClientSocket,
-  type TransportFactory,
+  waitForValue,
 } from '@ctos/testkit';
 import type { HeartbeatOptions, Transport } from '@ctos/transport';
 import { randomUUID } from 'node:crypto';
@@ -228,21 +229,21 @@ export class Listener {
   }
 
   waitForChunks(messageId: string, count: number, timeoutMs?: number): Promise<true> {
-    return waitFor(() => this.reply(messageId).chunks.length >= count || undefined, {
+    return waitForValue(() => this.reply(messageId).chunks.length >= count || undefined, {
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       message: `${count} chunks of ${messageId} (got ${this.reply(messageId).chunks.length})`,
     });
   }
 
   waitForEnd(messageId: string, timeoutMs?: number): Promise<AiStreamEndEvent> {
-    return waitFor(() => this.reply(messageId).end, {
+    return waitForValue(() => this.reply(messageId).end, {
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       message: `ai:stream:end of ${messageId} (heard ${JSON.stringify(this.order.slice(-3))}, errors ${JSON.stringify(this.errors)})`,
     });
   }
 
   waitForError(messageId: string, timeoutMs?: number): Promise<AiErrorEvent> {
-    return waitFor(() => this.reply(messageId).error, {
+    return waitForValue(() => this.reply(messageId).error, {
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       message: `ai:error of ${messageId} (heard ${JSON.stringify(this.order.slice(-3))})`,
     });

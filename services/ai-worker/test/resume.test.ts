@@ -1,5 +1,5 @@
 import { chunkText } from '@ctos/anthropic-standin';
-import { waitFor } from '@ctos/testkit';
+import { waitForValue } from '@ctos/testkit';
 import { BUILDS, history, Listener, newConversation, send, startCluster, type TestCluster } from './harness';
 
 /** A reply with characters outside ASCII, long enough to be cut mid-way. */
@@ -126,7 +126,7 @@ describe.each(BUILDS)('resuming a reply (%s)', (build) => {
       message_id: messageId,
     });
     expect(answer).toMatchObject({ success: true, status: 'interrupted', last_index: heard.lastIndex(messageId) });
-    await waitFor(() => later.reply(messageId).error);
+    await waitForValue(() => later.reply(messageId).error);
     expect(later.text(messageId)).toBe('one two');
     expect(later.reply(messageId).error).toEqual(error);
   });

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { errorEventFor, isErrorCode } from '@ctos/protocol';
-import { waitFor, type ClientSocket } from '@ctos/testkit';
+import { type ClientSocket, waitFor } from '@ctos/testkit';
 import { describeCase, preview, type FuzzCase } from './fuzz-cases';
 import { isKnownEvent, type Knowledge } from './fuzz-oracle';
 import { readState, type UserState } from './fuzz-state';
@@ -149,7 +149,7 @@ export async function runBatch(h: FuzzHarness, cases: FuzzCase[], prototypes: ()
     if (problem) problems.push(`${describeCase(cases[i]!)}: ${problem}`);
   });
   const expectedErrors = expectedErrorEvents(cases);
-  await waitFor(() => h.heard.fuzzer.length >= expectedErrors.length || undefined, {
+  await waitFor(() => h.heard.fuzzer.length >= expectedErrors.length, {
     message: `${expectedErrors.length} error events for the events sent without an ack (heard ${h.heard.fuzzer.length})`,
   }).catch((error: Error) => problems.push(error.message));
   // Reading the state is also the proof that the connection still answers correctly.

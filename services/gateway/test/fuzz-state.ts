@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AckResponse } from '@ctos/protocol';
-import { connectClient, OutputCollector, signToken, waitFor, type ClientSocket } from '@ctos/testkit';
+import { type ClientSocket, connectClient, OutputCollector, signToken, waitForValue } from '@ctos/testkit';
 import type { UserThings } from './fuzz-oracle';
 import type { FuzzSystem } from './fuzz-system';
 
@@ -110,7 +110,7 @@ export async function seedUser(system: FuzzSystem, user: string, seed: Seed): Pr
 
 /** Waits until none of the user's sessions has a socket attached (the seeding socket has gone). */
 export async function waitUntilDetached(socket: ClientSocket, user: string): Promise<void> {
-  await waitFor(
+  await waitForValue(
     async () => {
       const answer = data('terminal:list', await socket.emitWithAck('terminal:list', {}));
       return answer.sessions.every((session) => session.attached === 0) || undefined;

@@ -10,17 +10,18 @@
  */
 import type { ResyncEvent, TerminalSessionInfo } from '@ctos/protocol';
 import {
+  type ClientSocket,
   connectClient,
   OutputCollector,
+  type OwnRedis,
+  type ServiceProcess,
   signToken,
   startOwnRedis,
   startService,
   TEST_JWT_SECRET,
   uniquePrefix,
   waitFor,
-  type ClientSocket,
-  type OwnRedis,
-  type ServiceProcess,
+  waitForValue,
 } from '@ctos/testkit';
 import { Redis } from 'ioredis';
 
@@ -64,7 +65,7 @@ describe('Redis blips without reconnects (gateway, terminal-worker, own Redis)',
   };
   /** A session printing LINES numbered lines, followed from its first byte. */
   const outputLoop = async (client: Watched): Promise<OutputCollector> => {
-    const created = await waitFor(async () => {
+    const created = await waitForValue(async () => {
       const answer = await client.socket.timeout(5000).emitWithAck('terminal:create', { cols: 80, rows: 24 });
       return answer.success ? answer : undefined; // the worker may not be registered yet
     });

@@ -2,14 +2,15 @@ import { createGateway, loadGatewayConfig, messageRoutes, type Gateway } from '@
 import type { MessageItem, MessageUnreadCountEvent } from '@ctos/protocol';
 import { createLogger } from '@ctos/runtime';
 import {
+  type Build,
+  type ClientSocket,
   connectClient,
   signToken,
   TEST_JWT_SECRET,
+  type TransportFactory,
   transportFactory as sharedTransportFactory,
   waitFor,
-  type Build,
-  type ClientSocket,
-  type TransportFactory,
+  waitForValue,
 } from '@ctos/testkit';
 import type { HeartbeatOptions } from '@ctos/transport';
 import { Registry } from 'prom-client';
@@ -182,14 +183,14 @@ export class Inbox {
 
   /** Waits until a message titled `title` has arrived, and returns it. */
   waitForTitle(title: string): Promise<MessageItem> {
-    return waitFor(() => this.messages.find((message) => message.title === title), {
+    return waitForValue(() => this.messages.find((message) => message.title === title), {
       message: `message:new titled ${JSON.stringify(title)} (got ${JSON.stringify(this.messages.map((m) => m.title))})`,
     });
   }
 
   /** Waits until the latest unread count heard is `count`. */
   waitForCount(count: number): Promise<true> {
-    return waitFor(() => this.count === count || undefined, {
+    return waitForValue(() => this.count === count || undefined, {
       message: `message:unread_count ${count} (got ${JSON.stringify(this.counts)})`,
     });
   }

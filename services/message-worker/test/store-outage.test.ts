@@ -1,5 +1,5 @@
 import { createLogger } from '@ctos/runtime';
-import { startOwnRedis, uniquePrefix, waitFor, type OwnRedis } from '@ctos/testkit';
+import { type OwnRedis, startOwnRedis, uniquePrefix, waitFor } from '@ctos/testkit';
 import { createRedisTransport, type Transport } from '@ctos/transport';
 import { Registry } from 'prom-client';
 import { createMessageWorker, loadMessageWorkerConfig, type MessageWorker } from '../src';
@@ -40,7 +40,7 @@ describe('the message-worker when Redis goes away', () => {
   it('answers producers 503 UNAVAILABLE with Retry-After while Redis is down, and 201 once it is back', async () => {
     expect((await post('before')).status).toBe(201);
     redis.signal('SIGKILL');
-    await waitFor(() => !transport.healthy() || undefined, { message: 'the transport to notice Redis is gone' });
+    await waitFor(() => !transport.healthy(), { message: 'the transport to notice Redis is gone' });
     const during = await post('during');
     expect(during.status).toBe(503);
     expect(during.headers.get('retry-after')).toBe('1');

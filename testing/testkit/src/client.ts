@@ -1,7 +1,7 @@
 import type { ClientToServerEvents, ServerToClientEvents, TerminalOutputEvent } from '@ctos/protocol';
 import { io, type Socket, type ManagerOptions, type SocketOptions } from 'socket.io-client';
 import { TerminalStream } from './terminal-stream';
-import { waitFor } from './wait-for';
+import { waitForValue } from './wait-for';
 
 /** A catch-up attach after `connection:resync` is tried this many times… */
 const CATCH_UP_ATTEMPTS = 20;
@@ -148,10 +148,12 @@ export class OutputCollector {
 
   /** Waits for `pattern` in the text; fails at once when the stream is not whole. */
   async waitForText(pattern: RegExp | string, timeoutMs = 10_000): Promise<true> {
-    const found = await waitFor(
+    const found = await waitForValue(
       () => {
         if (this.stream.errors.length > 0) return 'broken';
-        return (typeof pattern === 'string' ? this.text.includes(pattern) : pattern.test(this.text)) || undefined;
+        return (typeof pattern === 'string' ? this.text.includes(pattern) : pattern.test(this.text))
+          ? 'found'
+          : undefined;
       },
       {
         timeoutMs,

@@ -17,5 +17,5 @@ export {
   type OwnRedisOptions,
 } from './redis';
 export { signToken, TEST_JWT_SECRET, type TokenOptions } from './tokens';
-export { waitFor, type WaitOptions } from './wait-for';
+export { waitFor, waitForValue, type WaitOptions } from './wait-for';
 export { BUILDS, transportFactory, type Build, type TransportFactory } from './transports';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { inheritedEnv } from './env';
-import { waitFor } from './wait-for';
+import { waitForValue } from './wait-for';
 
 /** The repository root. */
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -47,7 +47,7 @@ export async function startService(name: string, env: Record<string, string>): P
     lines,
     port: 0,
     waitForLine: (pattern, timeoutMs = 15_000) =>
-      waitFor(() => lines.find((line) => pattern.test(line)), {
+      waitForValue(() => lines.find((line) => pattern.test(line)), {
         timeoutMs,
         message: `${name} to print ${String(pattern)} (printed: ${lines.slice(-5).join(' | ')})`,
       }),

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startEmbedded, type Embedded } from '@ctos/launcher';
 import { createLogger } from '@ctos/runtime';
-import { waitFor, type ClientSocket } from '@ctos/testkit';
+import { type ClientSocket, waitForValue } from '@ctos/testkit';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** The built page the tests serve (`npm run build`, or `npx vite build` in web/). */
@@ -150,7 +150,7 @@ export async function waitForTerminalText(
 ): Promise<string> {
   let last = '';
   try {
-    return await waitFor(
+    return await waitForValue(
       async () => {
         last = await terminalText(page, sessionId);
         return pattern.test(last) ? last : undefined;
@@ -171,10 +171,13 @@ export async function launch(page: Page, app: 'terminal' | 'assistant' | 'messag
 export async function openTerminal(page: Page): Promise<TerminalWindowInfo> {
   const before = new Set((await terminals(page)).map((info) => info.session_id));
   await launch(page, 'terminal');
-  return waitFor(async () => (await terminals(page)).find((info) => info.session_id && !before.has(info.session_id)), {
-    timeoutMs: 10_000,
-    message: 'a new terminal session',
-  });
+  return waitForValue(
+    async () => (await terminals(page)).find((info) => info.session_id && !before.has(info.session_id)),
+    {
+      timeoutMs: 10_000,
+      message: 'a new terminal session',
+    },
+  );
 }
 
 /** Types a command line into the focused terminal and presses Enter. */
