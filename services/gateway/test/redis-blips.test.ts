@@ -185,10 +185,18 @@ describe('Redis blips without reconnects (gateway, terminal-worker, own Redis)',
     const client = await connect();
     const out = await outputLoop(client);
 
-    // Stopped for five death deadlines: the worker drops this gateway's attachments.
-    gateway.child.kill('SIGSTOP');
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    gateway.child.kill('SIGCONT');
+    // Stopped until the cluster declares it dead (its registry entry reaped): the worker
+    // drops this gateway's attachments.
+    const admin = new Redis(redis.url);
+    try {
+      const registered = `${prefix}:reg:gateway`;
+      await expect(admin.zcard(registered)).resolves.toBe(1);
+      gateway.child.kill('SIGSTOP');
+      await waitFor(async () => (await admin.zcard(registered)) === 0, { message: 'the gateway declared dead' });
+    } finally {
+      gateway.child.kill('SIGCONT');
+      admin.disconnect();
+    }
 
     await waitFor(() => client.hints.length + client.disconnects.length > 0, { message: 'connection:resync' });
     expect(client.disconnects).toEqual([]);
