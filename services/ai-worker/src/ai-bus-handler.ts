@@ -13,6 +13,7 @@ import { dispatchBus } from '@ctos/transport';
 import type { ConversationStore } from './conversation-store';
 import type { LiveReplies } from './live-replies';
 import type { MessageIntake } from './message-intake';
+import { UNNAMED_HOLDER } from './reply-relay';
 
 /** Conversations `ai:conversations` lists: the most recently active. */
 const CONVERSATIONS_LISTED = 200;
@@ -44,7 +45,7 @@ export function aiBusHandler(deps: AiBusHandlerDeps): (body: unknown) => unknown
   const { conversations, live, logger } = deps;
   const handlers: BusHandlers<AiBusMessage, AiBusReplies> = {
     message: (m) => deps.intake.accept(m),
-    release: (m) => live.relay(m.message_id)?.release(),
+    release: (m) => live.relay(m.message_id)?.release(m.holder ?? UNNAMED_HOLDER),
     cancel: (m) => {
       const reply = live.reply(m.message_id);
       // Another user's id, or a reply that has ended: nothing to stop, and nothing to say.
@@ -89,7 +90,7 @@ async function owned(conversations: ConversationStore, conversationId: string, u
 async function resumeAnswer(live: LiveReplies, m: Extract<AiBusMessage, { op: 'resume' }>): Promise<AiResumeAnswer> {
   const relay = live.relay(m.message_id);
   if (!relay || relay.user !== m.user || relay.conversationId !== m.conversation_id) return { state: 'gone' };
-  const range = await relay.holdForResume(m.since ?? -1);
+  const range = await relay.holdForResume(m.since ?? -1, m.holder ?? UNNAMED_HOLDER);
   return range ? { state: 'live', ...range } : { state: 'gone' };
 }
 

@@ -9,7 +9,7 @@ import type { ContextTurn, ConversationStore } from './conversation-store';
 import type { LiveReplies } from './live-replies';
 import type { AiWorkerMetrics } from './metrics';
 import type { RateLimiter } from './rate-limiter';
-import { ReplyRelay, type RelaySink } from './reply-relay';
+import { ReplyRelay, UNNAMED_HOLDER, type RelaySink } from './reply-relay';
 import type { Upstream } from './upstream';
 
 /**
@@ -65,6 +65,8 @@ interface Turn {
   messageId: string;
   /** True when the conversation has no owner yet: this message creates it. */
   isNew: boolean;
+  /** Who holds the reply's first events: the sending socket (see `AiBusMessage`). */
+  holder: string;
   /** Bound to `user_id`, `conversation_id` and `message_id`. */
   log: Logger;
 }
@@ -107,7 +109,7 @@ export class MessageIntake {
     const isNew = await this.admit(m);
     const messageId = randomUUID();
     const log = this.deps.logger.child({ user_id: user, conversation_id: conversationId, message_id: messageId });
-    const turn: Turn = { user, conversationId, content, messageId, isNew, log };
+    const turn: Turn = { user, conversationId, content, messageId, isNew, holder: m.holder ?? UNNAMED_HOLDER, log };
     if (this.deps.upstream) await this.startReply(turn, this.deps.upstream);
     else await this.answerUnconfigured(turn);
     return { message_id: messageId, worker: this.deps.worker };
@@ -216,8 +218,8 @@ export class MessageIntake {
     }
   }
 
-  /** A relay into the conversation's room, held until the accepting gateway has joined it, owned by `live`. */
-  private openRelay({ conversationId, messageId, user }: Turn): ReplyRelay {
+  /** A relay into the conversation's room, held for the sending socket until its gateway has joined it, owned by `live`. */
+  private openRelay({ conversationId, messageId, user, holder }: Turn): ReplyRelay {
     const { emitter, conversations, metrics, logger } = this.deps;
     const room = rooms.ai(conversationId);
     const sink: RelaySink = {
@@ -232,7 +234,7 @@ export class MessageIntake {
     };
     const relay = new ReplyRelay(conversationId, messageId, user, sink, HOLD_TIMEOUT_MS);
     // Held until the accepting gateway has acknowledged and joined the room.
-    relay.hold();
+    relay.hold(holder);
     return this.deps.live.addRelay(relay);
   }
 

@@ -2,8 +2,11 @@ import type { AiChunkRange, AiErrorEvent, AiStreamEndEvent } from '@ctos/protoco
 import { LapsingHold } from '@ctos/runtime';
 import type { ServerPayload } from '@ctos/transport';
 
-/** The one holder of a relay's holds: the gateways, which release by reply, not by holder. */
-const GATEWAYS = 'gateways';
+/**
+ * The holder of holds by gateways that name none (from before the bus named the socket):
+ * their holds are counted together, as one, and lapse together.
+ */
+export const UNNAMED_HOLDER = '';
 
 /** The room events of one reply. */
 export type ReplyEvent = 'ai:stream:start' | 'ai:stream:chunk' | 'ai:stream:end' | 'ai:error';
@@ -63,9 +66,10 @@ async function persistently(write: () => Promise<void>, onError: (error: unknown
  *   stream a chunk therefore waits at most one emit (one Redis round trip), and nothing
  *   waits before the first.
  * - Holds: while held, nothing is emitted (deltas keep arriving and are kept). A reply
- *   starts held until its gateway has acknowledged and joined the room; `ai:resume`
- *   holds it while a gateway sends the chunks it missed and joins. A hold lapses after
- *   `holdTimeoutMs` (its gateway died).
+ *   starts held for the sending socket until its gateway has acknowledged and joined the
+ *   room; `ai:resume` holds it for the resuming socket while its gateway sends the chunks
+ *   it missed and joins. Each socket's hold lapses `holdTimeoutMs` after it began (its
+ *   gateway died), on its own: a late release ends nothing, and never another's hold.
  * - The terminal event goes out only after `persist` has stored how the reply ended, so
  *   a client that hears the end and reads the history finds it there.
  */
@@ -75,12 +79,11 @@ export class ReplyRelay {
   /** How many of {@link chunks} have been emitted. */
   private sent = 0;
   private pending = '';
-  /** Output waits while a gateway sends the chunks a resuming client missed. */
   /**
-   * Holds by gateway requests; the `release` message names only the reply, not who held
-   * it, so every hold is counted under one holder ({@link GATEWAYS}).
+   * Output waits while a gateway answers a socket's message or resume: held by that
+   * socket's id, each with its own lapse timer, so a late release ends only its own hold.
    */
-  private readonly held: LapsingHold<typeof GATEWAYS>;
+  private readonly held: LapsingHold<string>;
   private inFlight = false;
   private startQueued = false;
   private terminal: Terminal | undefined;
@@ -107,7 +110,7 @@ export class ReplyRelay {
     private readonly sink: RelaySink,
     holdTimeoutMs: number,
   ) {
-    this.held = new LapsingHold<typeof GATEWAYS>(holdTimeoutMs, () => this.pump());
+    this.held = new LapsingHold<string>(holdTimeoutMs, () => this.pump());
   }
 
   /** Everything the reply has said so far, numbered or not. */
@@ -133,14 +136,17 @@ export class ReplyRelay {
     this.pump();
   }
 
-  /** Holds output until {@link release} (or the hold timeout). */
-  hold(): void {
-    this.held.hold(GATEWAYS);
+  /** Holds output for `holder` until its {@link release} (or its hold timeout). */
+  hold(holder: string): void {
+    this.held.hold(holder);
   }
 
-  /** Ends one hold; output flows again when none is left. */
-  release(): void {
-    if (this.held.release(GATEWAYS)) this.pump();
+  /**
+   * Ends one hold by `holder`; output flows again when no holder has one left. A release
+   * whose hold lapsed already (a late one) ends nothing.
+   */
+  release(holder: string): void {
+    if (this.held.release(holder)) this.pump();
   }
 
   /** Drops every hold at once (shutdown: no gateway will release them). */
@@ -150,16 +156,16 @@ export class ReplyRelay {
   }
 
   /**
-   * For `ai:resume`: holds output, waits until no emit is in flight, and returns the
-   * chunks emitted so far after `since`. Everything after them reaches the room after
-   * the matching {@link release}, so a socket that joins the room in between sees each
-   * chunk once. Null (and no hold) when the reply has already ended.
+   * For `ai:resume`: holds output for `holder`, waits until no emit is in flight, and
+   * returns the chunks emitted so far after `since`. Everything after them reaches the
+   * room after the matching {@link release}, so a socket that joins the room in between
+   * sees each chunk once. Null (and no hold) when the reply has already ended.
    */
-  async holdForResume(since: number): Promise<AiChunkRange | null> {
-    this.hold();
+  async holdForResume(since: number, holder: string): Promise<AiChunkRange | null> {
+    this.hold(holder);
     await this.quiet();
     if (this.terminalSent) {
-      this.release();
+      this.release(holder);
       return null;
     }
     const first = Math.max(0, since + 1);

@@ -43,8 +43,9 @@ async function message(link: AiLink, socket: GatewaySocket, payload: ParsedPaylo
     conversation_id: payload.conversation_id,
     content: payload.content,
     gateway: link.context.gatewayId,
+    holder: socket.id,
   });
-  const after = (): void => link.release(accepted.worker, accepted.message_id);
+  const after = (): void => link.release(accepted.worker, accepted.message_id, socket.id);
   if (!link.join(socket, payload.conversation_id)) {
     after();
     return {};

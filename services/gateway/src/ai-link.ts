@@ -23,8 +23,11 @@ export interface AiLink {
     worker: string,
     message: BusRequest<AiBusMessage, O>,
   ): Promise<AiBusReplies[O]>;
-  /** Lets the reply's held room events flow. A release that is lost lapses with the worker's hold timeout. */
-  release(worker: string, messageId: string): void;
+  /**
+   * Ends `holder`'s hold on the reply's room events (the socket the gateway asked for).
+   * A release that is lost lapses with the worker's hold timeout.
+   */
+  release(worker: string, messageId: string, holder: string): void;
   /** @throws ServiceError `NOT_FOUND` unless `user` owns the conversation (an unknown one included). */
   owned(conversationId: string, user: string): Promise<void>;
   /** Joins the conversation's room if the socket is still connected (P09); false if it is not. */
@@ -41,8 +44,8 @@ export function aiLink(context: RouteContext): AiLink {
     store,
     anyWorker: (message) => bus.request({ kind: 'ai' }, message, { timeoutMs }),
     toWorker: (worker, message) => bus.request({ worker }, message, { timeoutMs }),
-    release: (worker, messageId) =>
-      void bus.send(worker, { op: 'release', message_id: messageId }).catch(() => undefined),
+    release: (worker, messageId, holder) =>
+      void bus.send(worker, { op: 'release', message_id: messageId, holder }).catch(() => undefined),
     owned: async (conversationId, user) => {
       if ((await store.get(aiStoreKeys.owner(conversationId))) !== user) {
         throw new ServiceError('NOT_FOUND', 'No such conversation.');

@@ -14,7 +14,7 @@ import type { Outcome, ParsedPayload } from './bind-event';
 import type { GatewaySocket } from './types';
 
 /** Which reply to resume, for whom and after which chunk index, as the workers take it. */
-type ResumeRef = Omit<BusRequest<AiBusMessage, 'resume'>, 'op'>;
+type ResumeRef = Omit<BusRequest<AiBusMessage, 'resume'>, 'op' | 'holder'>;
 
 /**
  * `ai:resume`: sends `socket` the chunks of one reply after index `since` and joins the
@@ -56,7 +56,7 @@ async function resumeLive(
 ): Promise<Outcome | undefined> {
   const { conversation_id: conversationId, message_id: messageId } = ref;
   const answer = await link
-    .toWorker(active.worker, { op: 'resume', ...ref })
+    .toWorker(active.worker, { op: 'resume', ...ref, holder: socket.id })
     .catch((error: unknown): AiResumeAnswer => {
       // The streaming worker does not answer (lost, not reaped yet): read what it stored.
       if (error instanceof ServiceError && (error.code === 'TIMEOUT' || error.code === 'UNAVAILABLE')) {
@@ -65,7 +65,7 @@ async function resumeLive(
       throw error;
     });
   if (answer.state !== 'live') return undefined;
-  const after = (): void => link.release(active.worker, messageId);
+  const after = (): void => link.release(active.worker, messageId, socket.id);
   if (!link.join(socket, conversationId)) {
     after();
     throw new ServiceError('UNAVAILABLE', 'The connection closed during resume.');

@@ -41,7 +41,9 @@ export interface Gateway {
   listen(port: number, host: string): Promise<number>;
   /**
    * Stops taking sockets and closes the ones it has, so their clients reconnect through
-   * another gateway; then leaves the registry. A second call resolves with the first.
+   * another gateway, and waits for their detaches; then stops routing; then leaves the
+   * registry. Every step runs even when an earlier one failed; the drain then rejects
+   * with the failures (see {@link drainInTurn}). A second call settles with the first.
    */
   drain(): Promise<void>;
 }
@@ -66,16 +68,24 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const io = createSocketServer(http, config, transport.adapter);
   const detachServer = transport.attachServer(io as unknown as Server);
   routing.defer(() => void detachServer());
-  sockets.add(closeOnDispose(io));
-  const resync = resynchroniser(io, context);
-  sockets.add(resyncAfterOutages(transport, resync));
-
   const modules = [terminalRoutes, ...(deps.extraRoutes ?? [])].map((build) => build(context));
   // Added last to first, so that they are released in the order they were built.
   for (const module of [...modules].reverse()) routing.add(module);
   const limits = new ConnectionLimits(config.GATEWAY_MAX_SOCKETS_PER_USER, config.GATEWAY_MAX_SOCKETS_PER_ADDRESS);
   io.use(handshake(io, context, limits, tokenPolicy(deps)));
-  routing.add(acceptConnections(io, context, modules, limits));
+  const connections = routing.add(acceptConnections(io, context, modules, limits));
+
+  // Released newest first: no resync once draining; every socket closed, which starts
+  // their releases; then the wait for those releases (their detaches are bus sends, each
+  // confirmed or given up on within BUS_REQUEST_TIMEOUT_MS, so that bounds the wait).
+  sockets.defer(async () => {
+    if (!(await connections.released(config.BUS_REQUEST_TIMEOUT_MS))) {
+      logger.warn({ timeoutMs: config.BUS_REQUEST_TIMEOUT_MS }, 'closed sockets still releasing; draining on');
+    }
+  });
+  sockets.add(closeOnDispose(io));
+  const resync = resynchroniser(io, context);
+  sockets.add(resyncAfterOutages(transport, resync));
   let drained: Promise<void> | undefined;
 
   return {
@@ -103,17 +113,34 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
     drain() {
       // Each stage finishes before the next begins: no resync once draining; every socket
-      // closed (their clients go to another gateway now) and the server with them; the
-      // route modules' subscriptions, then the adapter's hold on the server; last, leaving
-      // the registry. A second call waits for the first.
-      drained ??= (async () => {
-        await sockets.dispose();
-        await routing.dispose();
-        await registration.dispose();
-      })();
+      // closed (their clients go to another gateway now), the server with them, and each
+      // socket's release (its detaches sent); the route modules' subscriptions, then the
+      // adapter's hold on the server; last, leaving the registry. A second call waits for the first.
+      drained ??= drainInTurn({ sockets, routing, registration });
       return drained;
     },
   };
+}
+
+/**
+ * Disposes each store in turn, each once the one before has settled, and every one of
+ * them even when an earlier one failed: a gateway whose sockets failed to close still
+ * leaves the registry. Then rejects with what failed, so the process exits 1 (see
+ * `exitOnSignal`): an `AggregateError` naming the failed steps, with each step's failure
+ * in `errors`, which is how the failures are logged, once.
+ */
+async function drainInTurn(steps: Record<string, DisposableStore>): Promise<void> {
+  const failed: string[] = [];
+  const failures: unknown[] = [];
+  for (const [step, store] of Object.entries(steps)) {
+    try {
+      await store.dispose();
+    } catch (error) {
+      failed.push(step);
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) throw new AggregateError(failures, `the gateway drain failed at: ${failed.join(', ')}`);
 }
 
 /** The operational HTTP app (health, readiness by worker kind, metrics), with what `deps.mount` adds. */

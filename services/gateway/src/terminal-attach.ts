@@ -66,16 +66,25 @@ export async function attachSocket(
 }
 
 /**
- * Detaches a closed socket from every session it was attached to. A detach that never
- * arrived would keep the session attached (no idle timeout) and hold its flow control,
- * so the worker is looked up even if the directory's memory dropped it.
+ * Detaches a closed socket from every session it was attached to; resolves once every
+ * detach is confirmed or given up on (within BUS_REQUEST_TIMEOUT_MS), never rejects, so
+ * a draining gateway can wait for them. A detach that never arrived would keep the
+ * session attached (no idle timeout) and hold its flow control, so the worker is looked
+ * up even if the directory's memory dropped it.
  */
-export function detachAll(link: TerminalLink, socket: GatewaySocket): void {
-  for (const sessionId of socket.data.terminals) {
-    void link.directory
-      .owned(sessionId, socket.data.user)
-      .then((record) => link.send(record.worker, { op: 'detach', session_id: sessionId, socket: socket.id }))
-      .catch(() => undefined); // the session or its worker is gone: nothing is attached any more
-  }
+export async function detachAll(link: TerminalLink, socket: GatewaySocket): Promise<void> {
+  const sessions = [...socket.data.terminals];
   socket.data.terminals.clear();
+  await Promise.all(sessions.map((sessionId) => detach(link, socket, sessionId)));
+}
+
+/** Detaches `socket` from one session; never rejects. */
+async function detach(link: TerminalLink, socket: GatewaySocket, sessionId: string): Promise<void> {
+  try {
+    const record = await link.directory.owned(sessionId, socket.data.user);
+    await link.send(record.worker, { op: 'detach', session_id: sessionId, socket: socket.id });
+  } catch {
+    // The session or its worker is gone (nothing is attached any more), or the bus could
+    // not confirm the send in time: as before, nothing more is tried from here.
+  }
 }

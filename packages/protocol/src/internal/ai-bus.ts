@@ -17,12 +17,19 @@ import { idSchema } from '../common';
  * this schema too; a malformed one is refused with `INVALID_PAYLOAD`.
  *
  * - `message` (request, any worker): store the user turn and start a reply. The reply's
- *   room events are held until `release`, so the gateway can acknowledge and join the
- *   room first. Answers {@link AiAccepted}.
- * - `release` (send, to the worker that accepted or resumed): the held events may flow.
+ *   room events are held for `holder` until its `release`, so the gateway can acknowledge
+ *   and join the room first. Answers {@link AiAccepted}.
+ * - `release` (send, to the worker that accepted or resumed): `holder`'s hold ends; the
+ *   held events flow once no other holder's is left.
  * - `cancel` (request, to the worker streaming the reply): abort it; a no-op once it ended.
  * - `resume` (request, to the worker streaming the reply): hold the reply's live events
- *   and answer the chunks already sent after `since` ({@link AiResumeAnswer}); `release` follows.
+ *   for `holder` and answer the chunks already sent after `since` ({@link AiResumeAnswer});
+ *   `release` follows.
+ *
+ * `holder` is the id of the socket the gateway asks for. A worker holds by it, each
+ * holder's hold lapsing on its own timer, so a release that comes after its hold lapsed
+ * ends nothing, and never another socket's hold. Gateways of before it send none: their
+ * holds are counted under one shared holder, as they were.
  * - `replay` (request, any worker): a reply's stored chunks after `since`, and how it
  *   ended ({@link AiReplayAnswer}) — for a reply no worker streams any more.
  * - `conversations`, `history` (request, any worker): the `ai:conversations` and
@@ -30,12 +37,14 @@ import { idSchema } from '../common';
  */
 const user = idSchema;
 const since = aiResumeSchema.shape.since;
+/** Who holds a reply's events: the requesting socket's id (optional: older gateways send none). */
+const holder = idSchema.optional();
 
 export const aiBusMessageSchema = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('message'), user, ...aiMessageSchema.shape, gateway: idSchema }),
-  z.object({ op: z.literal('release'), message_id: idSchema }),
+  z.object({ op: z.literal('message'), user, ...aiMessageSchema.shape, gateway: idSchema, holder }),
+  z.object({ op: z.literal('release'), message_id: idSchema, holder }),
   z.object({ op: z.literal('cancel'), user, conversation_id: idSchema, message_id: idSchema }),
-  z.object({ op: z.literal('resume'), user, conversation_id: idSchema, message_id: idSchema, since }),
+  z.object({ op: z.literal('resume'), user, conversation_id: idSchema, message_id: idSchema, since, holder }),
   z.object({ op: z.literal('replay'), user, conversation_id: idSchema, message_id: idSchema, since }),
   z.object({ op: z.literal('conversations'), user }),
   z.object({ op: z.literal('history'), user, conversation_id: idSchema }),

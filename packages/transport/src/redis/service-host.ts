@@ -75,8 +75,12 @@ export async function runService<C extends CommonConfig>(options: ServiceHostOpt
     checks: { redis: () => transport.healthy() },
     ...(service.serve ? { serve: service.serve.bind(service) } : {}),
     drain: async () => {
-      await service.drain();
-      await transport.dispose();
+      // The connections close even when the service's drain fails (the process exits 1).
+      try {
+        await service.drain();
+      } finally {
+        await transport.dispose();
+      }
     },
   });
 }
