@@ -15,10 +15,16 @@ export function signInCard(reason: string): HTMLElement {
       el('p', { className: 'signin-reason', text: reason }),
       el('ul', 'signin-steps', [
         el('li', {}, [
-          el('strong', { text: 'Running it on this computer? ' }),
-          'Open the login link the server printed when it started (it ends in ',
+          el('strong', { text: 'Started it with npm start? ' }),
+          'Open the login link it printed (it ends in ',
           el('code', { text: '/?login=…' }),
           '). Each link works once; restart the server for a new one.',
+        ]),
+        el('li', {}, [
+          el('strong', { text: 'Started it with npm run cluster? ' }),
+          'Paste the ',
+          el('code', { text: "localStorage.setItem('ctos.token', …)" }),
+          ' line it printed into this page’s browser console.',
         ]),
         el('li', {}, [
           el('strong', { text: 'Using it through your organisation? ' }),
