@@ -70,6 +70,20 @@ export interface MessageItem {
 }
 
 /**
+ * The order of a user's read state: a counter per user that rises with every change to
+ * their unread count or read flags (a new message, a mark), taken in the same order as
+ * the changes are pushed. Pushes (`message:unread_count`) travel through the room
+ * adapter, answers (`message:sync`, `message:list`, `message:read`) over another path, so
+ * an answer can arrive after a newer push: a client keeps the count and read flags from
+ * the highest version it has seen and takes one labelled lower as out of date (its new
+ * messages are still new; their read flags may be stale). An answer is at least as new as
+ * its version says (it may include changes whose push is still on its way), so a client
+ * takes an equal version too. Absent from servers older than this field: then the last
+ * count to arrive wins.
+ */
+export type MessageVersion = number;
+
+/**
  * `message:unread_count` (server→client), sent to every socket of the user whenever the
  * count changes. `read` says what one of the user's tabs just marked read (`all` arrives
  * as `up_to` the newest id), so the other tabs update their lists without a refetch;
@@ -78,6 +92,8 @@ export interface MessageItem {
 export interface MessageUnreadCountEvent {
   count: number;
   read?: { message_id: number } | { up_to: number };
+  /** The user's {@link MessageVersion} after this change. */
+  version?: MessageVersion;
 }
 
 /** `message:sync`'s acknowledgement data. */
@@ -88,6 +104,8 @@ export interface MessageSyncResult {
   has_more: boolean;
   /** The newest id this user has (0 when none). */
   latest_id: number;
+  /** The user's {@link MessageVersion} read before the rest of the answer. */
+  version?: MessageVersion;
 }
 
 /** `message:list`'s acknowledgement data. */
@@ -95,9 +113,13 @@ export interface MessageListResult {
   messages: MessageItem[];
   unread_count: number;
   has_more: boolean;
+  /** The user's {@link MessageVersion} read before the rest of the answer. */
+  version?: MessageVersion;
 }
 
 /** `message:read`'s acknowledgement data. */
 export interface MessageReadResult {
   unread_count: number;
+  /** The user's {@link MessageVersion} after this mark (the one its push carries). */
+  version?: MessageVersion;
 }

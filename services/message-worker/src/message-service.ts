@@ -53,7 +53,9 @@ export interface MessageServiceDeps {
 /**
  * Per-user messages: publishing (persist, then `message:new` and `message:unread_count`
  * to the user's room, so every tab on every gateway hears it), catch-up, paging, and
- * per-user read state. It knows nothing of the bus or HTTP; the worker wires both.
+ * per-user read state. Every count it sends carries the read state's version, so a client
+ * can order pushes and answers that took different paths. It knows nothing of the bus or
+ * HTTP; the worker wires both.
  *
  * Errors it produces: `NOT_FOUND` (marking an id the user does not have),
  * `INVALID_PAYLOAD` ({@link IdempotencyConflictError}), `UNAVAILABLE` (a user's lock
@@ -104,8 +106,9 @@ export class MessageService {
       }
       const message = await this.messages.append(user, request.draft, (id) => claim?.writing(id));
       const count = await this.messages.unreadCount(user);
+      const version = await this.messages.stamp(user);
       const delivered = await this.deps.emitter.emit(rooms.user(user), 'message:new', { ...message, read: false });
-      await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count });
+      await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count, version });
       // Marked done only after the emits: a key that is done was delivered, and a request
       // that dies before this leaves its id recorded for the retry to find and deliver.
       // An emit Redis refused fails a keyed request for the same reason (its retry
@@ -127,23 +130,34 @@ export class MessageService {
     const message = (await this.messages.after(user, id - 1, 1)).messages.find((m) => m.id === id);
     if (!message) return; // dropped by retention since
     const count = await this.messages.unreadCount(user);
+    // Nothing changed: the count is the one of the version the user's state has now.
+    const version = await this.messages.version(user);
     await this.deps.emitter.emit(rooms.user(user), 'message:new', message);
-    await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count });
+    await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count, version });
   }
 
-  /** `message:sync`: what came after `since` (oldest first), the unread count and the newest id. */
+  /**
+   * `message:sync`: what came after `since` (oldest first), the unread count, the newest id
+   * and the version. It reads without the lock, so the version is read first: the rest is
+   * then at least that new, and a client that has seen a newer push keeps the push's count.
+   */
   async sync(user: string, since: number, limit: number): Promise<MessageSyncResult> {
+    const version = await this.messages.version(user);
     await this.messages.dropAged(user);
     const latestId = await this.messages.latestId(user);
     const page = await this.messages.after(user, since, limit);
-    return { ...page, unread_count: await this.messages.unreadCount(user), latest_id: latestId };
+    return { ...page, unread_count: await this.messages.unreadCount(user), latest_id: latestId, version };
   }
 
-  /** `message:list`: a page before `before` (newest first) and the unread count. */
+  /**
+   * `message:list`: a page before `before` (newest first), the unread count and the
+   * version, read first as in {@link sync}.
+   */
   async list(user: string, before: number | undefined, limit: number): Promise<MessageListResult> {
+    const version = await this.messages.version(user);
     await this.messages.dropAged(user);
     const page = await this.messages.before(user, before, limit);
-    return { ...page, unread_count: await this.messages.unreadCount(user) };
+    return { ...page, unread_count: await this.messages.unreadCount(user), version };
   }
 
   /**
@@ -155,8 +169,9 @@ export class MessageService {
       await this.messages.dropAged(user);
       const read = await this.messages.markRead(user, mark);
       const count = await this.messages.unreadCount(user);
-      await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count, read });
-      return { unread_count: count };
+      const version = await this.messages.stamp(user);
+      await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count, read, version });
+      return { unread_count: count, version };
     });
   }
 }

@@ -34,9 +34,13 @@ const AGE_SCAN_BATCH = 100;
  * - `msg:m:<user>` — sorted set, score the id, member the message's JSON.
  * - `msg:unread:<user>` — sorted set of the unread ids: read state is per user, and the
  *   unread count is one `ZCARD`.
+ * - `msg:ver:<user>` — the read state's version (`MessageVersion`), raised by
+ *   {@link stamp} after each change to the count or the read flags. It never expires
+ *   either: a restarted version would make clients take every new count as out of date.
  *
- * Writes (`append`, `markRead`) must run under the user's {@link UserLock}: they take an
- * id, or read the newest id, before they write.
+ * Writes (`append`, `markRead`, `stamp`) must run under the user's {@link UserLock}: they
+ * take an id, or read the newest id, before they write, and versions must be taken in the
+ * order the changes are pushed.
  *
  * Errors it produces: `NOT_FOUND` from {@link markRead} for an id this user does not
  * have. Store failures are passed on as they are.
@@ -48,7 +52,7 @@ export class MessageStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private key(kind: 'seq' | 'm' | 'unread' | 'lock', user: string): string {
+  private key(kind: 'seq' | 'm' | 'unread' | 'ver' | 'lock', user: string): string {
     return `msg:${kind}:${encodeURIComponent(user)}`;
   }
 
@@ -151,6 +155,19 @@ export class MessageStore {
   /** The newest id `user` was given (0 when none), whether or not it is still kept. */
   async latestId(user: string): Promise<number> {
     return Number((await this.store.get(this.key('seq', user))) ?? 0);
+  }
+
+  /** `user`'s read-state version now (0 before the first change). */
+  async version(user: string): Promise<number> {
+    return Number((await this.store.get(this.key('ver', user))) ?? 0);
+  }
+
+  /**
+   * Raises `user`'s read-state version after a change (under the lock, after the change is
+   * stored and before it is pushed), and returns the new version.
+   */
+  stamp(user: string): Promise<number> {
+    return this.store.incr(this.key('ver', user));
   }
 
   /**

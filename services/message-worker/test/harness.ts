@@ -1,5 +1,10 @@
 import { createGateway, loadGatewayConfig, messageRoutes, type Gateway } from '@ctos/gateway';
-import type { MessageItem, MessageUnreadCountEvent } from '@ctos/protocol';
+import {
+  messageBusMessageSchema,
+  type MessageBusMessage,
+  type MessageItem,
+  type MessageUnreadCountEvent,
+} from '@ctos/protocol';
 import { createLogger } from '@ctos/runtime';
 import {
   type Build,
@@ -12,7 +17,7 @@ import {
   waitFor,
   waitForValue,
 } from '@ctos/testkit';
-import type { HeartbeatOptions } from '@ctos/transport';
+import type { HeartbeatOptions, Transport } from '@ctos/transport';
 import { Registry } from 'prom-client';
 import { createMessageWorker, loadMessageWorkerConfig, type MessageWorker } from '../src';
 
@@ -72,6 +77,39 @@ export interface ClusterOptions {
   /** Gateway settings beyond the defaults. */
   gatewayEnv?: Record<string, string>;
   now?: () => number;
+  /** Awaited before each worker's answer to a gateway leaves: holding it plays a slow bus. */
+  replyGate?: ReplyGate;
+}
+
+/**
+ * Called with each request a worker answers, once the answer is computed; the answer is
+ * sent when what it returns settles (at once when it returns undefined).
+ */
+export type ReplyGate = (request: MessageBusMessage) => Promise<void> | undefined;
+
+/** `transport` whose inbox answers wait for `gate` before they are sent. */
+function gatingReplies(transport: Transport, gate: ReplyGate): Transport {
+  const bus = withOverrides(transport.bus, {
+    serve: (handler) =>
+      transport.bus.serve(async (body, kind) => {
+        const answer: unknown = await handler(body, kind);
+        const request = messageBusMessageSchema.safeParse(body);
+        if (request.success) await gate(request.data);
+        return answer;
+      }),
+  });
+  return withOverrides(transport, { bus });
+}
+
+/** `target` with some members replaced; the others are its own, bound to it. */
+function withOverrides<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(object, key) {
+      if (Object.hasOwn(overrides, key)) return overrides[key as keyof T];
+      const value: unknown = Reflect.get(object, key, object);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(object) : value;
+    },
+  });
 }
 
 /**
@@ -89,9 +127,10 @@ export async function startCluster(build: Build, options: ClusterOptions = {}): 
   const config = loadMessageWorkerConfig({ MESSAGE_API_TOKENS: API_TOKEN, ...options.env });
   for (let i = 0; i < (options.workers ?? 1); i++) {
     const id = `message-${i}`;
+    const transport = transports.open(id);
     const worker = createMessageWorker({
       id,
-      transport: transports.open(id),
+      transport: options.replyGate ? gatingReplies(transport, options.replyGate) : transport,
       config,
       logger: quiet('message-worker'),
       metrics: new Registry(),

@@ -68,9 +68,10 @@ describe.each(BUILDS)('messages through two gateways (%s)', (build) => {
     await expect(socket1.emitWithAck('message:read', { message_id: 2 })).resolves.toEqual({
       success: true,
       unread_count: 2,
+      version: 4,
     });
     await tab2.waitForCount(2);
-    expect(tab2.counts[tab2.counts.length - 1]).toEqual({ count: 2, read: { message_id: 2 } });
+    expect(tab2.counts[tab2.counts.length - 1]).toEqual({ count: 2, read: { message_id: 2 }, version: 4 });
 
     await expect(socket1.emitWithAck('message:read', { up_to: 3 })).resolves.toMatchObject({ unread_count: 0 });
     await tab2.waitForCount(0);

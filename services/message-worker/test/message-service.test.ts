@@ -110,8 +110,9 @@ describe.each(BUILDS)('message storage and read state (%s)', (build) => {
   it('marks read per user: one message, up to an id, then everything', async () => {
     const { service, emitter } = make();
     for (let i = 1; i <= 5; i++) await service.publish({ users: ['alice', 'bob'], draft: note(`m${i}`) });
-    await expect(service.read('alice', { message_id: 2 })).resolves.toEqual({ unread_count: 4 });
-    await expect(service.read('alice', { up_to: 3 })).resolves.toEqual({ unread_count: 2 });
+    // Five messages were versions 1–5 of alice's read state; each mark is the next.
+    await expect(service.read('alice', { message_id: 2 })).resolves.toEqual({ unread_count: 4, version: 6 });
+    await expect(service.read('alice', { up_to: 3 })).resolves.toEqual({ unread_count: 2, version: 7 });
     const page = await service.list('alice', undefined, 10);
     expect(page.messages.map((m) => [m.id, m.read])).toEqual([
       [5, false],
@@ -121,13 +122,26 @@ describe.each(BUILDS)('message storage and read state (%s)', (build) => {
       [1, true],
     ]);
     expect((await service.sync('bob', 0, 10)).unread_count).toBe(5);
-    await expect(service.read('alice', { all: true })).resolves.toEqual({ unread_count: 0 });
+    await expect(service.read('alice', { all: true })).resolves.toEqual({ unread_count: 0, version: 8 });
     const counts = emitter.events.filter((e) => e.room === 'user:alice' && e.event === 'message:unread_count');
-    expect(counts.slice(-3).map((e) => e.payload)).toEqual([
-      { count: 4, read: { message_id: 2 } },
-      { count: 2, read: { up_to: 3 } },
-      { count: 0, read: { up_to: 5 } },
+    expect(counts.map((e) => e.payload)).toEqual([
+      ...[1, 2, 3, 4, 5].map((n) => ({ count: n, version: n })),
+      { count: 4, read: { message_id: 2 }, version: 6 },
+      { count: 2, read: { up_to: 3 }, version: 7 },
+      { count: 0, read: { up_to: 5 }, version: 8 },
     ]);
+  });
+
+  it('answers sync and list with the version of the last change, which refusals and reads leave alone', async () => {
+    const { service } = make();
+    await expect(service.sync('alice', 0, 10)).resolves.toMatchObject({ unread_count: 0, version: 0 });
+    await service.publish({ users: ['alice'], draft: note('a') });
+    await service.publish({ users: ['alice', 'bob'], draft: note('b') });
+    await service.read('alice', { message_id: 1 });
+    await expect(service.read('alice', { message_id: 9 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(service.sync('alice', 0, 10)).resolves.toMatchObject({ unread_count: 1, version: 3 });
+    await expect(service.list('alice', undefined, 10)).resolves.toMatchObject({ unread_count: 1, version: 3 });
+    await expect(service.list('bob', undefined, 10)).resolves.toMatchObject({ unread_count: 1, version: 1 });
   });
 
   it('answers NOT_FOUND for an id the user does not have, and changes nothing', async () => {

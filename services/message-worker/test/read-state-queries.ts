@@ -36,6 +36,7 @@ export class List implements Command {
         messages: want,
         unread_count: unreadCount(user),
         has_more: newestFirst.length > offset + this.limit,
+        version: expect.any(Number),
       });
       if (!page.has_more) break;
       before = want[want.length - 1]![0];
@@ -67,6 +68,7 @@ export class Sync implements Command {
       unread_count: unreadCount(user),
       has_more: after.length > this.limit,
       latest_id: latestId(user),
+      version: expect.any(Number),
     });
     await settle(model, system);
   }

@@ -12,20 +12,33 @@ const PAGE = 4;
  * flags that changed while it was away are relearnt with `message:list` when it holds
  * more unread messages than the server counts (read state only ever goes unread → read).
  *
+ * Pushes and answers take different paths (adapter, bus), so an answer can arrive after a
+ * newer push: as the page does, it keeps the count from the highest `version` it has seen,
+ * and when an answer older than that brought messages whose read flags may be out of date,
+ * it relearns the flags. Read marks are applied whatever their version: read state only
+ * ever goes unread → read, so an old mark is still true.
+ *
  * It never marks anything read locally: its view changes only through what the server
  * sends, so a view that matches the model proves the pushes and the catch-up suffice.
- * Whatever breaks the protocol's promises on the wire (a push out of id order or twice
- * on one connection, a sync page out of order) is recorded in {@link violations}.
+ * Whatever breaks the protocol's promises on the wire (a push out of id or version order
+ * or twice on one connection, a sync page out of order, a count without a version) is
+ * recorded in {@link violations}.
  */
 export class Tab {
   readonly items = new Map<number, MessageItem>();
-  /** The unread count the server last told this tab. */
+  /** The unread count of the newest version the server told this tab. */
   count: number | undefined;
   readonly violations: string[] = [];
   private socket: ClientSocket | undefined;
   private listed = false;
   /** The highest id pushed on the current connection. */
   private lastPushed = 0;
+  /** The highest version a count was pushed with on the current connection. */
+  private lastPushedVersion = 0;
+  /** The highest version heard, pushed or answered: the one {@link count} is of. */
+  private version = 0;
+  /** An answer older than {@link version} brought messages during this catch-up. */
+  private staleFlags = false;
 
   constructor(readonly label: string) {}
 
@@ -47,6 +60,8 @@ export class Tab {
   async attach(socket: ClientSocket): Promise<void> {
     this.socket = socket;
     this.lastPushed = 0;
+    this.lastPushedVersion = 0;
+    this.staleFlags = false;
     socket.on('message:new', this.onNew);
     socket.on('message:unread_count', this.onCount);
     if (!this.listed) {
@@ -54,7 +69,7 @@ export class Tab {
       this.listed = true;
     }
     await this.syncFrom(this.lastId);
-    if (this.localUnread > (this.count ?? 0)) await this.listAll(true);
+    if (this.staleFlags || this.localUnread > (this.count ?? 0)) await this.listAll(true);
   }
 
   /** Closes the connection; the view stays as it was, as in a tab that went offline. */
@@ -80,14 +95,34 @@ export class Tab {
     this.add([item]);
   };
 
-  private readonly onCount = ({ count, read }: MessageUnreadCountEvent): void => {
+  private readonly onCount = ({ count, read, version }: MessageUnreadCountEvent): void => {
+    if (version !== undefined && version < this.lastPushedVersion) {
+      this.violations.push(`count of version ${version} pushed after ${this.lastPushedVersion}`);
+    }
+    this.lastPushedVersion = Math.max(this.lastPushedVersion, version ?? 0);
     if (read) {
       for (const item of this.items.values()) {
         if ('message_id' in read ? item.id === read.message_id : item.id <= read.up_to) item.read = true;
       }
     }
-    this.count = count;
+    this.takeCount(count, version, 'push');
   };
+
+  /**
+   * Takes the count of `version` unless the tab has heard a newer one; returns whether it
+   * did. An answer's version is read before the rest of it, so an equal one is as new.
+   */
+  private takeCount(count: number, version: number | undefined, from: string): boolean {
+    if (version === undefined) {
+      this.violations.push(`${from} counted ${count} without a version`);
+    } else if (version < this.version) {
+      return false;
+    } else {
+      this.version = version;
+    }
+    this.count = count;
+    return true;
+  }
 
   /** Adds what it does not hold yet (ids dedupe). */
   private add(messages: MessageItem[]): void {
@@ -105,7 +140,7 @@ export class Tab {
         this.violations.push(`sync since ${cursor} gave ${JSON.stringify(ids)}`);
       }
       this.add(page.messages);
-      this.count = page.unread_count;
+      if (!this.takeCount(page.unread_count, page.version, 'sync') && ids.length > 0) this.staleFlags = true;
       cursor = ids[ids.length - 1] ?? cursor;
       if (!page.has_more || ids.length === 0) return;
     }
@@ -128,7 +163,9 @@ export class Tab {
         if (held && refresh && fresh.read) held.read = true;
       }
       if (!refresh) this.add(page.messages);
-      this.count = page.unread_count;
+      if (!this.takeCount(page.unread_count, page.version, 'list') && !refresh && page.messages.length > 0) {
+        this.staleFlags = true;
+      }
       before = page.messages[page.messages.length - 1]?.id;
       if (!page.has_more || before === undefined) return;
     }
