@@ -1,5 +1,14 @@
 import { ServiceError } from '@ctos/protocol';
-import type { Announcement, AnnouncementHandle, HeartbeatOptions, Registry, WorkerInfo, WorkerKind } from './types';
+import { BackendClock } from './registry-clock';
+import type {
+  Announcement,
+  AnnouncementHandle,
+  DeadInstance,
+  HeartbeatOptions,
+  Registry,
+  WorkerInfo,
+  WorkerKind,
+} from './types';
 
 /** Every kind, for the reaper to sweep. */
 export const WORKER_KINDS: readonly WorkerKind[] = ['gateway', 'terminal', 'ai', 'message'];
@@ -21,19 +30,28 @@ export interface RegistryBackend {
   list(kind: WorkerKind, deadlineMs: number): Promise<WorkerInfo[]>;
   /**
    * Atomically removes and returns every instance whose last beat is older than
-   * `deadlineMs`: of several concurrent callers, exactly one gets each dead instance.
+   * `deadlineMs`, with the backend's clock at that moment (`at`, ms): of several
+   * concurrent callers, exactly one gets each dead instance.
    *
    * Reaps nothing when the registry has not been swept for longer than `deadlineMs`
    * (the backend was down or paused, or every reaper was blocked: every instance's beats
    * are old for a reason that is not its death), nor for `graceMs` after such a gap, so
    * every live instance has time to reconnect and beat again.
    */
-  reap(deadlineMs: number, graceMs: number): Promise<Array<{ id: string; kind: WorkerKind }>>;
+  reap(deadlineMs: number, graceMs: number): Promise<{ at: number; dead: Array<{ id: string; kind: WorkerKind }> }>;
   /** Tells every registry in the cluster that an instance died. */
-  publishDeath(dead: { id: string; kind: WorkerKind }): Promise<void>;
+  publishDeath(dead: DeathNotice): Promise<void>;
   /** Hears every published death. */
-  subscribeDeaths(listener: (dead: { id: string; kind: WorkerKind }) => void): Promise<() => void>;
+  subscribeDeaths(listener: (dead: DeathNotice) => void): Promise<() => void>;
   dispose(): Promise<void>;
+}
+
+/** A death as the backend carries it to every registry. */
+export interface DeathNotice {
+  id: string;
+  kind: WorkerKind;
+  /** The backend's clock when it was reaped (ms); absent when an older version announced it. */
+  declaredAt?: number;
 }
 
 /** Hooks to observe the registry (logs, metrics). */
@@ -70,7 +88,9 @@ function leastLoaded(workers: readonly WorkerInfo[]): WorkerInfo | undefined {
  * published to all, so `onDeath` listeners everywhere hear of it exactly once.
  */
 export class HeartbeatRegistry implements Registry {
-  private readonly listeners = new Set<(dead: { id: string; kind: WorkerKind }) => void>();
+  private readonly listeners = new Set<(dead: DeadInstance) => void>();
+  /** Where the backend's clock stands on ours, from the sweeps' answers: for {@link DeadInstance.declaredAt}. */
+  private readonly clock: BackendClock;
   private readonly beating = new Set<NodeJS.Timeout>();
   private readonly reaper: NodeJS.Timeout;
   /** Stops hearing deaths; set once the subscription is confirmed. */
@@ -87,8 +107,10 @@ export class HeartbeatRegistry implements Registry {
     private readonly options: HeartbeatOptions,
     private readonly observer: RegistryObserver = {},
   ) {
+    this.clock = new BackendClock(this.deadlineMs);
     backend
-      .subscribeDeaths((dead) => {
+      .subscribeDeaths(({ id, kind, declaredAt }) => {
+        const dead: DeadInstance = { id, kind, declaredAt: this.clock.latestLocal(declaredAt, performance.now()) };
         for (const listener of this.listeners) listener(dead);
       })
       .then(
@@ -169,7 +191,7 @@ export class HeartbeatRegistry implements Registry {
     return best;
   }
 
-  onDeath(listener: (dead: { id: string; kind: WorkerKind }) => void): () => void {
+  onDeath(listener: (dead: DeadInstance) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -189,9 +211,11 @@ export class HeartbeatRegistry implements Registry {
   private async reap(): Promise<void> {
     if (this.disposed) return;
     const graceMs = this.deadlineMs + this.options.intervalMs + RECONNECT_GRACE_MS;
-    const dead = await this.guard('reap', () => this.backend.reap(this.deadlineMs, graceMs));
-    for (const instance of dead ?? []) {
-      await this.guard('publishDeath', () => this.backend.publishDeath(instance));
+    const swept = await this.guard('reap', () => this.backend.reap(this.deadlineMs, graceMs));
+    if (!swept) return;
+    this.clock.sample(swept.at, performance.now());
+    for (const instance of swept.dead) {
+      await this.guard('publishDeath', () => this.backend.publishDeath({ ...instance, declaredAt: swept.at }));
     }
   }
 

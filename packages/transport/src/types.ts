@@ -31,6 +31,19 @@ export interface Announcement {
   onRejoined?: (reason: 'declared-dead' | 'forgotten') => void;
 }
 
+/** An instance the registry declared dead, as {@link Registry.onDeath} listeners hear it. */
+export interface DeadInstance {
+  id: string;
+  kind: WorkerKind;
+  /**
+   * When it was declared dead, on this process's `performance.now()` clock, rounded late:
+   * never before the declaration, so whatever this process did after this moment came
+   * after it, however late the announcement arrived. (A gateway declared dead while
+   * alive has its clients attach again: attachments made after this moment are theirs.)
+   */
+  declaredAt: number;
+}
+
 /** The handle of an {@link Registry.announce} call. */
 export interface AnnouncementHandle {
   touch(): void;
@@ -65,7 +78,7 @@ export interface Registry {
    */
   pick(kind: WorkerKind): Promise<WorkerInfo>;
   /** Called once per dead instance, on every registry in the cluster. */
-  onDeath(listener: (dead: { id: string; kind: WorkerKind }) => void): () => void;
+  onDeath(listener: (dead: DeadInstance) => void): () => void;
   /** True while the registry can reach its backend. */
   readonly healthy: boolean;
   dispose(): Promise<void>;

@@ -75,6 +75,8 @@ interface Attachment {
   flowControl: boolean;
   /** When it last acked (or attached), `performance.now()` ms. */
   ackedAt: number;
+  /** When it attached, `performance.now()` ms: a death of its gateway declared later does not drop it. */
+  attachedAt: number;
   /** Attached under a hold whose release has not come: dropped if the hold lapses. */
   awaitingRelease: boolean;
 }
@@ -116,7 +118,8 @@ export class FlowControl {
 
   /** Adds (or refreshes) `socket`, at position `acked`, waiting for its hold's release. */
   attach(socket: string, gateway: string, flowControl: boolean, acked: number): void {
-    this.attachments.set(socket, { gateway, acked, flowControl, ackedAt: performance.now(), awaitingRelease: true });
+    const now = performance.now();
+    this.attachments.set(socket, { gateway, acked, flowControl, ackedAt: now, attachedAt: now, awaitingRelease: true });
   }
 
   /** `socket`'s hold was released: it is attached for good. */
@@ -130,11 +133,18 @@ export class FlowControl {
     return this.attachments.delete(socket);
   }
 
-  /** Drops every attachment held through `gateway` (it died); true when there was one. */
-  detachGateway(gateway: string): boolean {
+  /**
+   * Drops every attachment made through `gateway` up to `declaredAt` (`performance.now()`
+   * ms), when the cluster declared it dead; true when there was one. Those made after are
+   * kept: a gateway declared dead while alive has its clients attach again, and the
+   * news of its death may reach this worker after they did.
+   */
+  detachGateway(gateway: string, declaredAt: number): boolean {
     let removed = false;
     for (const [socket, attachment] of this.attachments) {
-      if (attachment.gateway === gateway) removed = this.attachments.delete(socket) || removed;
+      if (attachment.gateway === gateway && attachment.attachedAt <= declaredAt) {
+        removed = this.attachments.delete(socket) || removed;
+      }
     }
     return removed;
   }

@@ -15,6 +15,7 @@ interface Leftover {
  */
 export class SessionReaper {
   private readonly pending = new Map<NodeJS.Timeout, Leftover>();
+  private disposed = false;
 
   /**
    * @param graceMs time between SIGHUP and SIGKILL (ms)
@@ -25,9 +26,17 @@ export class SessionReaper {
     private readonly afterKill: (user: string) => void,
   ) {}
 
-  /** The session led by `pid` (running as `uid`, owned by `user`) has closed. */
+  /**
+   * The session led by `pid` (running as `uid`, owned by `user`) has closed. After
+   * {@link dispose}, its processes are killed at once and `afterKill` is not called: its
+   * owner has ended (and what `afterKill` reaches may be disposed).
+   */
   closed(pid: number, user: string, uid: number): void {
     signalSession(pid, 'SIGHUP', uid);
+    if (this.disposed) {
+      signalSession(pid, 'SIGKILL', uid);
+      return;
+    }
     const timer = setTimeout(() => {
       this.pending.delete(timer);
       this.kill({ pid, user, uid });
@@ -37,6 +46,7 @@ export class SessionReaper {
 
   /** The process exits next: kills now what would have been killed after the grace. */
   dispose(): void {
+    this.disposed = true;
     for (const [timer, leftover] of this.pending) {
       clearTimeout(timer);
       this.kill(leftover);

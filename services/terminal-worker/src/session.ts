@@ -229,9 +229,9 @@ export class TerminalSession {
     if (this.flow.detach(socket)) this.afterDetach();
   }
 
-  /** Drops every attachment held through a gateway that died. */
-  detachGateway(gateway: string): void {
-    if (this.flow.detachGateway(gateway)) this.afterDetach();
+  /** Drops the attachments made through `gateway` before it was declared dead (see FlowControl). */
+  detachGateway(gateway: string, declaredAt: number): void {
+    if (this.flow.detachGateway(gateway, declaredAt)) this.afterDetach();
   }
 
   /** A client has rendered up to `seq`. */

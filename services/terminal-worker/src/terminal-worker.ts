@@ -40,7 +40,11 @@ export interface TerminalWorker {
   readonly sessions: ReadonlyMap<string, TerminalSession>;
   /** Starts reading the inbox and heartbeating. */
   start(): void;
-  /** Stops taking sessions, closes its own with reason `shutdown`, and leaves the registry. */
+  /**
+   * Stops taking sessions, leaves the registry, refuses the creates under way (and waits
+   * for them), closes its sessions with reason `shutdown`. Once it resolves, no shell of
+   * this worker runs. A second call waits for the first.
+   */
   drain(): Promise<void>;
 }
 
@@ -73,8 +77,11 @@ class TerminalWorkerService implements TerminalWorker {
   private readonly owned = new DisposableStore();
   /** `terminal:closed` announcements still being retried. */
   private readonly closing = new Set<Promise<void>>();
+  /** Creates under way, which {@link drain} waits for. */
+  private readonly creating = new Set<Promise<unknown>>();
   private announcement: AnnouncementHandle | undefined;
   private draining = false;
+  private drained: Promise<void> | undefined;
 
   constructor(deps: TerminalWorkerDeps) {
     const { transport, config, id } = deps;
@@ -137,7 +144,7 @@ class TerminalWorkerService implements TerminalWorker {
     owned.defer(
       transport.registry.onDeath((dead) => {
         if (dead.kind !== 'gateway') return;
-        for (const session of this.sessions.values()) session.detachGateway(dead.id);
+        for (const session of this.sessions.values()) session.detachGateway(dead.id, dead.declaredAt);
       }),
     );
     this.logger.info(
@@ -146,36 +153,60 @@ class TerminalWorkerService implements TerminalWorker {
     );
   }
 
-  async drain(): Promise<void> {
+  drain(): Promise<void> {
+    this.drained ??= this.drainOnce();
+    return this.drained;
+  }
+
+  private async drainOnce(): Promise<void> {
     this.draining = true;
     // Stop hearing of deaths, then leave the registry, so no gateway places a session here
     // while we close.
     await this.owned.dispose();
+    // Each refuses at its next step and closes what it had started (see refuseIfDraining).
+    await Promise.allSettled([...this.creating]);
     for (const session of [...this.sessions.values()]) session.close('shutdown');
     await Promise.all([...this.closing]);
-    // The process exits next: kill now what would have been killed after the grace.
+    // The process exits next: kill now what would have been killed after the grace, and
+    // end each user's leftovers, before the isolation is gone.
     this.reaper.dispose();
+    this.presence.dispose();
     this.isolation.dispose();
   }
 
   /** `terminal:create`: refused while draining or full; counted while under way. */
   private async create(m: CreateMessage): Promise<TerminalBusReplies['create']> {
-    if (this.draining) throw new ServiceError('UNAVAILABLE', 'This terminal worker is shutting down; try again.');
+    this.refuseIfDraining();
     if (this.sessions.size + this.presence.creates >= this.config.TERMINAL_WORKER_CAPACITY) {
       throw new ServiceError('UNAVAILABLE', 'This terminal worker is full; try again.');
     }
     const ticket = this.presence.beginCreate(m.user);
+    const created = this.createCounted(m, ticket).finally(() => this.presence.endCreate(ticket));
+    this.creating.add(created);
     try {
-      return await this.createCounted(m, ticket);
+      return await created;
     } finally {
-      this.presence.endCreate(ticket);
+      this.creating.delete(created);
     }
+  }
+
+  /**
+   * Called on entry to a create and after each of its awaits: a create the drain caught
+   * under way is refused, and closes the session it may have started. Refused rather than
+   * completed and then closed: the gateway joins the session's room only once it has the
+   * reply, so the `terminal:closed` of a session closed at the drain would reach nobody
+   * and the client would hold the id of a session already gone; a refusal is what every
+   * create gets once the drain has begun, and the gateway retries it on another worker.
+   */
+  private refuseIfDraining(): void {
+    if (this.draining) throw new ServiceError('UNAVAILABLE', 'This terminal worker is shutting down; try again.');
   }
 
   /** Checks the user's session limit, starts their shell and registers the session. */
   private async createCounted(m: CreateMessage, ticket: CreateTicket): Promise<TerminalBusReplies['create']> {
     const { config, logger } = this;
     const existing = await this.sessionsCounted(ticket);
+    this.refuseIfDraining();
     if (existing >= config.TERMINAL_MAX_SESSIONS_PER_USER) {
       throw new ServiceError(
         'LIMIT_EXCEEDED',
@@ -183,6 +214,7 @@ class TerminalWorkerService implements TerminalWorker {
       );
     }
     const shell = await this.isolation.shellFor(m.user);
+    this.refuseIfDraining();
     const sessionId = randomUUID();
     let session: TerminalSession;
     try {
@@ -197,10 +229,12 @@ class TerminalWorkerService implements TerminalWorker {
     this.announcement?.touch();
     try {
       await this.register(session);
+      this.refuseIfDraining();
     } catch (error) {
       // The client hears a refusal and never learns the id: a session left running would
-      // be attached to its socket for ever, out of everyone's reach.
-      session.close('closed');
+      // be attached to its socket for ever, out of everyone's reach. Closing it removes
+      // its directory entry too, and the drain waits for that.
+      session.close(this.draining ? 'shutdown' : 'closed');
       throw error;
     }
     logger.info({ session_id: sessionId, user_id: m.user, pid: session.pid }, 'session created');

@@ -22,6 +22,7 @@ export class UserPresence {
   private creatingTotal = 0;
   /** Users whose last close came while a create of theirs was under way. */
   private readonly goneUnlessCreated = new Set<string>();
+  private disposed = false;
 
   /**
    * @param hasSession true while `user` has a live session here
@@ -82,6 +83,7 @@ export class UserPresence {
 
   /** A session of `user` has ended here (after its grace): calls `onGone` if it was their last. */
   sessionEnded(user: string): void {
+    if (this.disposed) return;
     if (this.creating.has(user)) {
       this.logger.debug({ user_id: user }, 'last close during a create: decided when it ends');
       this.goneUnlessCreated.add(user);
@@ -91,5 +93,10 @@ export class UserPresence {
     if (this.hasSession(user)) return;
     this.goneUnlessCreated.delete(user);
     this.onGone(user);
+  }
+
+  /** The worker has ended: `onGone` is not called any more (what it reaches is disposed next). */
+  dispose(): void {
+    this.disposed = true;
   }
 }

@@ -77,7 +77,7 @@ export class MemoryNetwork {
         if (now - sweep.at > deadlineMs) sweep.grace = now + graceMs;
         sweep.at = now;
         this.sweep = sweep;
-        if (now < sweep.grace) return [];
+        if (now < sweep.grace) return { at: now, dead: [] };
         const cutoff = now - deadlineMs;
         const dead: Array<{ id: string; kind: WorkerKind }> = [];
         for (const [id, w] of this.workers) {
@@ -88,7 +88,7 @@ export class MemoryNetwork {
           this.reaped.add(id);
           dead.push({ id, kind: w.info.kind });
         }
-        return dead;
+        return { at: now, dead };
       },
       publishDeath: async (dead) => {
         for (const listener of this.deathListeners) queueMicrotask(() => listener(dead));

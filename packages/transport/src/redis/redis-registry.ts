@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { RegistryBackend } from '../registry';
+import type { DeathNotice, RegistryBackend } from '../registry';
 import { WORKER_KINDS } from '../registry';
 import type { WorkerInfo, WorkerKind } from '../types';
 import type { RedisKeys } from './connection';
@@ -39,7 +39,7 @@ return out`;
  * KEYS: the sweep record (a hash: `at`, the last sweep; `grace`, no reaping before it),
  * then every kind's registry zset. ARGV: deadline ms, grace ms, worker-hash prefix, inbox
  * prefix, reaped-marker prefix, its ttl ms, then the kind of each zset. Removes and
- * returns [id, kind, ...] of the dead, atomically, leaving a marker for each.
+ * returns [now, id, kind, ...] of the dead, atomically, leaving a marker for each.
  *
  * Every live process sweeps twice a beat, so a gap longer than the deadline since the
  * last sweep means nobody could: Redis was down or paused (its clock ran on, so every
@@ -55,8 +55,8 @@ if last and now - last > tonumber(ARGV[1]) then
   grace = now + tonumber(ARGV[2])
   redis.call('HSET', KEYS[1], 'grace', grace)
 end
-if now < grace then return {} end
-local out = {}
+if now < grace then return {now} end
+local out = {now}
 for i = 2, #KEYS do
   local ids = redis.call('ZRANGEBYSCORE', KEYS[i], '-inf', now - tonumber(ARGV[1]))
   for _, id in ipairs(ids) do
@@ -126,16 +126,16 @@ export function redisRegistryBackend(redis: Redis, subscriber: Subscriber, keys:
         REAPED_MEMORY_MS,
         ...WORKER_KINDS,
       );
-      const out: Array<{ id: string; kind: WorkerKind }> = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: String(flat[i]), kind: flat[i + 1] as WorkerKind });
-      return out;
+      const dead: Array<{ id: string; kind: WorkerKind }> = [];
+      for (let i = 1; i + 1 < flat.length; i += 2) dead.push({ id: String(flat[i]), kind: flat[i + 1] as WorkerKind });
+      return { at: Number(flat[0]), dead };
     },
     publishDeath: async (dead) => {
       await redis.publish(keys.deathChannel, JSON.stringify(dead));
     },
     subscribeDeaths: async (listener) =>
       subscriber.subscribe(keys.deathChannel, (message) => {
-        const dead = JSON.parse(message) as { id: string; kind: WorkerKind };
+        const dead = JSON.parse(message) as DeathNotice;
         listener(dead);
       }),
     dispose: async () => undefined,
