@@ -28,7 +28,10 @@ describe.each(BUILDS)('a terminal session (%s)', (build) => {
     const userId = 'spoofed-user';
     const term = { cols: 100, rows: 30 };
     // The seed's frontend/js/terminal.js, verbatim apart from the variables it closes over.
-    const response = await socket.emitWithAck('terminal:create', { cols: term.cols, rows: term.rows, user_id: userId });
+    // (A bounded ack, so that a lost answer fails here, named, instead of at jest's timeout.)
+    const response = await socket
+      .timeout(10_000)
+      .emitWithAck('terminal:create', { cols: term.cols, rows: term.rows, user_id: userId });
     expect(response.success).toBe(true);
     const sessionId = response.success ? response.session_id : '';
     let screen = '';
@@ -44,9 +47,13 @@ describe.each(BUILDS)('a terminal session (%s)', (build) => {
     socket.emit('terminal:resize', { session_id: sessionId, cols: 132, rows: 43 });
     socket.emit('terminal:input', { session_id: sessionId, data: 'stty size\r' });
     await waitFor(() => screen.includes('43 132'), { message: 'the new size' });
-    const closed = new Promise((resolve) => socket.once('terminal:closed', resolve));
-    await expect(socket.emitWithAck('terminal:close', { session_id: sessionId })).resolves.toEqual({ success: true });
-    await expect(closed).resolves.toMatchObject({ session_id: sessionId, reason: 'closed' });
+    let closed: unknown;
+    socket.once('terminal:closed', (event) => (closed = event));
+    await expect(socket.timeout(10_000).emitWithAck('terminal:close', { session_id: sessionId })).resolves.toEqual({
+      success: true,
+    });
+    await waitFor(() => closed !== undefined, { message: 'terminal:closed after the close' });
+    expect(closed).toMatchObject({ session_id: sessionId, reason: 'closed' });
     // The spoofed user_id was ignored: the session was alice's.
     expect(system.terminalWorker.sessions.size).toBe(0);
   });
