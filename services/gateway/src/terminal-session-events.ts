@@ -1,4 +1,4 @@
-import { rooms, type DisposableStore } from '@ctos/protocol';
+import type { DisposableStore } from '@ctos/protocol';
 import type { SessionRecord } from '@ctos/transport';
 import { bindEvent, type Outcome, type ParsedPayload } from './bind-event';
 import { attachSocket, joinSession } from './terminal-attach';
@@ -75,7 +75,13 @@ async function reconnect(
   };
 }
 
-/** Ends one of the user's sessions and takes `socket` out of its room. */
+/**
+ * Ends one of the user's sessions. The socket stays in the session's room: the worker's
+ * `terminal:closed` travels on the room path, and over Redis it can reach this gateway
+ * after the close's answer (another connection); leaving the room on the answer dropped
+ * it. Nothing is emitted to a closed session's room afterwards, and the membership ends
+ * with the socket, as for the session's other sockets.
+ */
 async function close(
   link: TerminalLink,
   socket: GatewaySocket,
@@ -88,7 +94,6 @@ async function close(
     .catch(link.directory.forgetOnNotFound(payload.session_id));
   link.directory.forget(payload.session_id);
   socket.data.terminals.delete(payload.session_id);
-  void socket.leave(rooms.terminal(payload.session_id));
 }
 
 /** The user's sessions, oldest first, each as its worker describes it. */

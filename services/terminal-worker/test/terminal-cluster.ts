@@ -1,7 +1,7 @@
 import { createGateway, loadGatewayConfig, type Gateway } from '@ctos/gateway';
 import { createLogger } from '@ctos/runtime';
 import { transportFactory, waitFor, type Build } from '@ctos/testkit';
-import type { HeartbeatOptions } from '@ctos/transport';
+import type { HeartbeatOptions, Transport } from '@ctos/transport';
 import { Registry } from 'prom-client';
 import { createTerminalWorker, loadTerminalWorkerConfig, type TerminalWorker, type TerminalWorkerConfig } from '../src';
 import { TEST_SHELL_ENV } from './harness';
@@ -35,6 +35,8 @@ export interface TerminalClusterOptions {
   /** Terminal-worker settings beyond {@link TEST_SHELL_ENV}. */
   env?: Record<string, string>;
   gateways?: number;
+  /** Wraps the terminal-worker's transport (a test that holds what it emits). */
+  workerTransport?: (transport: Transport) => Transport;
 }
 
 /**
@@ -52,7 +54,7 @@ export async function startTerminalCluster(
   const metrics = new Registry();
   const terminalWorker = createTerminalWorker({
     id: `terminal-${build}`,
-    transport: factory.open(`terminal-${build}`),
+    transport: ((open) => options.workerTransport?.(open) ?? open)(factory.open(`terminal-${build}`)),
     config,
     logger: createLogger({ service: 'terminal-worker', level: 'silent' }),
     metrics,
