@@ -1,44 +1,20 @@
 import type { KeyValueStore, Transport } from '@ctos/transport';
-import { waitFor } from '@ctos/testkit';
+import { Gate, waitFor } from '@ctos/testkit';
 import { history, Listener, newConversation, send, startCluster, type TestCluster } from './harness';
 
-/**
- * Holds every store call of a worker at a gate once armed, so a test can start a drain
- * while a request is in the middle of its work.
- */
-class StoreGate {
-  reached = false;
-  private armed = false;
-  private opened: Promise<void> = Promise.resolve();
-  private openNow: () => void = () => undefined;
-
-  /** The calls from now on wait until {@link open}. */
-  arm(): void {
-    this.armed = true;
-    this.opened = new Promise((resolve) => (this.openNow = resolve));
-  }
-
-  open(): void {
-    this.armed = false;
-    this.openNow();
-  }
-
-  readonly wrap = (transport: Transport): Transport => {
-    const store = new Proxy(transport.store, {
-      get: (target, name, receiver) => {
-        const value = Reflect.get(target, name, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        return async (...args: unknown[]) => {
-          if (this.armed) {
-            this.reached = true;
-            await this.opened;
-          }
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    }) as KeyValueStore;
-    return new Proxy(transport, { get: (target, name) => (name === 'store' ? store : Reflect.get(target, name)) });
-  };
+/** `transport` whose store calls each pass `gate` first. */
+function gatedStore(transport: Transport, gate: Gate): Transport {
+  const store = new Proxy(transport.store, {
+    get: (target, name, receiver) => {
+      const value = Reflect.get(target, name, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        await gate.pass();
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as KeyValueStore;
+  return new Proxy(transport, { get: (target, name) => (name === 'store' ? store : Reflect.get(target, name)) });
 }
 
 describe('draining an ai-worker', () => {
@@ -88,17 +64,17 @@ describe('draining an ai-worker', () => {
 
   it('waits for a message accepted before the drain began, and stops its reply before it resolves', async () => {
     await cluster.stop();
-    const gate = new StoreGate();
-    cluster = await startCluster('memory', { workers: 1, workerTransport: gate.wrap });
+    const gate = new Gate();
+    cluster = await startCluster('memory', { workers: 1, workerTransport: (t) => gatedStore(t, gate) });
     cluster.standin.setScript(() => ({ text: 'word '.repeat(300), deltaIntervalMs: 30 }));
     const socket = await cluster.connect('alice');
     const heard = new Listener(socket);
     const conversation = newConversation();
     const worker = cluster.workers[0]!;
 
-    gate.arm();
+    gate.close();
     const answer = socket.emitWithAck('ai:message', { conversation_id: conversation, content: 'Count' });
-    await waitFor(() => gate.reached, { message: 'the message to be past its admission, at the store' });
+    await waitFor(() => gate.held > 0, { message: 'the message to be past its admission, at the store' });
     const drained = worker.drain();
     gate.open();
     await drained;

@@ -4,53 +4,32 @@
  * they travel on different connections). Here the event is held until the answer is in.
  */
 import type { TerminalClosedEvent } from '@ctos/protocol';
-import { waitFor, type ClientSocket } from '@ctos/testkit';
+import { Gate, waitFor, type ClientSocket } from '@ctos/testkit';
 import type { Transport } from '@ctos/transport';
 import { connectAs, openSession } from './harness';
 import { BUILDS, startTerminalCluster, type TerminalCluster } from './terminal-cluster';
 
-/** Holds the worker's `terminal:closed` room emits while armed. */
-class ClosedEventGate {
-  held = 0;
-  private armed = false;
-  private opened: Promise<void> = Promise.resolve();
-  private openNow: () => void = () => undefined;
-
-  arm(): void {
-    this.armed = true;
-    this.opened = new Promise((resolve) => (this.openNow = resolve));
-  }
-
-  open(): void {
-    this.armed = false;
-    this.openNow();
-  }
-
-  readonly wrap = (transport: Transport): Transport => {
-    const emitter = transport.emitter;
-    const gated = new Proxy(emitter, {
-      get: (target, name, receiver) => {
-        if (name !== 'emit') return Reflect.get(target, name, receiver) as unknown;
-        return async (room: string, event: string, ...rest: unknown[]) => {
-          if (this.armed && event === 'terminal:closed') {
-            this.held++;
-            await this.opened;
-          }
-          return (target.emit as (...args: unknown[]) => unknown).call(target, room, event, ...rest);
-        };
-      },
-    });
-    return new Proxy(transport, { get: (target, name) => (name === 'emitter' ? gated : Reflect.get(target, name)) });
-  };
+/** `transport` whose `terminal:closed` room emits each pass `gate` first. */
+function gatedClosedEvents(transport: Transport, gate: Gate): Transport {
+  const emitter = new Proxy(transport.emitter, {
+    get: (target, name, receiver) => {
+      if (name !== 'emit') return Reflect.get(target, name, receiver) as unknown;
+      return async (room: string, event: string, ...rest: unknown[]) => {
+        if (event === 'terminal:closed') await gate.pass();
+        return (target.emit as (...args: unknown[]) => unknown).call(target, room, event, ...rest);
+      };
+    },
+  });
+  return new Proxy(transport, { get: (target, name) => (name === 'emitter' ? emitter : Reflect.get(target, name)) });
 }
 
 describe.each(BUILDS)('closing a session (%s)', (build) => {
-  const gate = new ClosedEventGate();
+  const gate = new Gate();
   let cluster: TerminalCluster;
   const sockets: ClientSocket[] = [];
 
   beforeAll(async () => {
-    cluster = await startTerminalCluster(build, { workerTransport: gate.wrap });
+    cluster = await startTerminalCluster(build, { workerTransport: (transport) => gatedClosedEvents(transport, gate) });
   });
   afterEach(() => {
     gate.open();
@@ -65,7 +44,7 @@ describe.each(BUILDS)('closing a session (%s)', (build) => {
     const closed: TerminalClosedEvent[] = [];
     socket.on('terminal:closed', (event) => closed.push(event));
 
-    gate.arm();
+    gate.close();
     const answer = await socket.timeout(10_000).emitWithAck('terminal:close', { session_id: out.sessionId });
     expect(answer).toEqual({ success: true });
     expect(gate.held).toBe(1); // the event is still at the worker: the answer came first
