@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import path from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { createLogger } from '@ctos/runtime';
 import { isolatedUids } from '@ctos/testkit';
 import { parse as parseYaml } from 'yaml';
 import { startCluster, type Cluster } from '../src/cluster';
+import { httpGet, opsPort } from './faults-support';
 import { ROOT, schemaProblems } from './kubernetes-support';
 
 const MONITORING = path.join(ROOT, 'deploy', 'monitoring');
@@ -57,20 +57,6 @@ function selected(expr: string): { metrics: string[]; services: string[]; errors
     if (cursor.name === 'UnquotedLabelMatcher' && /^service\s*=\s*"/.test(text)) services.push(text.split('"')[1]!);
   } while (cursor.next());
   return { metrics, services, errors };
-}
-
-/** GET `http://127.0.0.1:port/path` → body (connection closed after). */
-function httpGet(port: number, urlPath: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: urlPath, headers: { connection: 'close' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** The series names an exposition declares (`# TYPE`), with a histogram's or summary's parts. */
@@ -158,7 +144,7 @@ describe('metrics the rules and the dashboard use', () => {
     });
     for (const info of cluster.processes()) {
       if (!['gateway', 'terminal-worker', 'ai-worker', 'message-worker'].includes(info.role)) continue;
-      const exposition = await httpGet(info.role === 'gateway' ? info.port : info.ports.ops!, '/metrics');
+      const { body: exposition } = await httpGet(opsPort(info), '/metrics');
       const names = declared.get(info.role) ?? new Set<string>();
       for (const name of declaredNames(exposition)) names.add(name);
       // Every series carries the service label, which the rules select on.
