@@ -52,10 +52,10 @@ export async function attachClient(
   const { since, flowControl } = request;
   const fresh = since === undefined || since !== viewer.seq || viewer.start === undefined;
   const before = level(system, state.user);
-  // Racing output may be on its way to a socket attached already; to a new one only
-  // through the Redis build's known bug (StreamSystem.staleEmitsAfterJoin).
+  // Racing output may be on its way to a socket attached already, never to a new one:
+  // the gateway reads room events and the answer in the order the worker sent them.
   const attachedHere = viewer.attachment === viewer.connection.id;
-  const mayOverlap = (request.racing ?? false) && (attachedHere || system.staleEmitsAfterJoin);
+  const mayOverlap = (request.racing ?? false) && attachedHere;
   const answer = await viewer.attach(since, { fresh, flowControl, mayOverlap });
   const from = await checkAnswer(model.users[state.user]!.bytes, since, answer, {
     level: before,

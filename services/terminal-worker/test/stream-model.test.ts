@@ -69,7 +69,6 @@ async function setUp(cluster: StreamCluster, build: Build, run: number) {
     viewers: [],
     sockets: [],
     log: [],
-    staleEmitsAfterJoin: build === 'redis',
   };
   for (const user of [0, 1]) await openSession(model, system, user);
   await settle(model, system);
@@ -130,10 +129,6 @@ async function tearDown(system: StreamSystem): Promise<void> {
  * flow control within its bound, and the other user's session untouched; see
  * stream-model-checks.ts. At the end every client comes back and acks until the shells
  * have written everything: flow control holds output, never loses it.
- *
- * One known bug is accepted rather than failed on, in the Redis build only: a chunk
- * already in a new socket's replay may arrive again after its answer when output raced
- * the attach (see `StreamSystem.staleEmitsAfterJoin`).
  *
  * 60 sequences of up to 20 commands: about 10 s (memory) and 15 s (Redis) on 2 idle cores.
  */

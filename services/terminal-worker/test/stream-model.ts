@@ -127,20 +127,6 @@ export interface StreamSystem {
   sockets: ClientSocket[];
   /** What each command did, with the clients and positions it resolved to: said when the run fails. */
   log: string[];
-  /**
-   * KNOWN BUG (Redis build; found by this test, not fixed here): a client attaching on a
-   * new socket while output runs can get, right after its answer, the live chunk that
-   * ends where its replay ends — bytes it already has. The worker publishes that chunk
-   * before it holds output and replies, both on one connection, but the gateway reads
-   * room events and bus replies on two subscriber connections: when it reads the reply
-   * first it joins the room, acks, and then delivers the older chunk to the new socket.
-   * The page and this test drop it by position (README); the original client's
-   * `terminal:reconnect` writes it twice, against decision 0003. True here, the checks
-   * accept such an overlap (it must carry the replay's own bytes) on a new socket after
-   * racing output; everything else stays exact. The memory build delivers in order and
-   * stays strict.
-   */
-  staleEmitsAfterJoin: boolean;
 }
 
 /** A command of the model-based test. */

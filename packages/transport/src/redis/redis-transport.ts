@@ -28,9 +28,10 @@ export interface RedisTransportOptions {
 }
 
 /**
- * A {@link Transport} over Redis: the distributed build. Opens a command connection, a
- * subscriber for replies and deaths, the adapter's subscriber when a gateway asks for
- * the adapter, and a blocking reader when the endpoint serves.
+ * A {@link Transport} over Redis: the distributed build. Opens a command connection
+ * (commands, and every PUBLISH: output, replies, heartbeats, in the order made), one
+ * subscriber (replies, deaths, and the adapter's room events when a gateway asks for the
+ * adapter), and a blocking reader when the endpoint serves.
  *
  * Outages are reported once per outage of the whole transport (see {@link OutageTracker}):
  * `observer.onDown` when the first connection fails or Redis stops answering (a paused
@@ -55,7 +56,8 @@ export function createRedisTransport(options: RedisTransportOptions): Transport 
     return connection;
   };
   const redis = open('cmd');
-  const subscriber = new Subscriber(open('sub'));
+  const subscription = open('sub');
+  const subscriber = new Subscriber(subscription);
   const registry = new HeartbeatRegistry(
     redisRegistryBackend(redis, subscriber, keys),
     options.heartbeat ?? DEFAULT_HEARTBEAT,
@@ -83,13 +85,16 @@ export function createRedisTransport(options: RedisTransportOptions): Transport 
     emitter: redisRoomEmitter(redis, keys.adapterKey, (error) => outage.emitFailed(error)),
     store: new RedisStore(redis, keys.prefix),
     get adapter(): AdapterFactory {
-      // The adapter needs its own subscriber (it pattern-subscribes); open it on demand.
+      // Room events and bus replies arrive on one connection, so in the order Redis took
+      // them: a worker publishes its output and then its answer to an attach on one
+      // connection, and a gateway that joins the room on that answer has already seen
+      // (and not delivered) every chunk the answer's replay holds. On two connections a
+      // chunk could arrive after the join and reach the socket twice.
       if (!adapter) {
-        const adapterSub = open('adapter-sub');
-        notifyWhenResubscribed(adapterSub, () => {
+        notifyWhenResubscribed(subscription, () => {
           for (const listener of resubscribed) listener();
         });
-        adapter = createAdapter(redis, adapterSub, { key: keys.adapterKey }) as AdapterFactory;
+        adapter = createAdapter(redis, subscription, { key: keys.adapterKey }) as AdapterFactory;
       }
       return adapter;
     },
