@@ -10,7 +10,7 @@ import path from 'node:path';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '@ctos/runtime';
 import { type ClientSocket, connectClient, OutputCollector, waitFor, waitForValue } from '@ctos/testkit';
 import type { ClusterProcessInfo } from '../src/cluster';
-import { startFaultCluster } from './faults-support';
+import { type FaultCluster, slowReplyPrompt, startFaultCluster } from './faults-support';
 
 const MAIN = path.join(__dirname, '..', 'dist', 'cluster-main.js');
 
@@ -173,13 +173,49 @@ describe('when the cluster launcher dies', () => {
   });
 });
 
-describe('SIGTERM to each process while Redis is down, its output read by the launcher', () => {
-  it('every gateway and worker drains and exits 0 by itself within its cap', async () => {
-    const fault = await startFaultCluster();
+/** The JSON log lines of `name` from `from` on. */
+function records(fault: FaultCluster, name: string, from: number): Array<Record<string, unknown>> {
+  return (fault.lines.get(name) ?? []).slice(from).flatMap((line) => {
     try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** What a drain may never log: each is a stop that went wrong. */
+const DRAIN_FAULTS = [
+  'unhandled promise rejection',
+  'uncaught exception; exiting',
+  'shutdown timed out; exiting',
+  'shutdown failed',
+];
+
+describe('SIGTERM to each process while Redis is down, its output read by the launcher', () => {
+  it('every gateway and worker drains and exits 0 by itself within its cap, and logs once what it could not hand off', async () => {
+    const fault = await startFaultCluster();
+    const socket = await connectClient(fault.cluster.url, await fault.cluster.signToken('drain-user'));
+    try {
+      // A live terminal and a reply still streaming: each has something to hand off.
+      const created = await socket.emitWithAck('terminal:create', { cols: 80, rows: 24 });
+      if (!created.success) throw new Error(`create failed: ${created.code}`);
+      const out = new OutputCollector(socket, created.session_id);
+      socket.emit('terminal:input', { session_id: created.session_id, data: 'echo shell-ready\r' });
+      await out.waitForText(/shell-ready\r\n/);
+      let messageId: string | undefined;
+      socket.on('ai:stream:chunk', (event) => (messageId = event.message_id));
+      const sent = await socket.emitWithAck('ai:message', {
+        conversation_id: 'drain-c',
+        content: slowReplyPrompt(1000, 20),
+      });
+      if (!sent.success) throw new Error(`ai:message failed: ${sent.code}`);
+      const reply = await waitForValue(() => messageId, { message: 'the reply to stream' });
+
       await fault.cluster.signal('redis', 'SIGKILL');
       const services = fault.cluster.processes().filter((p) => SERVICE_ROLES.includes(p.role) && !p.exit);
       expect(new Set(services.map((p) => p.role))).toEqual(new Set(SERVICE_ROLES));
+      const from = new Map(services.map((p) => [p.name, fault.lines.get(p.name)?.length ?? 0]));
       for (const service of services) await fault.cluster.signal(service.name, 'SIGTERM');
       // The launcher would SIGKILL only when stopping; here nothing but the drain can end them.
       const exits = await waitForValue(
@@ -190,7 +226,30 @@ describe('SIGTERM to each process while Redis is down, its output read by the la
         { timeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS, message: 'every service to exit' },
       );
       expect(exits).toEqual(services.map((p) => ({ name: p.name, code: 0, signal: null })));
+
+      const logs = new Map(services.map((p) => [p.name, records(fault, p.name, from.get(p.name)!)]));
+      const faults = [...logs].flatMap(([name, lines]) =>
+        lines.filter((line) => DRAIN_FAULTS.includes(String(line.msg))).map((line) => `${name}: ${String(line.msg)}`),
+      );
+      expect(faults).toEqual([]);
+      // Each process says once what it could not hand off, naming it; the rest say nothing.
+      const missed = (role: ClusterProcessInfo['role']) =>
+        services
+          .filter((p) => p.role === role)
+          .map((p) =>
+            logs
+              .get(p.name)!
+              .filter((line) => line.msg === 'could not hand off')
+              .map((line) => line.missed),
+          )
+          .filter((lines) => lines.length > 0);
+      const session = created.session_id;
+      expect(missed('gateway')).toEqual([[{ detach: [session] }]]);
+      expect(missed('terminal-worker')).toEqual([[{ closed: [session], directory: [session] }]]);
+      expect(missed('ai-worker')).toEqual([[{ reply: [reply] }]]);
+      expect(missed('message-worker')).toEqual([]);
     } finally {
+      socket.close();
       await fault.stop();
     }
   });

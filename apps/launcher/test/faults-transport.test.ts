@@ -8,6 +8,8 @@ import { ServiceError } from '@ctos/protocol';
 import { deletePrefix, SHARED_REDIS_URL, startOwnRedis, uniquePrefix, waitFor, type OwnRedis } from '@ctos/testkit';
 import { createRedisTransport, type Transport } from '@ctos/transport';
 import { Redis } from 'ioredis';
+import { createServer } from 'node:http';
+import { Server } from 'socket.io';
 
 /** Short beats, as in the other fault suites. */
 const HEARTBEAT = { intervalMs: 200, missedBeats: 3 };
@@ -142,6 +144,40 @@ describe('the Redis transport under faults', () => {
         { timeoutMs: 8000, message: 'a request answered (its reply channel subscribed after all)' },
       );
       await expect(gateway.bus.request({ kind: 'terminal' }, 'ping')).resolves.toEqual({ echo: 'ping' });
+    });
+
+    it("subscribes a gateway's adapter once Redis is up when it started while Redis was down, and closes it during an outage without an unhandled rejection", async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+      // Attached to an HTTP server (never listening): close() needs one.
+      const io = new Server(createServer());
+      try {
+        redis.signal('SIGKILL');
+        await new Promise<void>((resolve) => redis.process.once('exit', () => resolve()));
+        const gateway = open(redis.url, 'own', 'late-adapter');
+        io.adapter(gateway.adapter!); // the adapter sends its (P)SUBSCRIBE now, into the outage
+        // Long enough for ioredis to fail those commands (three connection attempts).
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+
+        await redis.restart();
+        await admin.connect();
+        await waitFor(async () => Number(await admin.call('PUBSUB', 'NUMPAT')) === 1, {
+          timeoutMs: 8000,
+          message: "the adapter's room pattern subscribed after all",
+        });
+
+        redis.signal('SIGKILL');
+        await new Promise<void>((resolve) => redis.process.once('exit', () => resolve()));
+        await new Promise<void>((resolve) => io.close(() => resolve())); // (P)UNSUBSCRIBE into the outage
+        await waitFor(() => !gateway.healthy(), { message: 'the transport to notice the outage' });
+        await new Promise((resolve) => setTimeout(resolve, 1000)); // as long again for those to fail
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        admin.disconnect();
+      }
     });
   });
 });

@@ -13,3 +13,4 @@ export { redisOutageLog, type RedisOutageHooks } from './redis-outage-log';
 export { loadConfigOrExit, requireRedisUrl } from './load-config';
 export { LapsingHold } from './lapsing-hold';
 export { TokenBucket } from './token-bucket';
+export { HandoffReport } from './handoff-report';

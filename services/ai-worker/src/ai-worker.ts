@@ -1,5 +1,5 @@
 import { DisposableStore } from '@ctos/protocol';
-import type { Logger } from '@ctos/runtime';
+import { HandoffReport, type Logger } from '@ctos/runtime';
 import type { AnnouncementHandle, Transport } from '@ctos/transport';
 import type { Registry } from 'prom-client';
 import { aiBusHandler } from './ai-bus-handler';
@@ -59,7 +59,8 @@ export function createAiWorker(deps: AiWorkerDeps): AiWorker {
   // What the worker owns, released by drain() one after the other: its place in the
   // registry, then the replies and relays in flight.
   const registration = new DisposableStore();
-  const live = new LiveReplies(config.AI_DRAIN_GRACE_MS);
+  const handoff = new HandoffReport();
+  const live = new LiveReplies(config.AI_DRAIN_GRACE_MS, handoff);
   const metrics = createAiWorkerMetrics(deps.metrics, () => live.streaming);
   let announcement: AnnouncementHandle | undefined;
   let draining = false;
@@ -114,11 +115,13 @@ export function createAiWorker(deps: AiWorkerDeps): AiWorker {
     },
     async drain() {
       draining = true;
+      handoff.begin();
       // Leave the registry first, so gateways place no new message here; let the messages
       // already past admission start their replies, so the stop below includes them.
       await registration.dispose();
       await intake.settled();
       await live.dispose();
+      handoff.log(logger);
       logger.info('ai worker drained');
     },
   };

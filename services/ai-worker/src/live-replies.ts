@@ -1,6 +1,7 @@
 import { DisposableStore, type Disposable } from '@ctos/protocol';
 import type { ActiveReply } from './active-reply';
 import type { ContextTurn } from './conversation-store';
+import type { HandoffReport } from '@ctos/runtime';
 import { ownedTimeout } from './owned-timeout';
 import type { ReplyRelay } from './reply-relay';
 
@@ -17,8 +18,14 @@ export class LiveReplies implements Disposable {
   /** Set once a drain stops the replies: any added later is stopped as it comes. */
   private stopping = false;
 
-  /** @param graceMs How long (ms) a drain lets the replies in flight finish before it stops them. */
-  constructor(private readonly graceMs: number) {}
+  /**
+   * @param graceMs How long (ms) a drain lets the replies in flight finish before it stops them.
+   * @param report Where {@link dispose} names the replies whose end Redis did not take (`reply`: message ids).
+   */
+  constructor(
+    private readonly graceMs: number,
+    private readonly report?: HandoffReport,
+  ) {}
 
   /** Replies streaming now: the load this worker heartbeats. */
   get streaming(): number {
@@ -65,15 +72,25 @@ export class LiveReplies implements Disposable {
   /**
    * The stop of a drain, in order: lets the replies in flight finish within the grace,
    * stops the rest ({@link stopAll}), lets every held event out, and resolves once every
-   * terminal event has been emitted.
+   * terminal event has been emitted or given up on (Redis unreachable: reported).
    */
   async dispose(): Promise<void> {
     if (this.replies.size > 0) await this.endedWithin(this.graceMs);
     this.stopping = true;
     this.stopAll();
     // No gateway will release a hold now; what is held goes out so its room hears the end.
-    for (const relay of this.relays.values()) relay.releaseAll();
+    const relays = [...this.relays.values()];
+    for (const relay of relays) relay.releaseAll();
     await this.ended();
+    for (const relay of relays) if (!relay.handedOff) this.report?.add('reply', relay.messageId);
+  }
+
+  /**
+   * True once {@link dispose} stops the replies: a relay then gives up an emit or a write
+   * Redis refuses instead of retrying, and {@link dispose} reports it.
+   */
+  get stopped(): boolean {
+    return this.stopping;
   }
 
   /** Settles once every relay owned now has emitted its terminal event. */

@@ -231,6 +231,7 @@ export class MessageIntake {
       storeChunkAt: (index, chunk) => conversations.addChunkAt(conversationId, messageId, index, chunk),
       onStoreError: (error) =>
         logger.warn({ err: error, conversation_id: conversationId, message_id: messageId }, 'could not store a reply'),
+      giveUp: () => this.deps.live.stopped,
     };
     const relay = new ReplyRelay(conversationId, messageId, user, sink, HOLD_TIMEOUT_MS);
     // Held until the accepting gateway has acknowledged and joined the room.

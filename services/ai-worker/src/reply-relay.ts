@@ -28,6 +28,12 @@ export interface RelaySink {
   storeChunkAt(index: number, chunk: string): Promise<void>;
   /** A store write failed; it is tried again (the log says so once per reply). */
   onStoreError(error: unknown): void;
+  /**
+   * True once retrying is pointless (the worker's drain is stopping its replies): a
+   * failed emit or write is then given up at once, and the relay ends without it (see
+   * {@link ReplyRelay.handedOff}).
+   */
+  giveUp(): boolean;
 }
 
 /**
@@ -43,15 +49,20 @@ const RETRY_MS = 250;
  */
 const MAX_ATTEMPTS = 240;
 
-/** Runs `write` until it succeeds, `RETRY_MS` apart, at most `MAX_ATTEMPTS` times. */
-async function persistently(write: () => Promise<void>, onError: (error: unknown) => void): Promise<void> {
+/**
+ * Runs `write` until it succeeds, `RETRY_MS` apart, at most `MAX_ATTEMPTS` times, or
+ * until a failure finds `sink.giveUp()` true. Resolves true when it was written.
+ */
+async function persistently(write: () => Promise<void>, sink: RelaySink, reported = false): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
       await write();
-      return;
+      return true;
     } catch (error) {
-      if (attempt === 1 || attempt === MAX_ATTEMPTS) onError(error);
-      if (attempt === MAX_ATTEMPTS) return;
+      // Given up by the drain: the drain reports it, once, with the others.
+      if (sink.giveUp()) return false;
+      if ((attempt === 1 && !reported) || attempt === MAX_ATTEMPTS) sink.onStoreError(error);
+      if (attempt === MAX_ATTEMPTS) return false;
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   }
@@ -99,6 +110,10 @@ export class ReplyRelay {
   /** Failed attempts of the emit being retried. */
   private emitAttempts = 0;
   private quietWaiters: Array<() => void> = [];
+  /** Set when an emit or a write was given up on: see {@link handedOff}. */
+  private lost = false;
+  /** Set when an emit was given up on: nothing more is sent. */
+  private abandoned = false;
   private resolveDone!: () => void;
   /** Settles once the terminal event has been emitted. */
   readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
@@ -116,6 +131,14 @@ export class ReplyRelay {
   /** Everything the reply has said so far, numbered or not. */
   get text(): string {
     return this.chunks.join('') + this.pending;
+  }
+
+  /**
+   * False when an emit or a store write of this reply was given up on (Redis did not
+   * take it before the drain stopped retrying): its room or its history lacks part of it.
+   */
+  get handedOff(): boolean {
+    return !this.lost;
   }
 
   /** True once the terminal event has been emitted (or is being emitted). */
@@ -183,8 +206,9 @@ export class ReplyRelay {
     if (this.pending !== '') this.number();
     const content = this.chunks.join('');
     void this.stored
-      .then(() => persistently(() => persist(content), this.sink.onStoreError))
-      .then(() => {
+      .then(() => persistently(() => persist(content), this.sink))
+      .then((written) => {
+        if (!written) this.lost = true;
         this.terminalReady = true;
         this.pump();
       });
@@ -211,12 +235,14 @@ export class ReplyRelay {
             () => true,
             (error: unknown) => {
               this.storeTrouble = true;
-              this.sink.onStoreError(error);
+              if (!this.sink.giveUp()) this.sink.onStoreError(error);
               return false;
             },
           )
         : false;
-      if (!landed) await persistently(() => this.sink.storeChunkAt(index, chunk), this.sink.onStoreError);
+      // The failed append was reported above.
+      if (!landed && !(await persistently(() => this.sink.storeChunkAt(index, chunk), this.sink, true)))
+        this.lost = true;
       this.storedCount = index + 1;
       if (this.storeTrouble && this.storedCount === this.chunks.length) this.storeTrouble = false;
       // A chunk held back while writes were retried can go now.
@@ -225,6 +251,7 @@ export class ReplyRelay {
   }
 
   private pump(): void {
+    if (this.abandoned) return;
     if (this.held.isHeld || this.inFlight || this.retryTimer) return;
     let sending: Promise<boolean | void>;
     /** Puts the event back, so the next pump sends it again. */
@@ -257,6 +284,10 @@ export class ReplyRelay {
     this.inFlight = true;
     const settled = (sent: boolean | void): void => {
       this.inFlight = false;
+      if (sent === false && this.sink.giveUp()) {
+        this.abandon();
+        return;
+      }
       if (sent === false && ++this.emitAttempts < MAX_ATTEMPTS) {
         undo();
         this.retryTimer = setTimeout(() => {
@@ -272,6 +303,14 @@ export class ReplyRelay {
       this.pump();
     };
     sending.then(settled, () => settled(false));
+  }
+
+  /** Ends the relay where it stands, the rest unsent: the drain gave up on Redis. */
+  private abandon(): void {
+    this.lost = this.abandoned = true;
+    this.terminalSent = true;
+    this.resolveDone();
+    this.wakeQuietWaiters();
   }
 
   private wakeQuietWaiters(): void {

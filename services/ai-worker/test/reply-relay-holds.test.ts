@@ -18,6 +18,7 @@ function relayWithLog(): { relay: ReplyRelay; emitted: string[] } {
     appendChunk: async () => undefined,
     storeChunkAt: async () => undefined,
     onStoreError: () => undefined,
+    giveUp: () => false,
   };
   return { relay: new ReplyRelay('conversation-1', 'message-1', 'alice', sink, HOLD_MS), emitted };
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DisposableStore } from '@ctos/protocol';
-import { createOpsApp, type Logger } from '@ctos/runtime';
+import { createOpsApp, HandoffReport, type Logger } from '@ctos/runtime';
 import type { Transport } from '@ctos/transport';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
@@ -57,7 +57,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, transport, id } = deps;
   const logger = deps.logger.child({ gateway: id });
   const metrics = createGatewayMetrics(deps.metrics);
-  const context: RouteContext = { gatewayId: id, transport, config, logger, metrics };
+  const handoff = new HandoffReport();
+  const context: RouteContext = { gatewayId: id, transport, config, logger, metrics, handoff };
   // What the gateway owns, in three stores that drain() releases one after another:
   // its sockets and their server, then its routing, then its place in the registry.
   const sockets = new DisposableStore();
@@ -116,7 +117,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // closed (their clients go to another gateway now), the server with them, and each
       // socket's release (its detaches sent); the route modules' subscriptions, then the
       // adapter's hold on the server; last, leaving the registry. A second call waits for the first.
-      drained ??= drainInTurn({ sockets, routing, registration });
+      handoff.begin();
+      drained ??= drainInTurn({ sockets, routing, registration }).finally(() => handoff.log(logger));
       return drained;
     },
   };

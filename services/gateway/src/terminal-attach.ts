@@ -83,8 +83,11 @@ async function detach(link: TerminalLink, socket: GatewaySocket, sessionId: stri
   try {
     const record = await link.directory.owned(sessionId, socket.data.user);
     await link.send(record.worker, { op: 'detach', session_id: sessionId, socket: socket.id });
-  } catch {
+  } catch (error) {
     // The session or its worker is gone (nothing is attached any more), or the bus could
-    // not confirm the send in time: as before, nothing more is tried from here.
+    // not confirm the send in time: nothing more is tried from here. A worker that never
+    // hears of it drops the attachment when this gateway leaves the registry (or is
+    // declared dead); a drain names it once.
+    if (!(error instanceof ServiceError && error.code === 'NOT_FOUND')) link.context.handoff.add('detach', sessionId);
   }
 }

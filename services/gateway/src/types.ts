@@ -1,5 +1,5 @@
 import type { ClientToServerEvents, Disposable, DisposableStore, ServerToClientEvents } from '@ctos/protocol';
-import type { Logger, TokenBucket } from '@ctos/runtime';
+import type { HandoffReport, Logger, TokenBucket } from '@ctos/runtime';
 import type { Transport } from '@ctos/transport';
 import type { Server, Socket } from 'socket.io';
 import type { GatewayConfig } from './config';
@@ -35,6 +35,8 @@ export interface RouteContext {
   /** The gateway's logger, bound to `gateway`. */
   logger: Logger;
   metrics: GatewayMetrics;
+  /** What the drain could not hand to the workers (detaches refused: Redis unreachable), logged once at its end. */
+  handoff: HandoffReport;
 }
 
 /**

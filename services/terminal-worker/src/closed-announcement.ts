@@ -17,29 +17,41 @@ export interface ClosedAnnouncement {
   event: TerminalClosedEvent;
   /** True once retrying is pointless (the process is exiting). */
   giveUp(): boolean;
-  /** The first failed removal, for the log. */
+  /** The first failed removal, for the log (not called once giving up: the caller reports it). */
   onRemoveFailed(error: unknown): void;
+}
+
+/** What {@link announceClosed} managed: the event emitted, the directory entry removed. */
+export interface ClosedOutcome {
+  announced: boolean;
+  removed: boolean;
 }
 
 /**
  * Tells the session's clients it ended, then removes its directory entry (a stale one
- * would count against the user's session limit), each retried through a Redis outage.
+ * would count against the user's session limit), each retried through a Redis outage
+ * until {@link ClosedAnnouncement.giveUp}. Never rejects.
  */
-export async function announceClosed(announcement: ClosedAnnouncement): Promise<void> {
+export async function announceClosed(announcement: ClosedAnnouncement): Promise<ClosedOutcome> {
   const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, CLOSED_EMIT_RETRY_MS));
+  let announced = false;
   for (let attempt = 1; attempt <= CLOSED_EMIT_ATTEMPTS; attempt++) {
-    if ((await announcement.emit(announcement.event)) !== false) break;
+    if ((await announcement.emit(announcement.event)) !== false) {
+      announced = true;
+      break;
+    }
     if (announcement.giveUp()) break; // the process is exiting; clients learn at their next attach
     await pause();
   }
   for (let attempt = 1; attempt <= CLOSED_EMIT_ATTEMPTS; attempt++) {
     try {
       await announcement.removeFromDirectory();
-      return;
+      return { announced, removed: true };
     } catch (error) {
+      if (announcement.giveUp()) break;
       if (attempt === 1) announcement.onRemoveFailed(error);
-      if (announcement.giveUp()) return;
       await pause();
     }
   }
+  return { announced, removed: false };
 }

@@ -7,7 +7,7 @@ import {
   type TerminalBusReplies,
   type TerminalCloseReason,
 } from '@ctos/protocol';
-import type { Logger } from '@ctos/runtime';
+import { HandoffReport, type Logger } from '@ctos/runtime';
 import { dispatchBus, SessionDirectory, type AnnouncementHandle, type Transport } from '@ctos/transport';
 import type { Registry } from 'prom-client';
 import { announceClosed } from './closed-announcement';
@@ -81,6 +81,8 @@ class TerminalWorkerService implements TerminalWorker {
   private readonly creating = new Set<Promise<unknown>>();
   private announcement: AnnouncementHandle | undefined;
   private draining = false;
+  /** Closures the drain could not announce or remove from the directory (Redis unreachable). */
+  private readonly handoff = new HandoffReport();
   private drained: Promise<void> | undefined;
 
   constructor(deps: TerminalWorkerDeps) {
@@ -160,6 +162,7 @@ class TerminalWorkerService implements TerminalWorker {
 
   private async drainOnce(): Promise<void> {
     this.draining = true;
+    this.handoff.begin();
     // Stop hearing of deaths, then leave the registry, so no gateway places a session here
     // while we close.
     await this.owned.dispose();
@@ -167,6 +170,7 @@ class TerminalWorkerService implements TerminalWorker {
     await Promise.allSettled([...this.creating]);
     for (const session of [...this.sessions.values()]) session.close('shutdown');
     await Promise.all([...this.closing]);
+    this.handoff.log(this.logger);
     // The process exits next: kill now what would have been killed after the grace, and
     // end each user's leftovers, before the isolation is gone.
     this.reaper.dispose();
@@ -285,6 +289,11 @@ class TerminalWorkerService implements TerminalWorker {
           { err: error, session_id: session.id },
           'could not remove session from the directory; retrying',
         ),
+    }).then(({ announced, removed }) => {
+      // Given up by the drain; gateways learn of the rest when the registry declares this
+      // worker dead, and clients at their next attach (NOT_FOUND).
+      if (!announced) this.handoff.add('closed', session.id);
+      if (!removed) this.handoff.add('directory', session.id);
     });
     this.closing.add(done);
     void done.finally(() => this.closing.delete(done));

@@ -11,6 +11,7 @@ import { OutageTracker, type EmitErrorObserver } from './outage-tracker';
 import { redisRegistryBackend } from './redis-registry';
 import { RedisStore } from './redis-store';
 import { Subscriber } from './subscriber';
+import { adapterSubscription } from './adapter-subscription';
 
 /** Options of {@link createRedisTransport}. */
 export interface RedisTransportOptions {
@@ -94,7 +95,7 @@ export function createRedisTransport(options: RedisTransportOptions): Transport 
         notifyWhenResubscribed(subscription, () => {
           for (const listener of resubscribed) listener();
         });
-        adapter = createAdapter(redis, subscription, { key: keys.adapterKey }) as AdapterFactory;
+        adapter = createAdapter(redis, adapterSubscription(subscription), { key: keys.adapterKey }) as AdapterFactory;
       }
       return adapter;
     },

@@ -1,0 +1,53 @@
+import type { Redis } from 'ioredis';
+
+/** The subscription commands `@socket.io/redis-adapter` sends and never awaits. */
+const SUBSCRIPTION_COMMANDS: ReadonlySet<string | symbol> = new Set([
+  'subscribe',
+  'psubscribe',
+  'unsubscribe',
+  'punsubscribe',
+]);
+
+/**
+ * The subscriber connection as the Socket.IO adapter is given it. The adapter sends its
+ * (P)SUBSCRIBE when a namespace is made and its (P)UNSUBSCRIBE when the server closes,
+ * and awaits none of them: with Redis unreachable, each rejection would be unhandled
+ * (a gateway drained during an outage logged two `unhandled promise rejection` errors).
+ *
+ * Here each is handled: an unsubscribe that fails is moot (the connection is being
+ * closed, or Redis lost the subscription with it); a subscribe that fails is sent again
+ * on the connection's next `ready`, as {@link Subscriber} does for its own channels,
+ * because ioredis restores after a reconnect only the subscriptions Redis confirmed.
+ */
+export function adapterSubscription(connection: Redis): Redis {
+  const retry = new Map<string, () => void>();
+  connection.on('ready', () => {
+    for (const send of [...retry.values()]) send();
+  });
+  return new Proxy(connection, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      if (!SUBSCRIPTION_COMMANDS.has(property)) return method.bind(target);
+      const subscribing = property === 'subscribe' || property === 'psubscribe';
+      return (...args: unknown[]): Promise<unknown> => {
+        const key = JSON.stringify(args);
+        const kind = subscribing ? String(property) : String(property).replace('un', '');
+        // An unsubscribe ends any retry of the same subscription.
+        if (!subscribing) retry.delete(`${kind} ${key}`);
+        const send = (): Promise<unknown> => {
+          const sent = method.apply(target, args) as Promise<unknown>;
+          sent.then(
+            () => retry.delete(`${kind} ${key}`),
+            () => {
+              if (subscribing) retry.set(`${kind} ${key}`, () => void send());
+            },
+          );
+          return sent;
+        };
+        return send();
+      };
+    },
+  });
+}
