@@ -192,65 +192,90 @@ const DRAIN_FAULTS = [
   'shutdown failed',
 ];
 
-describe('SIGTERM to each process while Redis is down, its output read by the launcher', () => {
-  it('every gateway and worker drains and exits 0 by itself within its cap, and logs once what it could not hand off', async () => {
-    const fault = await startFaultCluster();
-    const socket = await connectClient(fault.cluster.url, await fault.cluster.signToken('drain-user'));
-    try {
-      // A live terminal and a reply still streaming: each has something to hand off.
-      const created = await socket.emitWithAck('terminal:create', { cols: 80, rows: 24 });
-      if (!created.success) throw new Error(`create failed: ${created.code}`);
-      const out = new OutputCollector(socket, created.session_id);
-      socket.emit('terminal:input', { session_id: created.session_id, data: 'echo shell-ready\r' });
-      await out.waitForText(/shell-ready\r\n/);
-      let messageId: string | undefined;
-      socket.on('ai:stream:chunk', (event) => (messageId = event.message_id));
-      const sent = await socket.emitWithAck('ai:message', {
-        conversation_id: 'drain-c',
-        content: slowReplyPrompt(1000, 20),
-      });
-      if (!sent.success) throw new Error(`ai:message failed: ${sent.code}`);
-      const reply = await waitForValue(() => messageId, { message: 'the reply to stream' });
+/**
+ * Redis killed (connections refused) or paused (SIGSTOP: connections stay up and nothing
+ * answers, as behind a network partition): each drain bounds its waits on Redis.
+ */
+const REDIS_FAULTS = [
+  {
+    name: 'killed',
+    fault: (fault: FaultCluster) => fault.cluster.signal('redis', 'SIGKILL'),
+    // Back before the stop, so the launcher can list and remove the accounts it created.
+    repair: async (fault: FaultCluster) => void (await fault.cluster.restartRedis()),
+  },
+  {
+    name: 'paused',
+    fault: (fault: FaultCluster) => fault.cluster.signal('redis', 'SIGSTOP'),
+    repair: (fault: FaultCluster) => fault.cluster.signal('redis', 'SIGCONT'),
+  },
+] as const;
 
-      await fault.cluster.signal('redis', 'SIGKILL');
-      const services = fault.cluster.processes().filter((p) => SERVICE_ROLES.includes(p.role) && !p.exit);
-      expect(new Set(services.map((p) => p.role))).toEqual(new Set(SERVICE_ROLES));
-      const from = new Map(services.map((p) => [p.name, fault.lines.get(p.name)?.length ?? 0]));
-      for (const service of services) await fault.cluster.signal(service.name, 'SIGTERM');
-      // The launcher would SIGKILL only when stopping; here nothing but the drain can end them.
-      const exits = await waitForValue(
-        () => {
-          const now = fault.cluster.processes().filter((p) => services.some((s) => s.name === p.name));
-          return now.every((p) => p.exit) ? now.map((p) => ({ name: p.name, ...p.exit })) : undefined;
-        },
-        { timeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS, message: 'every service to exit' },
-      );
-      expect(exits).toEqual(services.map((p) => ({ name: p.name, code: 0, signal: null })));
+describe.each(REDIS_FAULTS)(
+  'SIGTERM to each process while Redis is $name, its output read by the launcher',
+  ({ fault: cut, repair }) => {
+    it('every gateway and worker drains and exits 0 by itself within its cap, and logs once what it could not hand off', async () => {
+      const fault = await startFaultCluster();
+      const socket = await connectClient(fault.cluster.url, await fault.cluster.signToken('drain-user'));
+      let repaired = false;
+      try {
+        // A live terminal and a reply still streaming: each has something to hand off.
+        const created = await socket.emitWithAck('terminal:create', { cols: 80, rows: 24 });
+        if (!created.success) throw new Error(`create failed: ${created.code}`);
+        const out = new OutputCollector(socket, created.session_id);
+        socket.emit('terminal:input', { session_id: created.session_id, data: 'echo shell-ready\r' });
+        await out.waitForText(/shell-ready\r\n/);
+        let messageId: string | undefined;
+        socket.on('ai:stream:chunk', (event) => (messageId = event.message_id));
+        const sent = await socket.emitWithAck('ai:message', {
+          conversation_id: 'drain-c',
+          content: slowReplyPrompt(1000, 20),
+        });
+        if (!sent.success) throw new Error(`ai:message failed: ${sent.code}`);
+        const reply = await waitForValue(() => messageId, { message: 'the reply to stream' });
 
-      const logs = new Map(services.map((p) => [p.name, records(fault, p.name, from.get(p.name)!)]));
-      const faults = [...logs].flatMap(([name, lines]) =>
-        lines.filter((line) => DRAIN_FAULTS.includes(String(line.msg))).map((line) => `${name}: ${String(line.msg)}`),
-      );
-      expect(faults).toEqual([]);
-      // Each process says once what it could not hand off, naming it; the rest say nothing.
-      const missed = (role: ClusterProcessInfo['role']) =>
-        services
-          .filter((p) => p.role === role)
-          .map((p) =>
-            logs
-              .get(p.name)!
-              .filter((line) => line.msg === 'could not hand off')
-              .map((line) => line.missed),
-          )
-          .filter((lines) => lines.length > 0);
-      const session = created.session_id;
-      expect(missed('gateway')).toEqual([[{ detach: [session] }]]);
-      expect(missed('terminal-worker')).toEqual([[{ closed: [session], directory: [session] }]]);
-      expect(missed('ai-worker')).toEqual([[{ reply: [reply] }]]);
-      expect(missed('message-worker')).toEqual([]);
-    } finally {
-      socket.close();
-      await fault.stop();
-    }
-  });
-});
+        await cut(fault);
+        const services = fault.cluster.processes().filter((p) => SERVICE_ROLES.includes(p.role) && !p.exit);
+        expect(new Set(services.map((p) => p.role))).toEqual(new Set(SERVICE_ROLES));
+        const from = new Map(services.map((p) => [p.name, fault.lines.get(p.name)?.length ?? 0]));
+        for (const service of services) await fault.cluster.signal(service.name, 'SIGTERM');
+        // The launcher would SIGKILL only when stopping; here nothing but the drain can end them.
+        const exits = await waitForValue(
+          () => {
+            const now = fault.cluster.processes().filter((p) => services.some((s) => s.name === p.name));
+            return now.every((p) => p.exit) ? now.map((p) => ({ name: p.name, ...p.exit })) : undefined;
+          },
+          { timeoutMs: DEFAULT_SHUTDOWN_TIMEOUT_MS, message: 'every service to exit' },
+        );
+        await repair(fault);
+        repaired = true;
+        expect(exits).toEqual(services.map((p) => ({ name: p.name, code: 0, signal: null })));
+
+        const logs = new Map(services.map((p) => [p.name, records(fault, p.name, from.get(p.name)!)]));
+        const faults = [...logs].flatMap(([name, lines]) =>
+          lines.filter((line) => DRAIN_FAULTS.includes(String(line.msg))).map((line) => `${name}: ${String(line.msg)}`),
+        );
+        expect(faults).toEqual([]);
+        // Each process says once what it could not hand off, naming it; the rest say nothing.
+        const missed = (role: ClusterProcessInfo['role']) =>
+          services
+            .filter((p) => p.role === role)
+            .map((p) =>
+              logs
+                .get(p.name)!
+                .filter((line) => line.msg === 'could not hand off')
+                .map((line) => line.missed),
+            )
+            .filter((lines) => lines.length > 0);
+        const session = created.session_id;
+        expect(missed('gateway')).toEqual([[{ detach: [session] }]]);
+        expect(missed('terminal-worker')).toEqual([[{ closed: [session], directory: [session] }]]);
+        expect(missed('ai-worker')).toEqual([[{ reply: [reply] }]]);
+        expect(missed('message-worker')).toEqual([]);
+      } finally {
+        socket.close();
+        if (!repaired) await repair(fault).catch(() => undefined);
+        await fault.stop();
+      }
+    });
+  },
+);

@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
 
 /**
- * What a drain could not hand to the rest of the cluster (Redis unreachable, the process
- * exiting before a retry): collected while the drain runs and logged as one warning at
- * its end, so an operator reads in one line what the cluster must recover by itself (a
- * worker's death is announced by the registry, a client catches up by position) instead
- * of one retry warning per item. Items are named by kind (`detach`, `closed`, …) and id.
+ * What a drain could not hand to the rest of the cluster (Redis unreachable or paused,
+ * the process exiting before a retry): collected while the drain runs and logged as one
+ * warning at its end, so an operator reads in one line what the cluster must recover by
+ * itself (a worker's death is announced by the registry, a client catches up by
+ * position) instead of one retry warning per item. Items are named by kind (`detach`,
+ * `closed`, …) and id; an id added twice (two sockets of one session) needs two
+ * {@link delete}s to go.
  */
 export class HandoffReport {
-  private readonly missed = new Map<string, Set<string>>();
+  private readonly missed = new Map<string, Map<string, number>>();
   private collecting = false;
 
   /**
@@ -23,8 +25,21 @@ export class HandoffReport {
   add(kind: string, id: string): void {
     if (!this.collecting) return;
     let ids = this.missed.get(kind);
-    if (!ids) this.missed.set(kind, (ids = new Set()));
-    ids.add(id);
+    if (!ids) this.missed.set(kind, (ids = new Map()));
+    ids.set(id, (ids.get(id) ?? 0) + 1);
+  }
+
+  /**
+   * One `add(kind, id)` happened after all: for one recorded before it was tried
+   * (pessimistically), so that one still under way when the drain ends is named.
+   */
+  delete(kind: string, id: string): void {
+    const ids = this.missed.get(kind);
+    const count = ids?.get(id);
+    if (!ids || count === undefined) return;
+    if (count > 1) ids.set(id, count - 1);
+    else ids.delete(id);
+    if (ids.size === 0) this.missed.delete(kind);
   }
 
   /** True when nothing was missed. */
@@ -38,7 +53,7 @@ export class HandoffReport {
    */
   log(logger: Pick<Logger, 'warn'>): void {
     if (this.empty) return;
-    const missed = Object.fromEntries([...this.missed].map(([kind, ids]) => [kind, [...ids]]));
+    const missed = Object.fromEntries([...this.missed].map(([kind, ids]) => [kind, [...ids.keys()]]));
     logger.warn({ missed }, 'could not hand off');
   }
 }

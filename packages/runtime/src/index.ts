@@ -14,3 +14,4 @@ export { loadConfigOrExit, requireRedisUrl } from './load-config';
 export { LapsingHold } from './lapsing-hold';
 export { TokenBucket } from './token-bucket';
 export { HandoffReport } from './handoff-report';
+export { pendingAfter } from './pending-after';

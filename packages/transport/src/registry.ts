@@ -166,7 +166,14 @@ export class HeartbeatRegistry implements Registry {
         stopped = true;
         clearInterval(timer);
         this.beating.delete(timer);
-        await this.guard('remove', () => this.backend.remove(self.id, self.kind));
+        // At most the death deadline: a Redis that does not answer (paused) would hold the
+        // drain for ever, and past the deadline the cluster declares this instance dead anyway.
+        let bound: NodeJS.Timeout | undefined;
+        await Promise.race([
+          this.guard('remove', () => this.backend.remove(self.id, self.kind)),
+          new Promise<void>((resolve) => (bound = setTimeout(resolve, this.deadlineMs))),
+        ]);
+        clearTimeout(bound);
       },
     };
   }

@@ -47,6 +47,7 @@ export interface DeadInstance {
 /** The handle of an {@link Registry.announce} call. */
 export interface AnnouncementHandle {
   touch(): void;
+  /** Stops beating and deregisters; settles within the death deadline even when the backend does not answer. */
   dispose(): Promise<void>;
 }
 

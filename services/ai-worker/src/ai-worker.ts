@@ -1,5 +1,5 @@
 import { DisposableStore } from '@ctos/protocol';
-import { HandoffReport, type Logger } from '@ctos/runtime';
+import { HandoffReport, pendingAfter, type Logger } from '@ctos/runtime';
 import type { AnnouncementHandle, Transport } from '@ctos/transport';
 import type { Registry } from 'prom-client';
 import { aiBusHandler } from './ai-bus-handler';
@@ -60,7 +60,9 @@ export function createAiWorker(deps: AiWorkerDeps): AiWorker {
   // registry, then the replies and relays in flight.
   const registration = new DisposableStore();
   const handoff = new HandoffReport();
-  const live = new LiveReplies(config.AI_DRAIN_GRACE_MS, handoff);
+  /** The death deadline (ms): the longest a drain waits on Redis for one step. */
+  const deadlineMs = config.HEARTBEAT_INTERVAL_MS * config.HEARTBEAT_MISSED_BEATS;
+  const live = new LiveReplies(config.AI_DRAIN_GRACE_MS, handoff, deadlineMs);
   const metrics = createAiWorkerMetrics(deps.metrics, () => live.streaming);
   let announcement: AnnouncementHandle | undefined;
   let draining = false;
@@ -116,10 +118,11 @@ export function createAiWorker(deps: AiWorkerDeps): AiWorker {
     async drain() {
       draining = true;
       handoff.begin();
-      // Leave the registry first, so gateways place no new message here; let the messages
-      // already past admission start their replies, so the stop below includes them.
-      await registration.dispose();
-      await intake.settled();
+      // Leave the registry (gateways place no new message here; meanwhile messages are
+      // refused as draining), and let the messages already past admission start their
+      // replies, so the stop below includes them. Each wait on Redis is bounded by the death
+      // deadline, so a paused Redis cannot hold the drain past its cap.
+      await Promise.all([registration.dispose(), pendingAfter(new Map([['intake', intake.settled()]]), deadlineMs)]);
       await live.dispose();
       handoff.log(logger);
       logger.info('ai worker drained');

@@ -1,7 +1,7 @@
 import { DisposableStore, type Disposable } from '@ctos/protocol';
 import type { ActiveReply } from './active-reply';
 import type { ContextTurn } from './conversation-store';
-import type { HandoffReport } from '@ctos/runtime';
+import { pendingAfter, type HandoffReport } from '@ctos/runtime';
 import { ownedTimeout } from './owned-timeout';
 import type { ReplyRelay } from './reply-relay';
 
@@ -21,10 +21,13 @@ export class LiveReplies implements Disposable {
   /**
    * @param graceMs How long (ms) a drain lets the replies in flight finish before it stops them.
    * @param report Where {@link dispose} names the replies whose end Redis did not take (`reply`: message ids).
+   * @param handoffMs How long (ms) {@link dispose} waits for the stopped replies' last events
+   * and writes (the death deadline: past it, gateways end them as lost anyway).
    */
   constructor(
     private readonly graceMs: number,
     private readonly report?: HandoffReport,
+    private readonly handoffMs = Infinity,
   ) {}
 
   /** Replies streaming now: the load this worker heartbeats. */
@@ -81,8 +84,11 @@ export class LiveReplies implements Disposable {
     // No gateway will release a hold now; what is held goes out so its room hears the end.
     const relays = [...this.relays.values()];
     for (const relay of relays) relay.releaseAll();
-    await this.ended();
-    for (const relay of relays) if (!relay.handedOff) this.report?.add('reply', relay.messageId);
+    // A refused emit or write is given up at once; one Redis never answers (paused) is
+    // waited for `handoffMs` at most.
+    const late = await pendingAfter(new Map(relays.map((relay) => [relay, relay.done])), this.handoffMs);
+    for (const relay of relays)
+      if (late.includes(relay) || !relay.handedOff) this.report?.add('reply', relay.messageId);
   }
 
   /**

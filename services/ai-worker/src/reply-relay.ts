@@ -209,6 +209,8 @@ export class ReplyRelay {
       .then(() => persistently(() => persist(content), this.sink))
       .then((written) => {
         if (!written) this.lost = true;
+        // Given up by the drain: the end goes out only once it is stored, so it does not.
+        if (!written && this.sink.giveUp()) this.abandon();
         this.terminalReady = true;
         this.pump();
       });
@@ -241,8 +243,15 @@ export class ReplyRelay {
           )
         : false;
       // The failed append was reported above.
-      if (!landed && !(await persistently(() => this.sink.storeChunkAt(index, chunk), this.sink, true)))
+      if (!landed && !(await persistently(() => this.sink.storeChunkAt(index, chunk), this.sink, true))) {
         this.lost = true;
+        // Given up by the drain: no chunk is emitted before it is stored, so nothing more
+        // is. (After a minute of failures while running, the reply goes on without it.)
+        if (this.sink.giveUp()) {
+          this.abandon();
+          return;
+        }
+      }
       this.storedCount = index + 1;
       if (this.storeTrouble && this.storedCount === this.chunks.length) this.storeTrouble = false;
       // A chunk held back while writes were retried can go now.

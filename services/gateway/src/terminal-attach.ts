@@ -80,14 +80,18 @@ export async function detachAll(link: TerminalLink, socket: GatewaySocket): Prom
 
 /** Detaches `socket` from one session; never rejects. */
 async function detach(link: TerminalLink, socket: GatewaySocket, sessionId: string): Promise<void> {
+  // Named until confirmed: a drain that ends while this waits on Redis (paused) names it.
+  const { handoff } = link.context;
+  handoff.add('detach', sessionId);
   try {
     const record = await link.directory.owned(sessionId, socket.data.user);
     await link.send(record.worker, { op: 'detach', session_id: sessionId, socket: socket.id });
+    handoff.delete('detach', sessionId);
   } catch (error) {
-    // The session or its worker is gone (nothing is attached any more), or the bus could
-    // not confirm the send in time: nothing more is tried from here. A worker that never
-    // hears of it drops the attachment when this gateway leaves the registry (or is
-    // declared dead); a drain names it once.
-    if (!(error instanceof ServiceError && error.code === 'NOT_FOUND')) link.context.handoff.add('detach', sessionId);
+    // The session or its worker is gone (nothing is attached any more: nothing to hand
+    // off), or the bus could not confirm the send in time: nothing more is tried from
+    // here. A worker that never hears of it drops the attachment when this gateway leaves
+    // the registry (or is declared dead); a drain names it once.
+    if (error instanceof ServiceError && error.code === 'NOT_FOUND') handoff.delete('detach', sessionId);
   }
 }

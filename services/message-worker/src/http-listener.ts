@@ -6,14 +6,15 @@ import type { Disposable } from '@ctos/protocol';
 /**
  * An HTTP server for `handler`, owned until disposed. Disposing stops it taking
  * connections, waits for `finishing` (the requests it has), then closes its idle
- * keep-alive connections, and resolves once the server has closed.
+ * keep-alive connections (and every connection, when some request outlasted the wait), and resolves once the server has closed.
  */
 export class HttpListener implements Disposable {
   private readonly server: Server;
 
   constructor(
     handler: RequestListener,
-    private readonly finishing: () => Promise<void>,
+    /** Waits for the requests taken; false when some were still running at its bound. */
+    private readonly finishing: () => Promise<boolean>,
   ) {
     this.server = createServer(handler);
   }
@@ -28,9 +29,12 @@ export class HttpListener implements Disposable {
   async dispose(): Promise<void> {
     // Resolves on an error too: a server that never listened has nothing to close.
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await this.finishing();
+    const answered = await this.finishing();
     // Keep-alive connections would hold `close` open; their requests are answered now.
     this.server.closeIdleConnections();
+    // Requests still running after the wait (a paused Redis) are cut: their clients retry
+    // with the same idempotency key.
+    if (!answered) this.server.closeAllConnections();
     await closed;
   }
 }

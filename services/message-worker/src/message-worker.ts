@@ -1,5 +1,5 @@
 import { DisposableStore, ServiceError } from '@ctos/protocol';
-import type { Logger } from '@ctos/runtime';
+import { HandoffReport, type Logger } from '@ctos/runtime';
 import type { Transport } from '@ctos/transport';
 import type { Registry } from 'prom-client';
 import type { MessageWorkerConfig } from './config';
@@ -67,7 +67,10 @@ export function createMessageWorker(deps: MessageWorkerDeps): MessageWorker {
   // registry, then the producer API's server and the requests in flight.
   const registration = new DisposableStore();
   const serving = new DisposableStore();
-  const requests = serving.add(new InFlightRequests(metrics.inFlight));
+  const handoff = new HandoffReport();
+  // Each drain step waits on Redis for the death deadline at most.
+  const deadlineMs = config.HEARTBEAT_INTERVAL_MS * config.HEARTBEAT_MISSED_BEATS;
+  const requests = serving.add(new InFlightRequests(metrics.inFlight, deadlineMs, handoff));
   let draining = false;
 
   /** A store failure while the transport is down is an outage, not a bug: it is answered `UNAVAILABLE`. */
@@ -109,17 +112,19 @@ export function createMessageWorker(deps: MessageWorkerDeps): MessageWorker {
         throw new Error('MESSAGE_API_TOKENS: at least one token is needed to serve the producer API');
       }
       // Owned before it binds: a server that failed to bind is closed with the rest.
-      const server = serving.add(new HttpListener(api, () => requests.dispose()));
+      const server = serving.add(new HttpListener(api, () => requests.finish()));
       const bound = await server.listen(port, host);
       logger.info({ port: bound, host }, 'producer API listening');
       return bound;
     },
     async drain() {
       draining = true;
+      handoff.begin();
       // Leave the registry first, so gateways place no new requests here.
       await registration.dispose();
       // Then the server stops listening, the requests taken are finished, and its connections close.
       await serving.dispose();
+      handoff.log(logger);
       logger.info('message worker drained');
     },
   };

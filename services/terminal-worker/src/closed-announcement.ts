@@ -40,7 +40,9 @@ export async function announceClosed(announcement: ClosedAnnouncement): Promise<
       announced = true;
       break;
     }
-    if (announcement.giveUp()) break; // the process is exiting; clients learn at their next attach
+    // The process is exiting: clients learn at their next attach, and the directory entry,
+    // which Redis would refuse as well, goes when the registry declares this worker dead.
+    if (announcement.giveUp()) return { announced: false, removed: false };
     await pause();
   }
   for (let attempt = 1; attempt <= CLOSED_EMIT_ATTEMPTS; attempt++) {

@@ -7,7 +7,7 @@ import {
   type TerminalBusReplies,
   type TerminalCloseReason,
 } from '@ctos/protocol';
-import { HandoffReport, type Logger } from '@ctos/runtime';
+import { HandoffReport, pendingAfter, type Logger } from '@ctos/runtime';
 import { dispatchBus, SessionDirectory, type AnnouncementHandle, type Transport } from '@ctos/transport';
 import type { Registry } from 'prom-client';
 import { announceClosed } from './closed-announcement';
@@ -75,8 +75,8 @@ class TerminalWorkerService implements TerminalWorker {
   private readonly host: SessionHost;
   /** What {@link start} subscribes to, released first by {@link drain}, in reverse. */
   private readonly owned = new DisposableStore();
-  /** `terminal:closed` announcements still being retried. */
-  private readonly closing = new Set<Promise<void>>();
+  /** `terminal:closed` announcements still being retried, by session id. */
+  private readonly closing = new Map<string, Promise<void>>();
   /** Creates under way, which {@link drain} waits for. */
   private readonly creating = new Set<Promise<unknown>>();
   private announcement: AnnouncementHandle | undefined;
@@ -169,7 +169,13 @@ class TerminalWorkerService implements TerminalWorker {
     // Each refuses at its next step and closes what it had started (see refuseIfDraining).
     await Promise.allSettled([...this.creating]);
     for (const session of [...this.sessions.values()]) session.close('shutdown');
-    await Promise.all([...this.closing]);
+    // Announcements Redis refuses are given up at once; those it never answers (paused)
+    // are waited for the death deadline at most, past which gateways end them as lost.
+    const deadlineMs = this.config.HEARTBEAT_INTERVAL_MS * this.config.HEARTBEAT_MISSED_BEATS;
+    for (const session of await pendingAfter(this.closing, deadlineMs)) {
+      this.handoff.add('closed', session);
+      this.handoff.add('directory', session);
+    }
     this.handoff.log(this.logger);
     // The process exits next: kill now what would have been killed after the grace, and
     // end each user's leftovers, before the isolation is gone.
@@ -295,8 +301,8 @@ class TerminalWorkerService implements TerminalWorker {
       if (!announced) this.handoff.add('closed', session.id);
       if (!removed) this.handoff.add('directory', session.id);
     });
-    this.closing.add(done);
-    void done.finally(() => this.closing.delete(done));
+    this.closing.set(session.id, done);
+    void done.finally(() => this.closing.delete(session.id));
   }
 
   /** `user` has nothing left here: end what they left behind (never throws: a timer calls it). */

@@ -14,13 +14,16 @@ const SUBSCRIPTION_COMMANDS: ReadonlySet<string | symbol> = new Set([
  * and awaits none of them: with Redis unreachable, each rejection would be unhandled
  * (a gateway drained during an outage logged two `unhandled promise rejection` errors).
  *
- * Here each is handled: an unsubscribe that fails is moot (the connection is being
- * closed, or Redis lost the subscription with it); a subscribe that fails is sent again
- * on the connection's next `ready`, as {@link Subscriber} does for its own channels,
- * because ioredis restores after a reconnect only the subscriptions Redis confirmed.
+ * Here each is handled: a subscribe that fails is sent again on the connection's next
+ * `ready`, as {@link Subscriber} does for its own channels, because ioredis restores after
+ * a reconnect only the subscriptions Redis confirmed — unless the adapter unsubscribed
+ * meanwhile. An unsubscribe that fails is not sent again: ioredis may then restore the
+ * subscription after a reconnect, to no listener (the adapter removed its own), until
+ * the connection closes, which a gateway does right after its server.
  */
 export function adapterSubscription(connection: Redis): Redis {
   const retry = new Map<string, () => void>();
+  const unsubscribed = new Set<string>();
   connection.on('ready', () => {
     for (const send of [...retry.values()]) send();
   });
@@ -32,16 +35,21 @@ export function adapterSubscription(connection: Redis): Redis {
       if (!SUBSCRIPTION_COMMANDS.has(property)) return method.bind(target);
       const subscribing = property === 'subscribe' || property === 'psubscribe';
       return (...args: unknown[]): Promise<unknown> => {
-        const key = JSON.stringify(args);
         const kind = subscribing ? String(property) : String(property).replace('un', '');
-        // An unsubscribe ends any retry of the same subscription.
-        if (!subscribing) retry.delete(`${kind} ${key}`);
+        const key = `${kind} ${JSON.stringify(args)}`;
+        // An unsubscribe ends any retry of the same subscription, also one whose SUBSCRIBE
+        // is still waiting to fail.
+        if (subscribing) unsubscribed.delete(key);
+        else {
+          retry.delete(key);
+          unsubscribed.add(key);
+        }
         const send = (): Promise<unknown> => {
           const sent = method.apply(target, args) as Promise<unknown>;
           sent.then(
-            () => retry.delete(`${kind} ${key}`),
+            () => retry.delete(key),
             () => {
-              if (subscribing) retry.set(`${kind} ${key}`, () => void send());
+              if (subscribing && !unsubscribed.has(key)) retry.set(key, () => void send());
             },
           );
           return sent;

@@ -123,7 +123,8 @@ export function createRedisTransport(options: RedisTransportOptions): Transport 
  * event on the far side of a gap, which it would take as having everything before it.
  */
 function notifyWhenResubscribed(connection: Redis, listener: () => void): void {
-  let readyBefore = false;
+  // The connection may be up already when the adapter is first asked for.
+  let readyBefore = connection.status === 'ready';
   connection.on('ready', () => {
     if (readyBefore) listener();
     readyBefore = true;
