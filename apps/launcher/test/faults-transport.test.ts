@@ -157,20 +157,24 @@ describe('the Redis transport under faults', () => {
         redis.signal('SIGKILL');
         await new Promise<void>((resolve) => redis.process.once('exit', () => resolve()));
         const gateway = open(redis.url, 'own', 'late-adapter');
-        io.adapter(gateway.adapter!); // the adapter sends its (P)SUBSCRIBE now, into the outage
+        io.adapter(gateway.adapter!); // the adapter sends its (S)SUBSCRIBE now, into the outage
         // Long enough for ioredis to fail those commands (three connection attempts).
         await new Promise((resolve) => setTimeout(resolve, 1000));
 
         await redis.restart();
         await admin.connect();
-        await waitFor(async () => Number(await admin.call('PUBSUB', 'NUMPAT')) === 1, {
-          timeoutMs: 8000,
-          message: "the adapter's room pattern subscribed after all",
-        });
+        // The namespace's channel (`<prefix>:socket.io#/#`), which the sharded adapter subscribes to first.
+        await waitFor(
+          async () => {
+            const [, count] = (await admin.call('PUBSUB', 'SHARDNUMSUB', 'own:socket.io#/#')) as [string, number];
+            return Number(count) === 1;
+          },
+          { timeoutMs: 8000, message: "the adapter's channel subscribed after all" },
+        );
 
         redis.signal('SIGKILL');
         await new Promise<void>((resolve) => redis.process.once('exit', () => resolve()));
-        await new Promise<void>((resolve) => io.close(() => resolve())); // (P)UNSUBSCRIBE into the outage
+        await new Promise<void>((resolve) => io.close(() => resolve())); // (S)UNSUBSCRIBE into the outage
         await waitFor(() => !gateway.healthy(), { message: 'the transport to notice the outage' });
         await new Promise((resolve) => setTimeout(resolve, 1000)); // as long again for those to fail
         expect(unhandled).toEqual([]);

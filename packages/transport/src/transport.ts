@@ -20,6 +20,14 @@ export interface Transport {
   /** Gateways call this with their server once it exists. */
   attachServer(server: Server): () => void;
   /**
+   * Resolves once every room subscription this process has asked for so far is in place.
+   * Joining a socket to a room this server had no socket in subscribes to the room's
+   * channel, which takes a round trip to Redis: a gateway awaits this after a join and
+   * before the room's output may flow (the release of a worker's hold), or the first
+   * events could pass it by. Never rejects; immediate in the in-memory build.
+   */
+  roomsSubscribed(): Promise<void>;
+  /**
    * Calls `listener` each time the room events for this process's sockets were cut off
    * (the adapter's subscription connection was lost) and are about to flow again — before
    * any event from after the gap arrives: whatever was emitted in between never reached

@@ -29,7 +29,7 @@ export function bindAiEvents(link: AiLink, socket: GatewaySocket, owner: Disposa
         conversation_id: payload.conversation_id,
       });
       // The conversation is open in this tab now: it follows replies from here on.
-      link.join(socket, payload.conversation_id);
+      await link.join(socket, payload.conversation_id);
       return { data: history };
     }),
   );
@@ -46,7 +46,7 @@ async function message(link: AiLink, socket: GatewaySocket, payload: ParsedPaylo
     holder: socket.id,
   });
   const after = (): void => link.release(accepted.worker, accepted.message_id, socket.id);
-  if (!link.join(socket, payload.conversation_id)) {
+  if (!(await link.join(socket, payload.conversation_id))) {
     after();
     return {};
   }

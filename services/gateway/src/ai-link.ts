@@ -30,8 +30,11 @@ export interface AiLink {
   release(worker: string, messageId: string, holder: string): void;
   /** @throws ServiceError `NOT_FOUND` unless `user` owns the conversation (an unknown one included). */
   owned(conversationId: string, user: string): Promise<void>;
-  /** Joins the conversation's room if the socket is still connected (P09); false if it is not. */
-  join(socket: GatewaySocket, conversationId: string): boolean;
+  /**
+   * Joins the conversation's room if the socket is still connected (P09), and resolves
+   * once this server receives the room's channel; false if the socket is (then) closed.
+   */
+  join(socket: GatewaySocket, conversationId: string): Promise<boolean>;
 }
 
 /** The AI link of a gateway. */
@@ -51,10 +54,12 @@ export function aiLink(context: RouteContext): AiLink {
         throw new ServiceError('NOT_FOUND', 'No such conversation.');
       }
     },
-    join: (socket, conversationId) => {
+    join: async (socket, conversationId) => {
       if (!socket.connected) return false;
       void socket.join(rooms.ai(conversationId));
-      return true;
+      // Replies flow once this server receives the room's channel (Transport.roomsSubscribed).
+      await context.transport.roomsSubscribed();
+      return socket.connected;
     },
   };
 }

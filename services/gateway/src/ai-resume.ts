@@ -39,7 +39,8 @@ export async function resume(
     if (live) return live;
   }
   const stored = await link.anyWorker({ op: 'replay', ...ref });
-  if (!link.join(socket, conversationId)) throw new ServiceError('UNAVAILABLE', 'The connection closed during resume.');
+  if (!(await link.join(socket, conversationId)))
+    throw new ServiceError('UNAVAILABLE', 'The connection closed during resume.');
   sendChunks(socket, conversationId, messageId, stored);
   if (stored.end) socket.emit('ai:stream:end', stored.end);
   else if (stored.error) socket.emit('ai:error', stored.error);
@@ -66,7 +67,7 @@ async function resumeLive(
     });
   if (answer.state !== 'live') return undefined;
   const after = (): void => link.release(active.worker, messageId, socket.id);
-  if (!link.join(socket, conversationId)) {
+  if (!(await link.join(socket, conversationId))) {
     after();
     throw new ServiceError('UNAVAILABLE', 'The connection closed during resume.');
   }

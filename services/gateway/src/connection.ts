@@ -1,6 +1,7 @@
 import { DisposableStore, rooms, type Disposable } from '@ctos/protocol';
 import { refuseUnknownEvents } from './bind-event';
 import type { ConnectionLimits } from './connection-limits';
+import type { HandshakeMiddleware } from './handshake';
 import type { GatewayServer, GatewaySocket, RouteContext, RouteModule } from './types';
 
 /** The sockets a gateway has accepted. Disposing stops accepting more. */
@@ -17,8 +18,8 @@ export interface Connections extends Disposable {
 /**
  * Wires every socket that passed the handshake: counts it against the per-user and
  * per-address limits (a socket over either is disconnected at once), counts it in the
- * `sockets` gauge, puts it in its user's room (`rooms.user`), refuses the events nobody
- * handles and connects each route module, in order. Everything the socket holds is owned
+ * `sockets` gauge, refuses the events nobody handles and connects each route module, in
+ * order (its user's room it joined in {@link joinUserRoom}). Everything the socket holds is owned
  * by one store, released when it disconnects; {@link Connections.released} waits for
  * those releases, so a drain does not leave the registry before its sockets' detaches
  * are sent. Disposing stops wiring new sockets.
@@ -43,7 +44,6 @@ export function acceptConnections(
     owned.add(counted);
     context.metrics.sockets.inc();
     owned.defer(() => void context.metrics.sockets.dec());
-    void socket.join(rooms.user(user));
     owned.add(refuseUnknownEvents(socket, context));
     for (const module of modules) module.connect(socket, owned);
     let settle!: () => void;
@@ -84,4 +84,17 @@ async function settledWithin(pending: Array<Promise<void>>, withinMs: number): P
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The last handshake middleware: puts the socket in its user's room (`rooms.user`) and
+ * waits until this server receives that room's channel (`Transport.roomsSubscribed`)
+ * before the connection completes, so every message notification published after the
+ * client is connected reaches it.
+ */
+export function joinUserRoom(context: RouteContext): HandshakeMiddleware {
+  return (socket, next) => {
+    void socket.join(rooms.user(socket.data.user));
+    void context.transport.roomsSubscribed().then(() => next());
+  };
 }

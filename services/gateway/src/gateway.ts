@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Server } from 'socket.io';
 import { secretKey, type TokenPolicy } from './auth';
 import type { GatewayConfig } from './config';
-import { acceptConnections } from './connection';
+import { acceptConnections, joinUserRoom } from './connection';
 import { ConnectionLimits } from './connection-limits';
 import { handshake } from './handshake';
 import { createGatewayMetrics } from './metrics';
@@ -74,6 +74,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   for (const module of [...modules].reverse()) routing.add(module);
   const limits = new ConnectionLimits(config.GATEWAY_MAX_SOCKETS_PER_USER, config.GATEWAY_MAX_SOCKETS_PER_ADDRESS);
   io.use(handshake(io, context, limits, tokenPolicy(deps)));
+  io.use(joinUserRoom(context));
   const connections = routing.add(acceptConnections(io, context, modules, limits));
 
   // Released newest first: no resync once draining; every socket closed, which starts

@@ -7,26 +7,30 @@ export type Release = () => void;
 
 /**
  * The gateway's half of an attach, once the worker holds the session's output for
- * `socket`: joins the session's room and records the session on the socket, then returns
- * the {@link Release} to call once the acknowledgement is on its way — so a client sees
- * each byte once, in order, even while output is running. If the socket closed while
- * the worker answered (P09), no room is joined for it: the worker is told to release and
- * detach, and the result is undefined.
+ * `socket`: joins the session's room (and waits until this server receives the room's
+ * channel, see `Transport.roomsSubscribed`) and records the session on the socket, then
+ * returns the {@link Release} to call once the acknowledgement is on its way — so a client
+ * sees each byte once, in order, even while output is running. If the socket closed while
+ * the worker answered (P09) or while the room was being subscribed, it is not attached:
+ * the worker is told to release and detach, and the result is undefined.
  */
-export function joinSession(
+export async function joinSession(
   link: TerminalLink,
   socket: GatewaySocket,
   worker: string,
   sessionId: string,
-): Release | undefined {
+): Promise<Release | undefined> {
   const release = (): void =>
     void link.send(worker, { op: 'release', session_id: sessionId, socket: socket.id }).catch(() => undefined);
+  if (socket.connected) {
+    void socket.join(rooms.terminal(sessionId));
+    await link.context.transport.roomsSubscribed();
+  }
   if (!socket.connected) {
     release();
     void link.send(worker, { op: 'detach', session_id: sessionId, socket: socket.id }).catch(() => undefined);
     return undefined;
   }
-  void socket.join(rooms.terminal(sessionId));
   socket.data.terminals.add(sessionId);
   return release;
 }
@@ -60,7 +64,7 @@ export async function attachSocket(
       },
     )
     .catch(link.directory.forgetOnNotFound(sessionId));
-  const release = joinSession(link, socket, record.worker, sessionId);
+  const release = await joinSession(link, socket, record.worker, sessionId);
   if (!release) throw new ServiceError('UNAVAILABLE', 'The connection closed during attach.');
   return { reply, release };
 }

@@ -51,7 +51,7 @@ async function create(
   );
   const record: SessionRecord = { ...created, user };
   link.directory.remember(record);
-  const release = joinSession(link, socket, record.worker, created.session_id);
+  const release = await joinSession(link, socket, record.worker, created.session_id);
   if (!release) return {};
   return { data: { session_id: created.session_id, created_at: created.created_at }, after: release };
 }

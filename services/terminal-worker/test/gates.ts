@@ -37,6 +37,7 @@ export function withParts(transport: Transport, parts: { store?: KeyValueStore; 
     adapter: transport.adapter,
     store: parts.store ?? transport.store,
     attachServer: (server) => transport.attachServer(server),
+    roomsSubscribed: () => transport.roomsSubscribed(),
     onResubscribed: (listener) => transport.onResubscribed(listener),
     healthy: () => transport.healthy(),
     dispose: () => transport.dispose(),

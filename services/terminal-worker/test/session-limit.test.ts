@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { createTerminalWorker, loadTerminalWorkerConfig, type TerminalWorker } from '../src';
 import type { ShellIsolation } from '../src/shell-isolation';
 import { shellSpec } from '../src/shell-env';
+import { withParts } from './gates';
 
 const HEARTBEAT = { intervalMs: 1000, missedBeats: 3 };
 const WORKER = 'worker-under-test';
@@ -30,17 +31,7 @@ function gatedReads(transport: Transport, gate: (read: () => Promise<string[]>) 
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   }) as KeyValueStore;
-  return {
-    bus: transport.bus,
-    registry: transport.registry,
-    emitter: transport.emitter,
-    adapter: transport.adapter,
-    store,
-    attachServer: (server) => transport.attachServer(server),
-    onResubscribed: (listener) => transport.onResubscribed(listener),
-    healthy: () => transport.healthy(),
-    dispose: () => transport.dispose(),
-  };
+  return withParts(transport, { store });
 }
 
 // In-process with a hand-made store and isolation: the race needs the worker's own reads

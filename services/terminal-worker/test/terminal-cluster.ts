@@ -25,6 +25,8 @@ export interface TerminalCluster {
   config: TerminalWorkerConfig;
   /** The worker's own prom-client registry. */
   metrics: Registry;
+  /** Every Redis key and channel of this cluster starts with it (the Redis build). */
+  prefix: string;
   /** The value of one of the worker's metrics (without labels). */
   metric(name: string): Promise<number>;
   stop(): Promise<void>;
@@ -85,6 +87,7 @@ export async function startTerminalCluster(
     terminalWorker,
     config,
     metrics,
+    prefix: factory.prefix,
     metric: (name) => metricValue(metrics, name),
     async stop() {
       for (const gateway of gateways) await gateway.drain();

@@ -39,6 +39,7 @@ export function createMemoryTransport(cluster: MemoryCluster, options: MemoryTra
     store: cluster.store,
     adapter: cluster.hub.adapter() as unknown as AdapterFactory,
     attachServer: (server: Server) => cluster.hub.attach(server),
+    roomsSubscribed: async () => undefined,
     onResubscribed: () => () => undefined,
     healthy: () => true,
     dispose: async () => {

@@ -1,17 +1,19 @@
 import type { Redis } from 'ioredis';
 
-/** The subscription commands `@socket.io/redis-adapter` sends and never awaits. */
+/** The subscription commands `@socket.io/redis-adapter` sends and never awaits (the sharded adapter's S-forms included). */
 const SUBSCRIPTION_COMMANDS: ReadonlySet<string | symbol> = new Set([
   'subscribe',
   'psubscribe',
+  'ssubscribe',
   'unsubscribe',
   'punsubscribe',
+  'sunsubscribe',
 ]);
 
 /**
  * The subscriber connection as the Socket.IO adapter is given it. The adapter sends its
- * (P)SUBSCRIBE when a namespace is made and its (P)UNSUBSCRIBE when the server closes,
- * and awaits none of them: with Redis unreachable, each rejection would be unhandled
+ * SSUBSCRIBE when a namespace is made and whenever a room appears on this server, its
+ * SUNSUBSCRIBE when a room is gone and when the server closes, and awaits none of them: with Redis unreachable, each rejection would be unhandled
  * (a gateway drained during an outage logged two `unhandled promise rejection` errors).
  *
  * Here each is handled: a subscribe that fails is sent again on the connection's next
@@ -33,7 +35,7 @@ export function adapterSubscription(connection: Redis): Redis {
       if (typeof value !== 'function') return value;
       const method = value as (...args: unknown[]) => unknown;
       if (!SUBSCRIPTION_COMMANDS.has(property)) return method.bind(target);
-      const subscribing = property === 'subscribe' || property === 'psubscribe';
+      const subscribing = !String(property).includes('unsubscribe');
       return (...args: unknown[]): Promise<unknown> => {
         const kind = subscribing ? String(property) : String(property).replace('un', '');
         const key = `${kind} ${JSON.stringify(args)}`;

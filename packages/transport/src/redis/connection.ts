@@ -125,7 +125,7 @@ export class RedisKeys {
   get deathChannel(): string {
     return `${this.prefix}:deaths`;
   }
-  /** The key that `@socket.io/redis-adapter` and `@socket.io/redis-emitter` must share. */
+  /** The channel prefix of `@socket.io/redis-adapter`'s sharded adapter, which the room emitter must share. */
   get adapterKey(): string {
     return `${this.prefix}:socket.io`;
   }

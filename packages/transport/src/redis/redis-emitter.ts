@@ -1,28 +1,43 @@
-import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type { ServerEventName } from '@ctos/protocol';
 import type { RoomEmitter, ServerPayload } from '../types';
 import { isLost } from './connection';
 
+/** `MessageType.BROADCAST` of socket.io-adapter's cluster protocol (socket.io-adapter 2.5). */
+const BROADCAST = 3;
+/** `PacketType.EVENT` of socket.io-parser. */
+const EVENT = 2;
 /**
- * A {@link RoomEmitter} speaking the `@socket.io/redis-emitter` protocol on the
- * adapter's key, always in the main namespace `/` (P12 in docs/pitfalls.md: a namespace spelled
- * without its slash is a silent black hole, so callers cannot choose one).
- *
- * The emitter library fires PUBLISH and forgets the promise; we hand it a client whose
- * `publish` keeps that promise, so each emit's delivery to Redis can be awaited (the
- * terminal's output coalescing depends on knowing what is in flight) and a failure is
- * reported instead of becoming an unhandled rejection.
+ * The sender id of messages no server sent: the cluster adapter ignores only its own
+ * (the value `@socket.io/redis-emitter` uses).
  */
-export function redisRoomEmitter(redis: Redis, adapterKey: string, onError: (error: unknown) => void): RoomEmitter {
-  let lastPublish: Promise<unknown> | undefined;
-  const client = {
-    publish(channel: string, message: string | Buffer): Promise<unknown> {
-      lastPublish = redis.publish(channel, message);
-      return lastPublish;
-    },
-  };
-  const emitter = new Emitter(client, { key: adapterKey });
+const EMITTER_UID = 'emitter';
+
+/**
+ * The channel of `room` in the main namespace, as `createShardedAdapter` names it with
+ * `subscriptionMode: 'dynamic'`: `<prefix>#/#<room>#`, which only gateways with a socket
+ * in that room subscribe to. Several rooms at once go to the namespace's channel, which
+ * every gateway reads.
+ */
+export function roomChannel(channelPrefix: string, rooms: readonly string[]): string {
+  return rooms.length === 1 ? `${channelPrefix}#/#${rooms[0]}#` : `${channelPrefix}#/#`;
+}
+
+/**
+ * A {@link RoomEmitter} for gateways on `@socket.io/redis-adapter`'s sharded adapter in
+ * dynamic mode: each emit is one SPUBLISH of a cluster-adapter BROADCAST message (JSON,
+ * as the adapter reads it) on the room's own channel, so it reaches only the gateways
+ * holding a socket in that room (issue 17: a gateway pays only for what it delivers).
+ * Always in the main namespace `/` (P12 in docs/pitfalls.md: a namespace spelled without
+ * its slash is a silent black hole, so callers cannot choose one).
+ *
+ * The `@socket.io/redis-emitter` library speaks only the classic adapter's protocol; this
+ * is the same message the sharded adapter itself publishes for a server's
+ * `io.to(room).emit(event, payload)`. Each emit's SPUBLISH is awaited, so its hand-over to
+ * Redis is known (the terminal's output pump and the reply relay depend on it), and a
+ * failure is reported instead of becoming an unhandled rejection.
+ */
+export function redisRoomEmitter(redis: Redis, channelPrefix: string, onError: (error: unknown) => void): RoomEmitter {
   return {
     emit: async <E extends ServerEventName>(room: string | string[], event: E, payload: ServerPayload<E>) => {
       if (isLost(redis)) {
@@ -30,12 +45,15 @@ export function redisRoomEmitter(redis: Redis, adapterKey: string, onError: (err
         onError(new Error(`redis connection is ${redis.status}`));
         return false;
       }
-      lastPublish = undefined;
-      emitter.to(room).emit(event, payload);
-      const sent = lastPublish as Promise<unknown> | undefined;
-      if (!sent) return true;
+      const rooms = typeof room === 'string' ? [room] : room;
+      const message = JSON.stringify({
+        uid: EMITTER_UID,
+        nsp: '/',
+        type: BROADCAST,
+        data: { opts: { rooms, except: [], flags: {} }, packet: { type: EVENT, data: [event, payload], nsp: '/' } },
+      });
       try {
-        await sent;
+        await redis.spublish(roomChannel(channelPrefix, rooms), message);
         return true;
       } catch (error) {
         onError(error);

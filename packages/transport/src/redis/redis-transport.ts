@@ -1,4 +1,4 @@
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import { EndpointBus, type BusObserver } from '../bus';
 import { HeartbeatRegistry, type RegistryObserver } from '../registry';
@@ -79,27 +79,19 @@ export function createRedisTransport(options: RedisTransportOptions): Transport 
   });
   const bus = new EndpointBus(options.id, backend, registry, observer);
   const resubscribed = new Set<() => void>();
-  let adapter: AdapterFactory | undefined;
+  const rooms = roomSubscriptions(redis, subscription, keys.adapterKey, () => {
+    for (const listener of resubscribed) listener();
+  });
   return {
     bus,
     registry,
     emitter: redisRoomEmitter(redis, keys.adapterKey, (error) => outage.emitFailed(error)),
     store: new RedisStore(redis, keys.prefix),
     get adapter(): AdapterFactory {
-      // Room events and bus replies arrive on one connection, so in the order Redis took
-      // them: a worker publishes its output and then its answer to an attach on one
-      // connection, and a gateway that joins the room on that answer has already seen
-      // (and not delivered) every chunk the answer's replay holds. On two connections a
-      // chunk could arrive after the join and reach the socket twice.
-      if (!adapter) {
-        notifyWhenResubscribed(subscription, () => {
-          for (const listener of resubscribed) listener();
-        });
-        adapter = createAdapter(redis, adapterSubscription(subscription), { key: keys.adapterKey }) as AdapterFactory;
-      }
-      return adapter;
+      return rooms.adapter();
     },
     attachServer: () => () => undefined,
+    roomsSubscribed: () => rooms.subscribed(),
     onResubscribed: (listener) => {
       resubscribed.add(listener);
       return () => resubscribed.delete(listener);
@@ -111,6 +103,43 @@ export function createRedisTransport(options: RedisTransportOptions): Transport 
       await bus.dispose();
       await registry.dispose();
       for (const connection of connections) connection.disconnect();
+    },
+  };
+}
+
+/**
+ * A gateway's rooms over Redis: the sharded adapter, made on demand, on the process's one
+ * subscriber connection. Each room has a channel of its own, subscribed while this server
+ * has a socket in it (dynamic mode), so a gateway receives only what it delivers. Room
+ * events and bus replies arrive on that one connection, in the order Redis took them: a
+ * worker publishes its output and then its answer to an attach on one connection, and a
+ * gateway that joins the room on that answer has already seen (and not delivered) every
+ * chunk the answer's replay holds; on two connections such a chunk could arrive after the
+ * join and reach the socket twice.
+ */
+function roomSubscriptions(
+  redis: Redis,
+  subscription: Redis,
+  channelPrefix: string,
+  onResubscribed: () => void,
+): { adapter(): AdapterFactory; subscribed(): Promise<void> } {
+  let adapter: AdapterFactory | undefined;
+  return {
+    adapter: () => {
+      if (!adapter) {
+        notifyWhenResubscribed(subscription, onResubscribed);
+        adapter = createShardedAdapter(redis, adapterSubscription(subscription), {
+          channelPrefix,
+          subscriptionMode: 'dynamic',
+        }) as AdapterFactory;
+      }
+      return adapter;
+    },
+    // Redis answers the commands of one connection in order: the PING's answer comes after
+    // every SSUBSCRIBE sent before it. Down, there is nothing to wait for: the gateway
+    // resynchronises its clients once the subscriptions are back.
+    subscribed: async () => {
+      if (adapter) await subscription.ping().catch(() => undefined);
     },
   };
 }
