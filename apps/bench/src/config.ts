@@ -2,8 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseConfig, setting } from '@ctos/runtime';
 
-/** The six figures of issue 8, by the name `BENCH_FIGURES` selects them with. */
-export const FIGURE_IDS = ['keystroke', 'throughput', 'sessions', 'sockets', 'ai', 'fanout'] as const;
+/** The six figures of issue 8 and issue 17's gateway figure, by the name `BENCH_FIGURES` selects them with. */
+export const FIGURE_IDS = ['keystroke', 'throughput', 'sessions', 'sockets', 'ai', 'fanout', 'gateways'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 /** Where `results/` is: beside `src/` and `dist/` in this package. */
@@ -14,7 +14,7 @@ const PACKAGE_ROOT = path.resolve(__dirname, '..');
  * variables exist to run a smaller benchmark while working on one hot path.
  */
 export const benchSettings = {
-  /** Comma-separated subset of `keystroke,throughput,sessions,sockets,ai,fanout`; default all six. */
+  /** Comma-separated subset of `keystroke,throughput,sessions,sockets,ai,fanout,gateways`; default all seven. */
   BENCH_FIGURES: setting.list([...FIGURE_IDS]).pipe(z.array(z.enum(FIGURE_IDS)).min(1)),
   /** Keystroke round trips measured per path (issue 8: 2,000). */
   BENCH_ECHO_ROUNDS: setting.int(2000, 10, 1_000_000),

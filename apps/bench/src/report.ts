@@ -13,7 +13,7 @@ export type Comparison = 'offset' | 'ratio' | 'absolute';
 export interface FigureRow {
   /** Stable key, e.g. `keystroke.cluster.p50`, for comparing runs. */
   key: string;
-  /** Issue 8's figure number, 1–6. */
+  /** Issue 8's figure number, 1–6; 7 is issue 17's gateway figure. */
   figure: number;
   /** What was measured, for people. */
   label: string;
@@ -34,7 +34,7 @@ export interface FigureRow {
   note?: string;
 }
 
-/** A row for a figure that could not be measured at all, so the table still lists all six. */
+/** A row for a figure that could not be measured at all, so the table still lists every one. */
 export function unmeasured(figure: number, key: string, label: string, reason: string): FigureRow {
   return {
     key,

@@ -4,6 +4,7 @@ import type { BenchConfig, FigureId } from './config';
 import { startEchoServer, type EchoServer } from './echo-server';
 import { aiRelayFigure, startScriptedStandin } from './figures/ai-relay';
 import { fanoutFigure } from './figures/fanout';
+import { gatewayIsolationFigure } from './figures/gateway-isolation';
 import { idleSocketsFigure } from './figures/idle-sockets';
 import { keystrokeBaselineRows, keystrokeBaselines, keystrokeRows, keystrokeThrough } from './figures/keystroke';
 import { sessionsFigure } from './figures/sessions';
@@ -67,7 +68,7 @@ export async function runFigures(config: BenchConfig, running: Running, context:
   const plan: Plan = { want: (id) => config.BENCH_FIGURES.includes(id), pidNames: new Map() };
   const baselines = await measureBaselines(plan, running, context);
   if (plan.want('keystroke') || plan.want('throughput')) await embeddedFigures(plan, baselines, running, context);
-  const throughCluster: FigureId[] = ['keystroke', 'throughput', 'sessions', 'sockets', 'ai', 'fanout'];
+  const throughCluster: FigureId[] = ['keystroke', 'throughput', 'sessions', 'sockets', 'ai', 'fanout', 'gateways'];
   if (throughCluster.some(plan.want)) await clusterRun(config, plan, baselines, running, context);
   context.progress('stopping everything');
   await stopEverything(running);
@@ -149,7 +150,7 @@ async function clusterRun(
   await clusterFigures(plan, baselines, cluster, standinUrl, context);
 }
 
-/** Figures 1–6 through the running cluster, each as the settings ask. */
+/** Figures 1–7 through the running cluster, each as the settings ask (7 last: it adds gateways). */
 async function clusterFigures(
   plan: Plan,
   baselines: Baselines,
@@ -178,6 +179,7 @@ async function clusterFigures(
     );
   }
   if (want('fanout')) rows.push(...(await fanoutFigure(context, cluster)));
+  if (want('gateways')) rows.push(...(await gatewayIsolationFigure(context, cluster)));
 }
 
 /** The cluster's rows when it did not start: every wanted figure, unmeasured. */
@@ -191,5 +193,6 @@ function unmeasuredClusterRows(plan: Plan, baselines: Baselines): FigureRow[] {
     ...(want('sockets') ? [unmeasured(4, 'sockets', 'idle sockets per gateway', reason)] : []),
     ...(want('ai') ? [unmeasured(5, 'ai', 'AI relay overhead', reason)] : []),
     ...(want('fanout') ? [unmeasured(6, 'fanout', 'message fan-out', reason)] : []),
+    ...(want('gateways') ? [unmeasured(7, 'gateways', 'gateway CPU for output it does not deliver', reason)] : []),
   ];
 }

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import type { ClusterProcessInfo } from '@ctos/launcher';
+import { connectClient, signToken } from '@ctos/testkit';
+import type { FigureRow } from '../report';
+import { attempt, type RunContext } from '../run-context';
+import type { ClusterSystem } from '../systems';
+import { closeTerminal, createTerminal, floodTerminal } from '../terminal-client';
+
+/** Issue 17: the gateways that hold no socket of a flooded session together use at most this share of the one that does. */
+const MAX_SHARE = 0.05;
+/** Issue 17's setting: four gateways, a flood to a socket on one of them. */
+const GATEWAYS = 4;
+/** `sysconf(_SC_CLK_TCK)` on Linux: /proc/<pid>/stat counts CPU time in these ticks per second. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time process `pid` has used, user and system (ms), from /proc/<pid>/stat (proc(5)). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * Issue 17's gateway figure: the cluster grows to four gateways; a client connected
+ * straight to the first floods its terminal; the CPU each gateway used meanwhile is read
+ * from /proc. The figure is the CPU the other three used together, beside the delivering
+ * gateway's (the baseline, same run): per-room channels mean they receive none of it.
+ */
+export async function gatewayIsolationFigure(context: RunContext, cluster: ClusterSystem): Promise<FigureRow[]> {
+  const bytes = Math.min(context.config.BENCH_FLOOD_BYTES, 50_000_000);
+  context.progress(`7 gateways: growing to ${GATEWAYS}, flooding ${bytes / 1e6} MB to a socket on one`);
+  const result = await attempt(context, 'gateway isolation', async () => {
+    const gateways: ClusterProcessInfo[] = [...cluster.gateways];
+    while (gateways.length < GATEWAYS) gateways.push(await cluster.cluster.addProcess('gateway'));
+    const [delivering, ...others] = gateways as [ClusterProcessInfo, ...ClusterProcessInfo[]];
+    const url = `http://127.0.0.1:${delivering.port}`;
+    const socket = await connectClient(url, await signToken('bench-gateways', { secret: cluster.cluster.jwtSecret }));
+    try {
+      const { sessionId } = await createTerminal(socket, true);
+      const before = gateways.map((g) => cpuMs(g.pid));
+      const flood = await floodTerminal(socket, sessionId, bytes);
+      const used = gateways.map((g, i) => cpuMs(g.pid) - before[i]!);
+      await closeTerminal(socket, sessionId);
+      if (flood.bytes < bytes) throw new Error(`only ${flood.bytes} of ${bytes} bytes arrived`);
+      const othersMs = used.slice(1).reduce((sum, ms) => sum + ms, 0);
+      return {
+        deliveringMs: used[0]!,
+        othersMs,
+        perGateway: used,
+        gateways: [delivering, ...others].map((g) => g.name),
+      };
+    } finally {
+      socket.close();
+    }
+  });
+  context.details.gateway_isolation = result;
+  return [
+    {
+      key: 'gateways.others_cpu',
+      figure: 7,
+      label: `CPU of the ${GATEWAYS - 1} gateways without a socket in a flooded session`,
+      value: result?.othersMs ?? null,
+      unit: 'ms',
+      baseline: result?.deliveringMs ?? null,
+      baselineLabel: '(the delivering gateway)',
+      comparison: 'ratio',
+      target: `≤ ${MAX_SHARE} × baseline`,
+      met: result ? result.othersMs <= MAX_SHARE * result.deliveringMs : null,
+      note: `CPU time from /proc, in ${1000 / CLOCK_TICKS_PER_SECOND} ms ticks`,
+    },
+  ];
+}
