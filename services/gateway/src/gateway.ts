@@ -12,7 +12,7 @@ import type { GatewayConfig } from './config';
 import { acceptConnections, joinUserRoom } from './connection';
 import { ConnectionLimits } from './connection-limits';
 import { handshake } from './handshake';
-import { createGatewayMetrics } from './metrics';
+import { createGatewayMetrics, liveWorkersGauge } from './metrics';
 import { resyncAfterOutages, resynchroniser } from './resync';
 import { closeOnDispose, createSocketServer } from './socket-server';
 import { terminalRoutes } from './terminal-routes';
@@ -146,15 +146,16 @@ async function drainInTurn(steps: Record<string, DisposableStore>): Promise<void
   if (failures.length > 0) throw new AggregateError(failures, `the gateway drain failed at: ${failed.join(', ')}`);
 }
 
-/** The operational HTTP app (health, readiness by worker kind, metrics), with what `deps.mount` adds. */
+/**
+ * The operational HTTP app (health, readiness, metrics), with what `deps.mount` adds.
+ * Ready means "can serve": Redis reachable. A kind of worker missing takes no gateway out
+ * of the load balancer (every gateway would be missing it alike); its events answer
+ * `UNAVAILABLE`, and `ctos_gateway_live_workers{kind}` shows it.
+ */
 function opsApp(deps: GatewayDeps): Express {
   const { transport } = deps;
-  const app = createOpsApp(deps.metrics, {
-    transport: () => transport.healthy(),
-    terminal_workers: async () => (await transport.registry.live('terminal')).length > 0,
-    message_workers: async () => (await transport.registry.live('message')).length > 0,
-    ai_workers: async () => (await transport.registry.live('ai')).length > 0,
-  });
+  liveWorkersGauge(deps.metrics, transport);
+  const app = createOpsApp(deps.metrics, { transport: () => transport.healthy() });
   deps.mount?.(app);
   return app;
 }

@@ -1,3 +1,4 @@
+import type { Transport } from '@ctos/transport';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** The gateway's own metrics (see deploy/OPERATIONS.md for what each means). */
@@ -42,4 +43,29 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       registers: [registry],
     }),
   };
+}
+
+/** The kinds of worker a gateway routes to, as `ctos_gateway_live_workers` labels them. */
+const WORKER_KINDS = ['terminal', 'ai', 'message'] as const;
+
+/**
+ * `ctos_gateway_live_workers{kind}`: live workers of each kind in the registry, read at
+ * each scrape. While the registry cannot be read (Redis unreachable) a scrape keeps the
+ * last values; `/readyz` says the gateway is not ready then.
+ */
+export function liveWorkersGauge(registry: Registry, transport: Transport): void {
+  new Gauge({
+    name: 'ctos_gateway_live_workers',
+    help: 'Live workers of each kind in the registry, as this gateway sees them (0: that kind of event answers UNAVAILABLE).',
+    labelNames: ['kind'],
+    registers: [registry],
+    async collect() {
+      await Promise.all(
+        WORKER_KINDS.map(async (kind) => {
+          const live = await transport.registry.live(kind).catch(() => undefined);
+          if (live) this.set({ kind }, live.length);
+        }),
+      );
+    },
+  });
 }

@@ -69,7 +69,7 @@ describe('services given their secrets only as files (npx tsc -b first)', () => 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('connect to a Redis that requires a password, and work end to end with the secrets from the files', async () => {
+  it('connect to a Redis that requires a password, and work end to end with the secrets from the files; the gateway is ready without terminal- or ai-workers, whose events answer UNAVAILABLE', async () => {
     // Every Redis connection up (authenticated with the password from its file), and the
     // gateway sees the message-worker through Redis; no terminal or AI worker runs here.
     const failing = async (service: ServiceProcess): Promise<string[]> =>
@@ -77,8 +77,15 @@ describe('services given their secrets only as files (npx tsc -b first)', () => 
     await waitFor(async () => (await failing(processes[0]!)).length === 0, {
       message: 'the message-worker to be ready',
     });
-    await waitFor(async () => (await failing(gateway)).join() === 'terminal_workers,ai_workers', {
-      message: 'the gateway to be ready but for the absent workers',
+    // Ready although no terminal- or ai-worker runs (those events answer UNAVAILABLE),
+    // and the gauge says which kinds are live.
+    await waitFor(async () => (await failing(gateway)).length === 0, { message: 'the gateway to be ready' });
+    const metrics = await (await fetch(`http://127.0.0.1:${gateway.port}/metrics`)).text();
+    const live = [...metrics.matchAll(/^ctos_gateway_live_workers\{kind="(\w+)"[^}]*\} (\d+)$/gm)];
+    expect(Object.fromEntries(live.map(([, kind, count]) => [kind, Number(count)]))).toEqual({
+      ai: 0,
+      message: 1,
+      terminal: 0,
     });
     const socket = await connectClient(
       `http://127.0.0.1:${gateway.port}`,
@@ -93,6 +100,13 @@ describe('services given their secrets only as files (npx tsc -b first)', () => 
       });
       expect(response.status).toBe(201);
       expect((await received).title).toBe('from a file');
+      // The kinds with no worker answer UNAVAILABLE, on a gateway that stays ready.
+      const ai = await socket.emitWithAck('ai:message', { conversation_id: 'no-worker', content: 'hello' });
+      const terminal = await socket.emitWithAck('terminal:create', { cols: 80, rows: 24 });
+      expect([ai.success ? 'ok' : ai.code, terminal.success ? 'ok' : terminal.code]).toEqual([
+        'UNAVAILABLE',
+        'UNAVAILABLE',
+      ]);
     } finally {
       socket.close();
     }
