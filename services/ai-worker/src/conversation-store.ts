@@ -55,12 +55,15 @@ export class ConversationStore {
   async claim(conversationId: string, user: string, firstMessage: string): Promise<boolean> {
     if (await this.store.set(keys.owner(conversationId), user, { nx: true })) {
       const at = new Date(this.now()).toISOString();
-      await this.store.hset(keys.conversation(conversationId), {
-        title: titleOf(firstMessage),
-        created_at: at,
-        updated_at: at,
-      });
-      await this.store.zadd(keys.userConversations(user), this.now(), conversationId);
+      // Sent together, answered in one round trip (see {@link writeInOrder}).
+      await writeInOrder([
+        this.store.hset(keys.conversation(conversationId), {
+          title: titleOf(firstMessage),
+          created_at: at,
+          updated_at: at,
+        }),
+        this.store.zadd(keys.userConversations(user), this.now(), conversationId),
+      ]);
       return true;
     }
     return (await this.owner(conversationId)) === user;
@@ -86,30 +89,34 @@ export class ConversationStore {
   /** Stores a user turn and returns its id. */
   async addUserMessage(conversationId: string, user: string, content: string): Promise<string> {
     const messageId = randomUUID();
-    await this.store.hset(keys.message(conversationId, messageId), {
-      role: 'user',
-      status: 'complete',
-      created_at: new Date(this.now()).toISOString(),
-      content,
-    } satisfies AiStoredMessageFields);
-    await this.store.rpush(keys.messages(conversationId), messageId);
-    await this.touch(conversationId, user);
+    await writeInOrder([
+      this.store.hset(keys.message(conversationId, messageId), {
+        role: 'user',
+        status: 'complete',
+        created_at: new Date(this.now()).toISOString(),
+        content,
+      } satisfies AiStoredMessageFields),
+      this.store.rpush(keys.messages(conversationId), messageId),
+      ...this.touchWrites(conversationId, user),
+    ]);
     return messageId;
   }
 
   /** Stores a reply that starts streaming on `worker`, and lists it as that worker's. */
   async addReply(conversationId: string, messageId: string, worker: string): Promise<void> {
-    await this.store.hset(keys.message(conversationId, messageId), {
-      role: 'assistant',
-      status: 'streaming',
-      created_at: new Date(this.now()).toISOString(),
-      worker,
-    } satisfies AiStoredMessageFields);
-    await this.store.rpush(keys.messages(conversationId), messageId);
-    await this.store.sadd(
-      keys.inFlight(worker),
-      encodeAiRecord({ conversation_id: conversationId, message_id: messageId }),
-    );
+    await writeInOrder([
+      this.store.hset(keys.message(conversationId, messageId), {
+        role: 'assistant',
+        status: 'streaming',
+        created_at: new Date(this.now()).toISOString(),
+        worker,
+      } satisfies AiStoredMessageFields),
+      this.store.rpush(keys.messages(conversationId), messageId),
+      this.store.sadd(
+        keys.inFlight(worker),
+        encodeAiRecord({ conversation_id: conversationId, message_id: messageId }),
+      ),
+    ]);
   }
 
   /** Appends one chunk of a streaming reply (its index is its position). */
@@ -138,13 +145,15 @@ export class ConversationStore {
   ): Promise<void> {
     const fields: Record<string, string> = {};
     for (const [name, value] of Object.entries(outcome)) if (value !== undefined) fields[name] = value;
-    await this.store.hset(keys.message(conversationId, messageId), fields);
-    await this.store.expire(keys.chunks(conversationId, messageId), AI_CHUNKS_TTL_MS);
-    await this.store.srem(
-      keys.inFlight(worker),
-      encodeAiRecord({ conversation_id: conversationId, message_id: messageId }),
-    );
-    await this.touch(conversationId, user);
+    await writeInOrder([
+      this.store.hset(keys.message(conversationId, messageId), fields),
+      this.store.expire(keys.chunks(conversationId, messageId), AI_CHUNKS_TTL_MS),
+      this.store.srem(
+        keys.inFlight(worker),
+        encodeAiRecord({ conversation_id: conversationId, message_id: messageId }),
+      ),
+      ...this.touchWrites(conversationId, user),
+    ]);
   }
 
   /** One stored message, or null when the conversation has no such message. */
@@ -243,9 +252,12 @@ export class ConversationStore {
     return (await this.store.lrange(keys.chunks(conversationId, messageId), 0, -1)).join('');
   }
 
-  private async touch(conversationId: string, user: string): Promise<void> {
-    await this.store.hset(keys.conversation(conversationId), { updated_at: new Date(this.now()).toISOString() });
-    await this.store.zadd(keys.userConversations(user), this.now(), conversationId);
+  /** The writes that mark the conversation updated now, started (see {@link writeInOrder}). */
+  private touchWrites(conversationId: string, user: string): Array<Promise<unknown>> {
+    return [
+      this.store.hset(keys.conversation(conversationId), { updated_at: new Date(this.now()).toISOString() }),
+      this.store.zadd(keys.userConversations(user), this.now(), conversationId),
+    ];
   }
 }
 
@@ -257,4 +269,17 @@ export function titleOf(message: string): string {
     .slice(0, TITLE_CHARS - 1)
     .join('');
   return `${cut}…`;
+}
+
+/**
+ * Awaits writes that were started one after another in the same tick: the store sends
+ * them in that order on one connection, and Redis applies them in that order, so they
+ * cost one round trip instead of one each (the AI relay's time to first chunk waits on
+ * them). Settles once all have; rejects with the first failure, after all settled — as
+ * with one-by-one writes, a failure may leave the earlier ones done.
+ */
+async function writeInOrder(writes: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(writes);
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }

@@ -199,8 +199,11 @@ export class MessageIntake {
         Math.max(0, config.AI_CONTEXT_BUDGET_CHARS - content.length),
       );
       // Stored before the call: whatever happens upstream, what the user typed is kept.
-      await conversations.addUserMessage(conversationId, turn.user, content);
-      await conversations.addReply(conversationId, messageId, worker);
+      // Both sent at once, in this order, answered in one round trip.
+      await Promise.all([
+        conversations.addUserMessage(conversationId, turn.user, content),
+        conversations.addReply(conversationId, messageId, worker),
+      ]);
       return earlier;
     } catch (error) {
       await conversations.unlockReply(conversationId, messageId).catch((unlockError: unknown) => {
