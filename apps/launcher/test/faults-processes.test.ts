@@ -11,12 +11,12 @@
 import type { AiHistoryMessage } from '@ctos/protocol';
 import { waitFor, waitForValue } from '@ctos/testkit';
 import { Redis } from 'ioredis';
+import type { ClusterProcessInfo } from '../src/cluster';
 import {
   metric,
   numberedLines,
   oneTo,
   postWithRetries,
-  readiness,
   RecoveringClient,
   slowReplyPrompt,
   slowReplyText,
@@ -199,7 +199,8 @@ describe('process kills on the process cluster', () => {
     // Started again (history is read through an ai-worker), the reply is stored as
     // interrupted, never complete, with every chunk the client saw; a retry works.
     await system.cluster.addProcess('ai-worker');
-    await waitFor(async () => (await readiness(system.running('gateway'))).every((s) => s === 200), {
+    const aiWorkers = (gateway: ClusterProcessInfo) => metric(gateway, 'ctos_gateway_live_workers', '{kind="ai"}');
+    await waitFor(async () => (await Promise.all(system.running('gateway').map(aiWorkers))).every((n) => n === 1), {
       message: 'the gateways to see the new ai-worker',
     });
     const received = RecoveringClient.text(reply);

@@ -134,13 +134,20 @@ export function readiness(processes: ClusterProcessInfo[]): Promise<number[]> {
   return Promise.all(processes.map(async (p) => (await httpGet(opsPort(p), '/readyz')).status));
 }
 
-/** A metric's value (the first series whose name and labels match) in a process's /metrics. */
+/**
+ * A metric's value in a process's /metrics: the first series called `name` that has every
+ * label of `labels` (`{kind="ai"}`; others, like `service`, may be there too).
+ */
 export async function metric(info: ClusterProcessInfo, name: string, labels = ''): Promise<number> {
   const { body } = await httpGet(opsPort(info), '/metrics');
-  const escaped = `${name}${labels}`.replace(/[{}"]/g, (c) => `\\${c}`);
-  const match = body.match(new RegExp(`^${escaped}(?:\\{[^}]*\\})? ([-+\\d.e]+)$`, 'm'));
-  if (!match) throw new Error(`${info.name} has no ${name}${labels}`);
-  return Number(match[1]);
+  const wanted = labels
+    .replace(/^\{|\}$/g, '')
+    .split(',')
+    .filter(Boolean);
+  for (const [, have = '', value] of body.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? ([-+\\d.e]+)$`, 'gm'))) {
+    if (wanted.every((label) => have.split(',').includes(label))) return Number(value);
+  }
+  throw new Error(`${info.name} has no ${name}${labels}`);
 }
 
 /** Lines of `name` from position `from` on whose JSON `msg` is `message`. */
