@@ -183,5 +183,40 @@ describe('the Redis transport under faults', () => {
         admin.disconnect();
       }
     });
+
+    it('restores after a restart the rooms a gateway still has, and not one it left during the outage', async () => {
+      const admin = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+      const io = new Server(createServer());
+      const subscribers = async (room: string): Promise<number> => {
+        const [, count] = (await admin.call('PUBSUB', 'SHARDNUMSUB', `own:socket.io#/#${room}#`)) as [string, number];
+        return Number(count);
+      };
+      try {
+        const gateway = open(redis.url, 'own', 'rooms-gateway');
+        io.adapter(gateway.adapter!);
+        const rooms = io.of('/').adapter;
+        await rooms.addAll('socket-a', new Set(['room-kept']));
+        await rooms.addAll('socket-b', new Set(['room-left']));
+        await admin.connect();
+        await waitFor(async () => (await subscribers('room-kept')) + (await subscribers('room-left')) === 2, {
+          message: 'both rooms subscribed',
+        });
+
+        redis.signal('SIGKILL');
+        await new Promise<void>((resolve) => redis.process.once('exit', () => resolve()));
+        rooms.delAll('socket-b'); // its SUNSUBSCRIBE goes into the outage
+        // Long enough for ioredis to fail that command (three connection attempts).
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await redis.restart();
+        await waitFor(async () => (await subscribers('room-kept')) === 1, {
+          timeoutMs: 8000,
+          message: 'the room still held to be subscribed again',
+        });
+        expect(await subscribers('room-left')).toBe(0);
+      } finally {
+        await new Promise<void>((resolve) => io.close(() => resolve()));
+        admin.disconnect();
+      }
+    });
   });
 });

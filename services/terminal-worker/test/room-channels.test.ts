@@ -33,7 +33,7 @@ describe('room channels over Redis (two gateways)', () => {
   /** Shard channels each gateway's subscriber reads (`CLIENT LIST`'s `ssub`), by gateway. */
   const shardSubscriptions = async (): Promise<number[]> => {
     const clients = (await admin.call('CLIENT', 'LIST')) as string;
-    return [0, 1].map((n) => Number(new RegExp(`name=ctos:gateway-${n}:sub .*?ssub=(\\d+)`).exec(clients)?.[1]));
+    return cluster.gatewayIds.map((id) => Number(new RegExp(`name=ctos:${id}:sub .*?ssub=(\\d+)`).exec(clients)?.[1]));
   };
   /** Subscribers of a room's channel, as Redis counts them. */
   const subscribers = async (room: string): Promise<number> => {

@@ -27,6 +27,8 @@ export interface TerminalCluster {
   metrics: Registry;
   /** Every Redis key and channel of this cluster starts with it (the Redis build). */
   prefix: string;
+  /** Each gateway's id (its Redis connections are named `ctos:<id>:<role>`). */
+  gatewayIds: string[];
   /** The value of one of the worker's metrics (without labels). */
   metric(name: string): Promise<number>;
   stop(): Promise<void>;
@@ -65,10 +67,14 @@ export async function startTerminalCluster(
   const gatewayConfig = loadGatewayConfig({ AUTH_JWT_SECRET: TEST_SHELL_ENV.AUTH_JWT_SECRET, LOG_LEVEL: 'silent' });
   const gateways: Gateway[] = [];
   const urls: string[] = [];
+  const gatewayIds: string[] = [];
   for (let i = 0; i < (options.gateways ?? 1); i++) {
-    const transport = factory.open(`gateway-${i}`);
+    // Unique across concurrent runs on the shared Redis (connection names carry it).
+    const gatewayId = `gateway-${i}-${factory.prefix}`;
+    gatewayIds.push(gatewayId);
+    const transport = factory.open(gatewayId);
     const gateway = createGateway({
-      id: `gateway-${i}`,
+      id: gatewayId,
       config: gatewayConfig,
       jwtSecret: TEST_SHELL_ENV.AUTH_JWT_SECRET,
       transport,
@@ -88,6 +94,7 @@ export async function startTerminalCluster(
     config,
     metrics,
     prefix: factory.prefix,
+    gatewayIds,
     metric: (name) => metricValue(metrics, name),
     async stop() {
       for (const gateway of gateways) await gateway.drain();

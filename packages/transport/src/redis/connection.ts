@@ -54,7 +54,8 @@ interface FlushableRedis {
  * reconnect (`autoResendUnfulfilledCommands`), running twice whatever had run before the
  * drop — a keystroke typed twice, a reply chunk stored twice. Commands not yet written
  * wait for the reconnect and fail with the third attempt (`maxRetriesPerRequest: 2`).
- * Confirmed subscriptions are restored by ioredis (`autoResubscribe`).
+ * Confirmed subscriptions are restored by ioredis (`autoResubscribe`), unless `options`
+ * turn that off for a connection whose subscribers restore their own.
  */
 export function connectRedis(
   url: string,

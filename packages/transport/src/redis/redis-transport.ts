@@ -1,5 +1,5 @@
 import { createShardedAdapter } from '@socket.io/redis-adapter';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { EndpointBus, type BusObserver } from '../bus';
 import { HeartbeatRegistry, type RegistryObserver } from '../registry';
 import type { AdapterFactory, Transport } from '../transport';
@@ -46,18 +46,25 @@ export function createRedisTransport(options: RedisTransportOptions): Transport 
   const outage = new OutageTracker(observer);
   const connections: Redis[] = [];
   let disposed = false;
-  const open = (role: string): Redis => {
-    const connection = connectRedis(url, `ctos:${options.id}:${role}`, {
-      onDown: (name, error) => {
-        if (!disposed) outage.partDown(name, error);
+  const open = (role: string, connectionOptions: RedisOptions = {}): Redis => {
+    const connection = connectRedis(
+      url,
+      `ctos:${options.id}:${role}`,
+      {
+        onDown: (name, error) => {
+          if (!disposed) outage.partDown(name, error);
+        },
+        onUp: (name) => outage.partUp(name),
       },
-      onUp: (name) => outage.partUp(name),
-    });
+      connectionOptions,
+    );
     connections.push(connection);
     return connection;
   };
   const redis = open('cmd');
-  const subscription = open('sub');
+  // Its subscriptions are restored by their owners (Subscriber, adapterSubscription), whole,
+  // on every `ready`: ioredis would restore only those confirmed before the last drop.
+  const subscription = open('sub', { autoResubscribe: false });
   const subscriber = new Subscriber(subscription);
   const registry = new HeartbeatRegistry(
     redisRegistryBackend(redis, subscriber, keys),
@@ -108,6 +115,13 @@ export function createRedisTransport(options: RedisTransportOptions): Transport 
 }
 
 /**
+ * The longest a join waits for its room's subscription (ms). A subscription takes a round
+ * trip (well under a millisecond); a Redis that takes longer is paused or dropping, and
+ * then publishes nothing, or its drop makes the gateway resynchronise its clients.
+ */
+const SUBSCRIBED_WAIT_MS = 1000;
+
+/**
  * A gateway's rooms over Redis: the sharded adapter, made on demand, on the process's one
  * subscriber connection. Each room has a channel of its own, subscribed while this server
  * has a socket in it (dynamic mode), so a gateway receives only what it delivers. Room
@@ -127,19 +141,25 @@ function roomSubscriptions(
   return {
     adapter: () => {
       if (!adapter) {
+        // Subscriptions restored first: a client told to resync attaches after them.
+        const rooms = adapterSubscription(subscription);
         notifyWhenResubscribed(subscription, onResubscribed);
-        adapter = createShardedAdapter(redis, adapterSubscription(subscription), {
-          channelPrefix,
-          subscriptionMode: 'dynamic',
-        }) as AdapterFactory;
+        adapter = createShardedAdapter(redis, rooms, { channelPrefix, subscriptionMode: 'dynamic' }) as AdapterFactory;
       }
       return adapter;
     },
     // Redis answers the commands of one connection in order: the PING's answer comes after
     // every SSUBSCRIBE sent before it. Down, there is nothing to wait for: the gateway
-    // resynchronises its clients once the subscriptions are back.
+    // resynchronises its clients once the subscriptions are back. Paused, nothing is
+    // published either, so the wait is bounded rather than holding a connect for the pause.
     subscribed: async () => {
-      if (adapter) await subscription.ping().catch(() => undefined);
+      if (!adapter || subscription.status !== 'ready') return;
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([
+        subscription.ping().catch(() => undefined),
+        new Promise<void>((resolve) => (bound = setTimeout(resolve, SUBSCRIBED_WAIT_MS))),
+      ]);
+      clearTimeout(bound);
     },
   };
 }

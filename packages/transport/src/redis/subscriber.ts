@@ -4,10 +4,11 @@ import type { Redis } from 'ioredis';
  * One subscriber connection shared by every channel a process listens to (replies,
  * deaths), one listener set per channel.
  *
- * ioredis restores confirmed subscriptions after a reconnect (`autoResubscribe`), but
- * not one whose SUBSCRIBE failed (Redis was down when the process started): that one is
- * sent again on every `ready` until Redis confirms it, so a process that starts during
- * an outage still hears its replies once Redis is back.
+ * Every channel is subscribed again on every `ready`; the connection is opened with
+ * `autoResubscribe: false`, because ioredis restores only the subscriptions Redis had
+ * confirmed before the last drop: one whose SUBSCRIBE failed (Redis was down when the
+ * process started) or was still unanswered when the connection dropped a second time
+ * would be lost, and with it the process's replies.
  */
 export class Subscriber {
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
@@ -19,7 +20,7 @@ export class Subscriber {
       for (const handler of this.handlers.get(channel) ?? []) handler(message);
     });
     connection.on('ready', () => {
-      for (const channel of this.unconfirmed.keys()) this.trySubscribe(channel);
+      for (const channel of this.handlers.keys()) this.trySubscribe(channel);
     });
   }
 
