@@ -230,9 +230,13 @@ export class FlowControl {
     this.stallTimer = undefined;
     if (this.disposed || !this.paused) return;
     const cutoff = performance.now() - this.limits.flowStallMs;
+    const { end, pending } = this.position();
     let released = 0;
     for (const attachment of this.attachments.values()) {
-      if (attachment.flowControl && attachment.ackedAt <= cutoff) {
+      // Only a client that holds the PTY: one that has acked everything sent to it had
+      // nothing to ack while paused, however long ago its last ack was.
+      const holding = end - attachment.acked + pending > this.limits.flowLowBytes;
+      if (attachment.flowControl && holding && attachment.ackedAt <= cutoff) {
         attachment.flowControl = false;
         released++;
       }
