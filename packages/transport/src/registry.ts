@@ -1,3 +1,4 @@
+import { pendingAfter } from '@ctos/runtime';
 import { ServiceError } from '@ctos/protocol';
 import { BackendClock } from './registry-clock';
 import type {
@@ -168,12 +169,8 @@ export class HeartbeatRegistry implements Registry {
         this.beating.delete(timer);
         // At most the death deadline: a Redis that does not answer (paused) would hold the
         // drain for ever, and past the deadline the cluster declares this instance dead anyway.
-        let bound: NodeJS.Timeout | undefined;
-        await Promise.race([
-          this.guard('remove', () => this.backend.remove(self.id, self.kind)),
-          new Promise<void>((resolve) => (bound = setTimeout(resolve, this.deadlineMs))),
-        ]);
-        clearTimeout(bound);
+        const removal = this.guard('remove', () => this.backend.remove(self.id, self.kind));
+        await pendingAfter(new Map([['remove', removal]]), this.deadlineMs);
       },
     };
   }

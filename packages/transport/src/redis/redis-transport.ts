@@ -1,3 +1,4 @@
+import { pendingAfter } from '@ctos/runtime';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { Redis, RedisOptions } from 'ioredis';
 import { EndpointBus, type BusObserver } from '../bus';
@@ -154,12 +155,7 @@ function roomSubscriptions(
     // published either, so the wait is bounded rather than holding a connect for the pause.
     subscribed: async () => {
       if (!adapter || subscription.status !== 'ready') return;
-      let bound: NodeJS.Timeout | undefined;
-      await Promise.race([
-        subscription.ping().catch(() => undefined),
-        new Promise<void>((resolve) => (bound = setTimeout(resolve, SUBSCRIBED_WAIT_MS))),
-      ]);
-      clearTimeout(bound);
+      await pendingAfter(new Map([['ping', subscription.ping()]]), SUBSCRIBED_WAIT_MS);
     },
   };
 }
