@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { FlowReport } from './flow-control';
+import { SNAPSHOT_REASONS, type ReplayObserver } from './replay-buffer';
 
 /** The terminal-worker's own metrics. */
 export interface TerminalWorkerMetrics {
@@ -11,6 +12,8 @@ export interface TerminalWorkerMetrics {
   flowPauses: Counter;
   /** Acking clients that stopped holding a PTY at the stall limit. */
   flowStallReleases: Counter;
+  /** Counts what sessions' replay buffers evict, and the attaches answered with a snapshot. */
+  replay: ReplayObserver;
   /** A session ended: its peak of unacknowledged bytes stays in the worker's peak. */
   sessionEnded(report: FlowReport): void;
 }
@@ -86,8 +89,32 @@ export function createTerminalWorkerMetrics(
       help: 'Acking clients that stopped holding a paused PTY after TERMINAL_FLOW_STALL_MS without an ack.',
       registers: [registry],
     }),
+    replay: replayMetrics(registry),
     sessionEnded(report) {
       endedPeak = Math.max(endedPeak, report.peakUnackedBytes);
     },
+  };
+}
+
+/**
+ * The replay buffers' counters (decision 0004). Each snapshot reason is exported at 0 from
+ * the start, so a rule's `rate()` sees the first snapshot of a worker's life too.
+ */
+function replayMetrics(registry: Registry): ReplayObserver {
+  const evictedBytes = new Counter({
+    name: 'ctos_terminal_replay_evicted_bytes_total',
+    help: 'Output that left the replay buffers of sessions (TERMINAL_REPLAY_BYTES each) to make room for newer output (bytes); a client away while it left gets a screen snapshot when it attaches.',
+    registers: [registry],
+  });
+  const snapshots = new Counter({
+    name: 'ctos_terminal_attach_snapshots_total',
+    help: 'Attaches answered with a screen snapshot instead of a replay alone, by reason: evicted (the position the client gave had left the replay buffer), no_position (it gave none, and the buffer no longer starts at 0).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of SNAPSHOT_REASONS) snapshots.inc({ reason }, 0);
+  return {
+    evicted: (bytes) => evictedBytes.inc(bytes),
+    snapshot: (reason) => snapshots.inc({ reason }),
   };
 }

@@ -11,6 +11,23 @@ export interface Replay {
   complete: boolean;
 }
 
+/**
+ * Why an attach was answered with the screen mirror's snapshot rather than a replay alone:
+ * `evicted`, the client's position is older than the buffer (it was away while more than
+ * the buffer's size of output passed); `no_position`, it gave none (a restored window,
+ * `terminal:reconnect`) and the buffer no longer starts at 0.
+ */
+export const SNAPSHOT_REASONS = ['evicted', 'no_position'] as const;
+export type SnapshotReason = (typeof SNAPSHOT_REASONS)[number];
+
+/** What a session's replay buffer tells its owner as it happens (the worker counts it in its metrics). */
+export interface ReplayObserver {
+  /** `bytes` of output left the buffer to make room (the screen mirror holds what they left behind). */
+  evicted(bytes: number): void;
+  /** An attach was answered with a snapshot, for `reason`. */
+  snapshot(reason: SnapshotReason): void;
+}
+
 /** First byte of a UTF-8 continuation (10xxxxxx). */
 const CONTINUATION_MASK = 0xc0;
 const CONTINUATION_BITS = 0x80;
@@ -68,6 +85,18 @@ export class ReplayBuffer {
       parts.push(entryStart >= from ? entry.data : sliceBytes(entry.data, from - entryStart));
     }
     return { data: parts.join(''), complete };
+  }
+
+  /**
+   * What an attach from `since` is answered with: the output after it, and why the screen
+   * mirror's snapshot must come first when the buffer no longer reaches back that far. A
+   * client without a position has nothing, so it is answered from 0: a replay of the whole
+   * stream while nothing has been evicted, else a snapshot.
+   */
+  forAttach(since: number | undefined): { data: string; snapshot: SnapshotReason | undefined } {
+    const { data, complete } = this.since(since ?? 0);
+    if (complete) return { data, snapshot: undefined };
+    return { data, snapshot: since === undefined ? 'no_position' : 'evicted' };
   }
 
   private evict(): void {

@@ -6,7 +6,7 @@ import {
   type TerminalOutputEvent,
   type TerminalSessionInfo,
 } from '@ctos/protocol';
-import { ReplayBuffer } from './replay-buffer';
+import { ReplayBuffer, type ReplayObserver } from './replay-buffer';
 import { FlowControl, type FlowLimits, type FlowObserver, type FlowReport } from './flow-control';
 import { OutputPump } from './output-pump';
 import { ScreenMirror } from './screen-mirror';
@@ -48,8 +48,8 @@ export interface SessionHost {
   emitOutput(event: TerminalOutputEvent): Promise<boolean | void>;
   /** The session ended; `closed` has been emitted (or is on its way). */
   onClosed(session: TerminalSession, reason: TerminalCloseReason, exitCode?: number, signal?: number): void;
-  /** Told when flow control pauses the PTY or releases a stalled client. */
-  flow: FlowObserver;
+  /** Told as it happens: flow control's pauses and stall releases, replay evictions and snapshots. */
+  observer: FlowObserver & ReplayObserver;
 }
 
 /** OSC 0 / OSC 2: set window title, ended by BEL or ST. */
@@ -95,8 +95,9 @@ export class TerminalSession {
     this.shellUid = shell.ttyOwner?.uid ?? process.getuid!();
     this.mirror = new ScreenMirror(cols, rows, limits.scrollback);
     this.replay = new ReplayBuffer(limits.replayBytes, (entry) => {
-      if (entry.kind === 'output') this.mirror.write(entry.data);
-      else this.mirror.resize(entry.cols, entry.rows);
+      if (entry.kind === 'resize') return this.mirror.resize(entry.cols, entry.rows);
+      this.mirror.write(entry.data);
+      host.observer.evicted(entry.bytes);
     });
     // Spawned at the client's size, so the shell never starts at a wrong width (P04).
     this.pty = pty.spawn(shell.file, shell.args, {
@@ -120,7 +121,7 @@ export class TerminalSession {
     }
     this.slaveFd = slave === undefined ? undefined : holdSlaveOpen(slave);
     const position = () => ({ end: this.replay.end, pending: this.pump.pendingBytes });
-    this.flow = this.owned.add(new FlowControl(limits, this.pty, position, host.flow));
+    this.flow = this.owned.add(new FlowControl(limits, this.pty, position, host.observer));
     this.pump = this.owned.add(
       new OutputPump(id, limits.coalesceMs, {
         emit: (event) => this.host.emitOutput(event),
@@ -181,8 +182,8 @@ export class TerminalSession {
   /**
    * Adds (or refreshes) an attachment and holds output until {@link release}, so the
    * gateway can deliver the replay and join the room before live output flows. Returns
-   * the replay after `since` (or the mirror's screen plus the buffer when `since` is
-   * older than the buffer or absent).
+   * the replay after `since` (or the mirror's screen plus the buffer when the buffer no
+   * longer reaches back to `since`, or to 0 without it).
    */
   async attach(
     socket: string,
@@ -191,22 +192,21 @@ export class TerminalSession {
     since: number | undefined,
   ): Promise<{ data: string; seq: number; snapshot: boolean }> {
     this.pump.hold(socket);
-    const replay = this.replay.since(since ?? 0);
+    const replay = this.replay.forAttach(since);
     let data = replay.data;
-    let snapshot = false;
-    if (!replay.complete || (since === undefined && this.replay.start > 0)) {
+    if (replay.snapshot) {
       // Concurrent attaches (a reload restoring many windows, or abuse) share one parse.
       this.snapshotInFlight ??= this.mirror.snapshot().finally(() => {
         this.snapshotInFlight = undefined;
       });
       data = (await this.snapshotInFlight) + replay.data;
-      snapshot = true;
+      this.host.observer.snapshot(replay.snapshot);
     }
     const seq = this.replay.end;
     this.flow.attach(socket, gateway, flowControl, seq);
     this.stopIdleTimer();
     this.flow.update();
-    return { data, seq, snapshot };
+    return { data, seq, snapshot: replay.snapshot !== undefined };
   }
 
   /** Holds output of a session just created for `socket`, which is attached at position 0. */

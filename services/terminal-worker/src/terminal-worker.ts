@@ -119,9 +119,10 @@ class TerminalWorkerService implements TerminalWorker {
         return transport.emitter.emit(rooms.terminal(event.session_id), 'terminal:output', event);
       },
       onClosed: (session, reason, exitCode, signal) => this.onClosed(session, reason, exitCode, signal),
-      flow: {
+      observer: {
         paused: () => this.metrics.flowPauses.inc(),
         stallReleased: (viewers) => this.metrics.flowStallReleases.inc(viewers),
+        ...this.metrics.replay,
       },
     };
   }
