@@ -28,6 +28,14 @@ export const clusterSettings = {
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .default('ctos'),
+  /**
+   * The run's Redis: `single`, one redis-server; `sentinel`, a primary, a replica and a
+   * Sentinel watching them, the services finding the primary through `REDIS_SENTINELS`
+   * (a failover, e.g. after `kill -9` of the primary, is followed by every process).
+   */
+  CLUSTER_REDIS: z.enum(['single', 'sentinel']).default('single'),
+  /** With `CLUSTER_REDIS=sentinel`: how long the primary must not answer before the Sentinel fails over (ms). */
+  CLUSTER_SENTINEL_DOWN_AFTER_MS: setting.int(1000, 100, 60_000),
   /** Where the launcher keeps Redis's AOF, nginx's prefix, logs and cluster.json; default a new temporary folder. */
   CLUSTER_STATE_DIR: z.string().min(1).optional(),
   /** Gateways to start. */

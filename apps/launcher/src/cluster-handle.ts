@@ -1,11 +1,11 @@
 import type { Disposable } from '@ctos/protocol';
 import { SignJWT } from 'jose';
-import { clusterUrl, writeClusterState, type ClusterRun } from './cluster-run';
+import { addGateway } from './cluster-add-gateway';
+import { clusterUrl, runRedisTarget, writeClusterState, type ClusterRun } from './cluster-run';
 import { startRole } from './cluster-start-services';
-import { reloadNginx } from './cluster-start-nginx';
 import { launchRedis } from './cluster-start-redis';
 import { stopCluster } from './cluster-stop';
-import type { Cluster } from './cluster-types';
+import type { Cluster, ClusterProcessInfo } from './cluster-types';
 
 /**
  * The {@link Cluster} a started run is driven through: its addresses and secrets, tokens,
@@ -20,6 +20,15 @@ export function clusterHandle(run: ClusterRun, lastResort: Disposable): Cluster 
   const refuseWhileStopping = (): void => {
     if (processes.isStopping) throw new Error('the cluster is stopping');
   };
+  // Gateways are added one at a time: each reload must see the one before it done. Each
+  // add refuses by itself once the cluster is stopping, when its turn comes.
+  let gatewayAdds: Promise<unknown> = Promise.resolve();
+  const addGatewayInTurn = (extra: Record<string, string> = {}): Promise<ClusterProcessInfo> => {
+    const added = gatewayAdds.then(() => addGateway(run, extra));
+    // A failed add is its caller's to handle; the next one starts all the same.
+    gatewayAdds = added.catch(() => undefined);
+    return added;
+  };
 
   return {
     url: clusterUrl(run),
@@ -27,6 +36,7 @@ export function clusterHandle(run: ClusterRun, lastResort: Disposable): Cluster 
     stateDir: run.state.dir,
     stateFile: run.state.file,
     redisUrl: run.redisUrl,
+    redisTarget: runRedisTarget(run),
     redisPrefix: config.REDIS_PREFIX,
     jwtSecret: secrets.jwtSecret,
     redisPassword: secrets.redisPassword,
@@ -42,12 +52,13 @@ export function clusterHandle(run: ClusterRun, lastResort: Disposable): Cluster 
       return jwt.sign(key);
     },
     async addProcess(role, env = {}) {
+      if (role === 'gateway') return addGatewayInTurn(env);
       refuseWhileStopping();
       const info = await startRole(run, role, env);
-      if (role === 'gateway') await reloadNginx(run);
       writeClusterState(run);
       return { ...info };
     },
+    addGateway: () => addGatewayInTurn(),
     async signal(name, signal) {
       const entry = processes.list().find((m) => m.info.name === name && m.process.running);
       if (!entry) throw new Error(`no running process is called ${name}`);

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from '@ctos/runtime';
 import { findSystemTools, removeLocalAccounts } from '@ctos/terminal-worker';
-import { connectRedis, RedisStore } from '@ctos/transport';
+import { connectRedis, RedisStore, type RedisTarget } from '@ctos/transport';
 
 /** Attempts to remove a cgroup whose killed processes are still being reaped, and the pause between them (ms). */
 const RMDIR_ATTEMPTS = 50;
@@ -25,7 +25,7 @@ export interface ClusterIsolation {
    * `removeAccounts` (the state folder is temporary) — the Unix accounts this run's Redis
    * allocated, their files in the shared temporary folders, and the homes it kept.
    */
-  cleanup(redis: { url: string; prefix: string }, removeAccounts: boolean): Promise<void>;
+  cleanup(redis: { target: RedisTarget | undefined; prefix: string }, removeAccounts: boolean): Promise<void>;
 }
 
 /** The mount point of the cgroup v2 hierarchy, from /proc/self/mountinfo (none: undefined). */
@@ -140,8 +140,8 @@ function userIsolation(plan: {
     async cleanup(redis, removeAccounts) {
       killAll();
       if (cgroupParent) await removeCgroupTree(cgroupParent);
-      if (!removeAccounts || !redis.url) return; // no Redis yet: no account was made
-      await removeRunAccounts(redis, plan);
+      if (!removeAccounts || !redis.target) return; // no Redis yet: no account was made
+      await removeRunAccounts({ target: redis.target, prefix: redis.prefix }, plan);
     },
   };
 }
@@ -151,11 +151,11 @@ function userIsolation(plan: {
  * ours, then — unless the operator chose the home root — the homes they kept.
  */
 async function removeRunAccounts(
-  redis: { url: string; prefix: string },
+  redis: { target: RedisTarget; prefix: string },
   plan: { env: Record<string, string | undefined>; logger: Logger; homeRoot: string },
 ): Promise<void> {
   const { env, logger, homeRoot } = plan;
-  const client = connectRedis(redis.url, 'cluster-launcher', {}, { maxRetriesPerRequest: 1 });
+  const client = connectRedis(redis.target, 'cluster-launcher', {}, { maxRetriesPerRequest: 1 });
   let members: string[] = [];
   try {
     members = await new RedisStore(client, redis.prefix).smembers('unix:accounts');

@@ -1,4 +1,5 @@
 import { ConfigError, createLogger, exitOnSignal, guardProcess } from '@ctos/runtime';
+import { addGatewayOnSignal } from './cluster-add-gateway-signal';
 import { clusterProcessEnv, loadClusterConfig } from './cluster-config';
 import { startCluster } from './cluster';
 
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ service: 'cluster', level });
   guardProcess(logger);
-  const cluster = await startCluster({
+  const starting = startCluster({
     env,
     logger,
     keepState: true,
@@ -45,7 +46,10 @@ async function main(): Promise<void> {
       if (info.role === 'redis') return;
       if (levelOfLine >= WARN_LEVEL) process.stderr.write(`[${info.name}] ${line}\n`);
     },
-  }).catch((error: unknown) => {
+  });
+  // From the start on: an operator's `kill -USR2` must never end the launcher.
+  addGatewayOnSignal(starting);
+  const cluster = await starting.catch((error: unknown) => {
     process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
     process.exit(error instanceof ConfigError ? 2 : 1);
   });
@@ -59,6 +63,7 @@ async function main(): Promise<void> {
     `    URL:        ${cluster.url}`,
     `    processes:  ${cluster.stateFile}`,
     `    logs:       ${cluster.stateDir}/logs/`,
+    `    +1 gateway: kill -USR2 ${process.pid}`,
     ...(cluster.skipped.length > 0 ? [`    not built:  ${cluster.skipped.join(', ')} (run: npm run build)`] : []),
     '',
     `  Sign in as "${config.CLUSTER_USER}": open the URL, then paste this in the browser console`,

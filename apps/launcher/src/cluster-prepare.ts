@@ -50,6 +50,7 @@ export function prepareClusterRun(options: ClusterOptions): ClusterRun {
     redisPort: 0,
     redisUrl: '',
     serviceRedisUrl: '',
+    sentinelPort: 0,
     anthropicBaseUrl: config.ANTHROPIC_BASE_URL,
     publicPort: config.PORT,
     nginxPrefix: undefined,

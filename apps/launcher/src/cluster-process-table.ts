@@ -23,7 +23,13 @@ export interface ClusterProcessesOptions {
 }
 
 /** Roles of which a run has one process: named by their role alone, not `role-n`. */
-const SINGLE_ROLES: ReadonlySet<ClusterProcessInfo['role']> = new Set(['redis', 'nginx', 'anthropic-standin']);
+const SINGLE_ROLES: ReadonlySet<ClusterProcessInfo['role']> = new Set([
+  'redis',
+  'redis-replica',
+  'redis-sentinel',
+  'nginx',
+  'anthropic-standin',
+]);
 
 /**
  * Every process one cluster run starts, in the order it started them, exited ones

@@ -18,11 +18,15 @@ export function findRedisServer(pathVariable = ''): string {
  * in `dir` with `appendfsync everysec` as docker-compose ships it (a Redis process crash
  * loses no acknowledged write; a host crash may lose the last second), and its password
  * on standard input (`-`: read configuration from stdin), never on its command line.
+ * With `replicaOf` it starts as a replica of the primary on that port; any of them may
+ * be made a replica later (by a Sentinel), so each has the password for its primary too.
+ * A replica's first sync starts at once (`repl-diskless-sync-delay 0`), not 5 s later.
  */
-export function redisCommand(options: { port: number; dir: string; password: string }): {
+export function redisCommand(options: { port: number; dir: string; password: string; replicaOf?: number }): {
   args: string[];
   stdin: string;
 } {
+  const replica = options.replicaOf === undefined ? [] : ['--replicaof', LOOPBACK, String(options.replicaOf)];
   return {
     args: [
       '-',
@@ -38,7 +42,38 @@ export function redisCommand(options: { port: number; dir: string; password: str
       'everysec',
       '--save',
       '',
+      '--repl-diskless-sync-delay',
+      '0',
+      ...replica,
     ],
-    stdin: `requirepass ${options.password}\n`,
+    stdin: `requirepass ${options.password}\nmasterauth ${options.password}\n`,
   };
+}
+
+/**
+ * The configuration file of a Sentinel on `port` watching the primary on `primaryPort`
+ * as master group `name` (quorum 1: the only Sentinel decides), declaring it down after
+ * `downAfterMs` without an answer. It holds the password, so it is written 0600; the
+ * Sentinel rewrites it as it learns (replicas, failovers), so it must stay writable.
+ */
+export function sentinelConfig(options: {
+  port: number;
+  primaryPort: number;
+  name: string;
+  password: string;
+  downAfterMs: number;
+  dir: string;
+}): string {
+  const { name } = options;
+  return [
+    `port ${options.port}`,
+    `bind ${LOOPBACK}`,
+    `dir ${options.dir}`,
+    `sentinel monitor ${name} ${LOOPBACK} ${options.primaryPort} 1`,
+    `sentinel auth-pass ${name} ${options.password}`,
+    `sentinel down-after-milliseconds ${name} ${options.downAfterMs}`,
+    `sentinel failover-timeout ${name} ${Math.max(3 * options.downAfterMs, 3000)}`,
+    `sentinel parallel-syncs ${name} 1`,
+    '',
+  ].join('\n');
 }

@@ -73,10 +73,16 @@ export function serviceBaseEnv(env: Record<string, string | undefined>, logLevel
   return base;
 }
 
+/** The settings that say where Redis is; the launcher sets its own run's. */
+const REDIS_TARGET_VARIABLES = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_AUTH'];
+
 /** What the launcher sets for one process, on top of {@link serviceBaseEnv}. */
 export interface RoleSettings {
-  /** Redis without its password (`redis://127.0.0.1:port`). */
-  redisUrl: string;
+  /**
+   * How to reach Redis, without its password: `{REDIS_URL}` or `{REDIS_SENTINELS,
+   * REDIS_SENTINEL_NAME}` (see `serviceRedisEnv`).
+   */
+  redis: Record<string, string>;
   redisPrefix: string;
   secretFiles: ClusterSecretFiles;
   /** The AI workers' endpoint, if any. */
@@ -104,7 +110,12 @@ export function roleEnv(
     delete env[`${name}${FILE_SUFFIX}`];
     env[name] = value;
   };
-  set('REDIS_URL', settings.redisUrl);
+  // The run's Redis only, however the operator's environment names one.
+  for (const name of REDIS_TARGET_VARIABLES) {
+    delete env[name];
+    delete env[`${name}${FILE_SUFFIX}`];
+  }
+  for (const [name, value] of Object.entries(settings.redis)) set(name, value);
   set('REDIS_PASSWORD_FILE', secretFiles.redisPassword);
   set('REDIS_PREFIX', settings.redisPrefix);
   set('HOST', LOOPBACK);

@@ -1,3 +1,4 @@
+import type { RedisTarget } from '@ctos/transport';
 import type { ClusterConfig } from './cluster-config';
 import type { ClusterIsolation } from './cluster-isolation';
 import type { NginxPrefix } from './cluster-nginx';
@@ -5,7 +6,7 @@ import type { ClusterProcesses } from './cluster-process-table';
 import type { RunSecrets } from './cluster-secrets';
 import type { StateDir } from './cluster-state-dir';
 import type { ClusterOptions, ClusterRole, ClusterState } from './cluster-types';
-import { writeJsonAtomically } from './cluster-util';
+import { LOOPBACK, writeJsonAtomically } from './cluster-util';
 
 /** The programs a run starts besides Node, found before anything starts. */
 export interface ClusterPrograms {
@@ -46,6 +47,8 @@ export interface ClusterRun {
   redisUrl: string;
   /** Without it: what the services get, with the password in `REDIS_PASSWORD_FILE`. */
   serviceRedisUrl: string;
+  /** The Sentinel's port on loopback with `CLUSTER_REDIS=sentinel`; 0 otherwise. */
+  sentinelPort: number;
   /** What the AI workers get as `ANTHROPIC_BASE_URL`: the configured one, or the stand-in's once it runs. */
   anthropicBaseUrl: string | undefined;
   /** nginx's port: the configured one, or a free one chosen just before nginx starts (PORT=0). */
@@ -74,4 +77,26 @@ export function writeClusterState(run: ClusterRun): void {
     processes: run.processes.list().map((m) => m.info),
   };
   writeJsonAtomically(run.state.file, state);
+}
+
+/** The master group name the run's Sentinel watches (`CLUSTER_REDIS=sentinel`). */
+export const SENTINEL_MASTER_NAME = 'ctos';
+
+/** Where the run's Redis is, with its password: the primary's URL, or the Sentinel and its group. */
+export function runRedisTarget(run: ClusterRun): RedisTarget {
+  if (run.sentinelPort === 0) return { url: run.redisUrl };
+  return {
+    sentinels: [{ host: LOOPBACK, port: run.sentinelPort }],
+    name: SENTINEL_MASTER_NAME,
+    password: run.secrets.redisPassword,
+  };
+}
+
+/**
+ * How the services reach the run's Redis, as settings (the password goes in
+ * `REDIS_PASSWORD_FILE`): `REDIS_URL`, or `REDIS_SENTINELS` and `REDIS_SENTINEL_NAME`.
+ */
+export function serviceRedisEnv(run: ClusterRun): Record<string, string> {
+  if (run.sentinelPort === 0) return { REDIS_URL: run.serviceRedisUrl };
+  return { REDIS_SENTINELS: `${LOOPBACK}:${run.sentinelPort}`, REDIS_SENTINEL_NAME: SENTINEL_MASTER_NAME };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { checkNginxConfig, nginxArgs, writeNginxPrefix, writeUpstreams } from './cluster-nginx';
+import { reloadNginxMaster } from './cluster-nginx-reload';
 import { START_TIMEOUT_MS } from './cluster-process';
 import { setPorts, type ClusterEntry } from './cluster-process-table';
 import type { ClusterRun } from './cluster-run';
@@ -45,17 +46,18 @@ export async function waitForNginx(run: ClusterRun, proxy: ClusterEntry): Promis
 
 /**
  * Puts the live gateways behind a running nginx: rewrites its upstreams, checks the
- * configuration, and sends SIGHUP (nginx re-reads it and replaces its workers gracefully).
- * Does nothing before nginx's prefix is written.
- * @throws Error carrying nginx's message when it rejects the new configuration.
+ * configuration, and reloads nginx gracefully (SIGHUP: new workers take new connections,
+ * the old ones keep theirs until they close); resolves once the new workers accept.
+ * Does nothing before nginx's prefix is written, and only rewrites the file while nginx
+ * is not running.
+ * @throws Error carrying nginx's message when it rejects the new configuration, or when
+ * it does not reload (see {@link reloadNginxMaster}).
  */
 export async function reloadNginx(run: ClusterRun): Promise<void> {
   const prefix = run.nginxPrefix;
   if (!prefix) return;
   writeUpstreams(prefix.dir, run.processes.liveGateways());
   await checkNginxConfig(run.programs.nginx, prefix);
-  run.processes
-    .list()
-    .find((m) => m.info.role === 'nginx')
-    ?.process.signal('SIGHUP');
+  const nginx = run.processes.list().find((m) => m.info.role === 'nginx' && m.process.running);
+  if (nginx) await reloadNginxMaster(nginx.process, prefix.errorLog, () => run.processes.isStopping);
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { setPorts } from './cluster-process-table';
+import { setPorts, type ClusterEntry } from './cluster-process-table';
 import { ROLE_ORDER, ROLE_SPECS, roleEnv, roleScript } from './cluster-roles';
-import type { ClusterRun } from './cluster-run';
+import { serviceRedisEnv, type ClusterRun } from './cluster-run';
 import type { ClusterProcessInfo, ClusterRole } from './cluster-types';
 
 /**
@@ -14,12 +14,22 @@ export async function startRole(
   role: ClusterRole,
   extra: Record<string, string> = {},
 ): Promise<ClusterProcessInfo> {
-  const spec = ROLE_SPECS[role];
+  const entry = launchRole(run, role, extra);
+  await waitForAnnouncedPorts(entry, role);
+  return entry.info;
+}
+
+/**
+ * Launches one process of `role` (see {@link startRole}) without waiting for it: the
+ * caller that must stop it should its start fail holds the entry.
+ * @throws Error when its entry point is not built.
+ */
+export function launchRole(run: ClusterRun, role: ClusterRole, extra: Record<string, string> = {}): ClusterEntry {
   const script = roleScript(role);
-  if (!existsSync(script)) throw new Error(`${role} is not built (no ${spec.script}); run: npm run build`);
+  if (!existsSync(script)) throw new Error(`${role} is not built (no ${ROLE_SPECS[role].script}); run: npm run build`);
   const isolationEnv = role === 'terminal-worker' ? run.isolation.workerEnv() : {};
   const env = roleEnv(role, run.baseEnv, {
-    redisUrl: run.serviceRedisUrl,
+    redis: serviceRedisEnv(run),
     redisPrefix: run.config.REDIS_PREFIX,
     secretFiles: run.secrets.files,
     anthropicBaseUrl: run.anthropicBaseUrl,
@@ -28,10 +38,18 @@ export async function startRole(
   });
   const entry = run.processes.launch(role, process.execPath, [script], env);
   if (role === 'terminal-worker') void entry.process.waitForExit().then(() => run.isolation.workerExited(isolationEnv));
-  const messages = Object.keys(spec.announces);
+  return entry;
+}
+
+/**
+ * Waits until a process of `role` has announced every port it listens on, and records them.
+ * @throws Error when it exits or is silent past the start timeout.
+ */
+export async function waitForAnnouncedPorts(entry: ClusterEntry, role: ClusterRole): Promise<void> {
+  const { announces } = ROLE_SPECS[role];
+  const messages = Object.keys(announces);
   const ports = await entry.process.waitForPorts(messages);
-  setPorts(entry, Object.fromEntries(messages.map((m, i) => [spec.announces[m]!, ports[i]!])));
-  return entry.info;
+  setPorts(entry, Object.fromEntries(messages.map((m, i) => [announces[m]!, ports[i]!])));
 }
 
 /**

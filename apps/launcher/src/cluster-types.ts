@@ -1,3 +1,4 @@
+import type { RedisTarget } from '@ctos/transport';
 import type { Logger } from '@ctos/runtime';
 import type { ProcessExit } from './cluster-process';
 
@@ -22,7 +23,7 @@ export interface ClusterOptions {
 export interface ClusterProcessInfo {
   /** Unique in the cluster: `gateway-1`, `terminal-worker-3`, `redis`, `nginx`… */
   name: string;
-  role: ClusterRole | 'redis' | 'nginx' | 'anthropic-standin';
+  role: ClusterRole | 'redis' | 'redis-replica' | 'redis-sentinel' | 'nginx' | 'anthropic-standin';
   pid: number;
   /** Its main port: a gateway's Socket.IO port, a worker's ops port, nginx's public port. */
   port: number;
@@ -57,7 +58,14 @@ export interface Cluster {
   readonly stateDir: string;
   /** cluster.json: every process with role, pid and port. */
   readonly stateFile: string;
+  /** The first primary's URL, with the password. With `CLUSTER_REDIS=sentinel`, see {@link redisTarget}. */
   readonly redisUrl: string;
+  /**
+   * Where the run's Redis is, with the password: the URL, or with `CLUSTER_REDIS=sentinel`
+   * the Sentinel and its master group, which name the primary of the moment (after a
+   * failover too). For `connectRedis`.
+   */
+  readonly redisTarget: RedisTarget;
   readonly redisPrefix: string;
   /** The HS256 secret the gateways verify tokens with. */
   readonly jwtSecret: string;
@@ -79,6 +87,19 @@ export interface Cluster {
    * @throws Error when its entry point is missing or it fails to start.
    */
   addProcess(role: ClusterRole, env?: Record<string, string>): Promise<ClusterProcessInfo>;
+  /**
+   * Adds one gateway while the cluster runs: starts it like the others (same environment,
+   * a port of its own, stopped by the kernel when the launcher is gone), waits until it
+   * answers `/readyz`, writes it into nginx's upstreams and reloads nginx gracefully.
+   * Resolves once every nginx worker that accepts connections has the new list, so the
+   * next connections are spread over it too; connections already open stay where they are
+   * (nginx's old workers keep them until they close). Adds run one at a time, in call
+   * order. It is listed by `processes()` and cluster.json, and `stop()` stops it.
+   * @throws Error when the cluster is stopping, the gateway fails to start or get ready,
+   * or nginx rejects the new configuration or does not reload within its timeout; the new
+   * gateway is then stopped and the upstreams file lists the running gateways again.
+   */
+  addGateway(): Promise<ClusterProcessInfo>;
   /**
    * Sends `signal` to the running process called `name` (`redis`, `gateway-2`…): fault
    * injection (SIGKILL, SIGSTOP, SIGCONT). Resolves once it has exited when the signal

@@ -36,11 +36,18 @@ function loadAll(env: Record<string, string | undefined>) {
   };
   const loaded = [
     attempt(() => loadEmbeddedConfig(env)),
-    attempt(() => loadGatewayConfig(env)),
+    // One gateway: its clients have nowhere else to go, so its sockets close at once.
+    attempt(() => ({ ...loadGatewayConfig(env), GATEWAY_DRAIN_WINDOW_MS: 0 })),
     // Embedded mode has no Redis, so its isolation defaults to `none` (one local user);
     // `TERMINAL_ISOLATION=user` still works when it runs as root.
     attempt(() => {
-      const config = loadTerminalWorkerConfig({ ...env, REDIS_URL: undefined, REDIS_URL_FILE: undefined });
+      const config = loadTerminalWorkerConfig({
+        ...env,
+        REDIS_URL: undefined,
+        REDIS_URL_FILE: undefined,
+        REDIS_SENTINELS: undefined,
+        REDIS_SENTINELS_FILE: undefined,
+      });
       const missing = isolationProblems(config);
       if (missing.length > 0) throw new ConfigError(missing);
       return config;

@@ -221,7 +221,7 @@ describe('the process cluster (npm run cluster), through nginx', () => {
 
     const third = await cluster.addProcess('terminal-worker');
     const observer: Transport = createRedisTransport({
-      url: cluster.redisUrl,
+      redis: { url: cluster.redisUrl },
       prefix: cluster.redisPrefix,
       id: 'cluster-test-observer',
     });

@@ -17,7 +17,7 @@ const HEARTBEAT = { intervalMs: 200, missedBeats: 3 };
 describe('the Redis transport under faults', () => {
   const opened: Transport[] = [];
   const open = (url: string, prefix: string, id: string): Transport => {
-    const transport = createRedisTransport({ url, prefix, id, heartbeat: HEARTBEAT });
+    const transport = createRedisTransport({ redis: { url }, prefix, id, heartbeat: HEARTBEAT });
     opened.push(transport);
     return transport;
   };

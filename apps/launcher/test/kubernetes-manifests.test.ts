@@ -1,3 +1,4 @@
+import { loadGatewayConfig } from '@ctos/gateway';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '@ctos/runtime';
 import { ISOLATION_CAPABILITIES } from '@ctos/terminal-worker';
 import {
@@ -111,6 +112,16 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s', (overlay) => {
     }
     const aiGraceMs = Number(environment(objects, main('ai-worker')).AI_DRAIN_GRACE_MS);
     expect(aiGraceMs).toBeLessThan(DEFAULT_SHUTDOWN_TIMEOUT_MS);
+    // The gateway's drain is capped at the same plus its window (its secret files are not read here).
+    const gatewayEnv = Object.entries(environment(objects, main('gateway'))).filter(
+      ([name]) => !name.endsWith('_FILE'),
+    );
+    const gateway = loadGatewayConfig(Object.fromEntries(gatewayEnv));
+    const { pod } = pods.get('gateway')!;
+    const gatewayPreStop = pod.containers[0]!.lifecycle?.preStop?.sleep?.seconds ?? 0;
+    expect(pod.terminationGracePeriodSeconds! * 1000).toBeGreaterThanOrEqual(
+      gatewayPreStop * 1000 + DEFAULT_SHUTDOWN_TIMEOUT_MS + gateway.GATEWAY_DRAIN_WINDOW_MS,
+    );
   });
 
   it('gives no container a secret in its environment, only files mounted from the Secret it names', () => {

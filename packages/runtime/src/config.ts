@@ -125,6 +125,29 @@ export const setting = {
       .default(fallback),
   /** A `redis://` or `rediss://` URL. */
   redisUrl: () => z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+  /**
+   * Sentinel addresses, `host:port` comma-separated (`sentinel-1:26379,sentinel-2:26379`),
+   * parsed to `[{host, port}]`.
+   */
+  sentinels: () =>
+    z.string().transform((value, ctx) => {
+      const addresses = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const problem = (message: string): never => {
+        ctx.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      };
+      if (addresses.length === 0) return problem('at least one host:port');
+      return addresses.map((address) => {
+        const match = /^([^\s:,]+):(\d{1,5})$/.exec(address);
+        if (!match) return problem(`each address must be host:port, not ${JSON.stringify(address)}`);
+        const port = Number(match[2]);
+        if (port < 1 || port > 65535) return problem(`each port must be 1–65535, not ${port}`);
+        return { host: match[1]!, port };
+      });
+    }),
   /** pino log level. */
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 } as const;

@@ -10,7 +10,7 @@ export { DEFAULT_SHUTDOWN_TIMEOUT_MS, exitOnSignal, guardProcess } from './shutd
 export { commonSettings, type CommonConfig } from './common-settings';
 export { runServiceProcess, type ServiceProcessOptions } from './service-process';
 export { redisOutageLog, type RedisOutageHooks } from './redis-outage-log';
-export { loadConfigOrExit, requireRedisUrl } from './load-config';
+export { isDistributed, loadConfigOrExit, requireRedis, type RedisChoice } from './load-config';
 export { LapsingHold } from './lapsing-hold';
 export { TokenBucket } from './token-bucket';
 export { HandoffReport } from './handoff-report';

@@ -18,7 +18,28 @@ export function loadConfigOrExit<C>(load: () => C, required: (config: C) => stri
   }
 }
 
-/** The problem line for a process that needs `REDIS_URL`. */
-export function requireRedisUrl(config: { REDIS_URL?: string | undefined }, service: string): string[] {
-  return config.REDIS_URL ? [] : [`REDIS_URL: required (the ${service} runs in distributed mode)`];
+/** The Redis settings of {@link requireRedis} and {@link isDistributed}. */
+export interface RedisChoice {
+  REDIS_URL?: string | undefined;
+  REDIS_SENTINELS?: ReadonlyArray<{ host: string; port: number }> | undefined;
+  REDIS_SENTINEL_NAME?: string | undefined;
+}
+
+/** True when the settings name a Redis (by URL or through Sentinel): distributed mode. */
+export function isDistributed(config: RedisChoice): boolean {
+  return Boolean(config.REDIS_URL || config.REDIS_SENTINELS);
+}
+
+/**
+ * The problem lines for a process that needs Redis: `REDIS_URL`, or `REDIS_SENTINELS`
+ * with `REDIS_SENTINEL_NAME` (which, when set, take the place of `REDIS_URL`: compose
+ * always sets the URL of its own Redis).
+ */
+export function requireRedis(config: RedisChoice, service: string): string[] {
+  if (config.REDIS_SENTINELS) {
+    return config.REDIS_SENTINEL_NAME ? [] : ['REDIS_SENTINEL_NAME: required with REDIS_SENTINELS'];
+  }
+  return config.REDIS_URL
+    ? []
+    : [`REDIS_URL: required (the ${service} runs in distributed mode), or REDIS_SENTINELS with REDIS_SENTINEL_NAME`];
 }

@@ -24,6 +24,8 @@ export interface ServiceProcessOptions {
   serve?: (port: number, host: string) => Promise<number>;
   /** Ordered shutdown: stop taking work, hand off or close what is owned, release connections. */
   drain: () => Promise<void>;
+  /** How long the drain may take before the process exits 1 anyway (ms; default `DEFAULT_SHUTDOWN_TIMEOUT_MS`, 10 s). */
+  drainCapMs?: number;
 }
 
 /**
@@ -44,10 +46,14 @@ export async function runServiceProcess(options: ServiceProcessOptions): Promise
   const server = options.serve ? undefined : createServer(createOpsApp(options.metrics, options.checks));
   // Before the `listening` line: whoever reads it may stop the process at once, and a
   // signal with no handler yet would kill it undrained.
-  exitOnSignal(async () => {
-    await options.drain();
-    server?.close();
-  }, options.logger);
+  exitOnSignal(
+    async () => {
+      await options.drain();
+      server?.close();
+    },
+    options.logger,
+    options.drainCapMs,
+  );
   if (!server) {
     // The service logs its own `listening` line.
     await options.serve!(options.port, options.host);

@@ -9,7 +9,14 @@ export { MemoryAdapterHub } from './memory/memory-adapter';
 export { MemoryNetwork } from './memory/memory-network';
 export { MemoryStore } from './memory/memory-store';
 export { createMemoryTransport, MemoryCluster, type MemoryTransportOptions } from './memory/memory-transport';
-export { connectRedis, RedisKeys, withRedisPassword, type ConnectionObserver } from './redis/connection';
+export {
+  connectRedis,
+  RedisKeys,
+  withRedisPassword,
+  type ConnectionObserver,
+  type RedisTarget,
+  type SentinelAddress,
+} from './redis/connection';
 export { DEFAULT_REDIS_BUS_OPTIONS, type RedisBusOptions } from './redis/redis-bus';
 export { RedisStore } from './redis/redis-store';
 export { busClient, dispatchBus, type BusClient } from './typed-bus';
@@ -20,5 +27,5 @@ export type { KeyValueStore } from './store';
 export type { AdapterFactory, Transport } from './transport';
 export * from './types';
 export { SessionDirectory, type SessionRecord } from './directory/session-directory';
-export { createServiceTransport, type ServiceTransportSettings } from './redis/service-transport';
+export { createServiceTransport, redisTarget, type ServiceTransportSettings } from './redis/service-transport';
 export { runService, type HostedService, type ServiceHostDeps, type ServiceHostOptions } from './redis/service-host';

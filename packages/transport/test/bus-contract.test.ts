@@ -33,7 +33,7 @@ const implementations: Array<{ name: string; make: () => Harness }> = [
     make: () => {
       const prefix = uniquePrefix('bus');
       return {
-        transport: (id) => createRedisTransport({ url: SHARED_REDIS_URL, prefix, id, heartbeat: HEARTBEAT }),
+        transport: (id) => createRedisTransport({ redis: { url: SHARED_REDIS_URL }, prefix, id, heartbeat: HEARTBEAT }),
         cleanup: () => deletePrefix(SHARED_REDIS_URL, prefix),
       };
     },

@@ -20,8 +20,7 @@ describe('REDIS_PASSWORD', () => {
 
   it('is what a transport authenticates with, in place of a wrong one in the URL', async () => {
     const transport = createRedisTransport({
-      url: `redis://:wrong@127.0.0.1:${redis.port}`,
-      password: PASSWORD,
+      redis: { url: `redis://:wrong@127.0.0.1:${redis.port}`, password: PASSWORD },
       prefix: uniquePrefix('redis-password'),
       id: 'redis-password-test',
     });

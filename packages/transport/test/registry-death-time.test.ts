@@ -91,7 +91,7 @@ const builds: Array<{ name: string; make: () => { open(id: string): Transport; c
     make: () => {
       const prefix = uniquePrefix('death-time');
       return {
-        open: (id) => createRedisTransport({ url: SHARED_REDIS_URL, prefix, id, heartbeat: HEARTBEAT }),
+        open: (id) => createRedisTransport({ redis: { url: SHARED_REDIS_URL }, prefix, id, heartbeat: HEARTBEAT }),
         cleanup: () => deletePrefix(SHARED_REDIS_URL, prefix),
       };
     },

@@ -105,7 +105,12 @@ export async function startCluster(build: Build, options: ClusterOptions = {}): 
     worker.start();
     workers.push(worker);
   }
-  const gatewayConfig = loadGatewayConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent' });
+  const gatewayConfig = loadGatewayConfig({
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'silent',
+    // A drained gateway's clients move at once: spreading them is gentle-drain's subject.
+    GATEWAY_DRAIN_WINDOW_MS: '0',
+  });
   for (let i = 0; i < (options.gateways ?? 1); i++) {
     const id = `gateway-${i}`;
     const transport = factory.open(id);

@@ -46,6 +46,15 @@ export const gatewaySettings = {
   GATEWAY_EVENTS_PER_SECOND: setting.int(50, 1),
   /** Burst of request events per socket before the rate applies (a page reload restoring windows). */
   GATEWAY_EVENTS_BURST: setting.int(100, 1),
+  /**
+   * On SIGTERM the gateway closes its sockets spread over this window (ms), each at a
+   * uniformly random moment in it, so that their clients' reconnects reach the other
+   * gateways spread out, not all at once; 0 closes them all at once. The gateway's drain
+   * cap (10 s) grows by it, so a drain takes at most 10 s plus the window: keep a
+   * container's stop grace period (compose's 30 s, Kubernetes' 30 s less a 5 s preStop)
+   * above that.
+   */
+  GATEWAY_DRAIN_WINDOW_MS: setting.int(2000, 0, 15_000),
   /** Sustained `terminal:input` per socket (bytes/s); beyond it gets RATE_LIMITED. */
   TERMINAL_INPUT_BYTES_PER_SECOND: setting.int(1024 * 1024, 1),
   /** Burst of `terminal:input` per socket (bytes) before the rate applies, e.g. a large paste. */
@@ -61,10 +70,12 @@ export type GatewayConfig = z.output<z.ZodObject<typeof gatewaySettings>>;
  */
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const config = parseConfig(z.object(gatewaySettings), env);
+  const problems: string[] = [];
   if (config.TERMINAL_MAX_INPUT_BYTES * 2 > config.SOCKET_MAX_PAYLOAD_BYTES) {
     // UTF-8 input can be up to twice its byte count once JSON-escaped: keep room for a
     // clear LIMIT_EXCEEDED before the transport would drop the connection.
-    throw new ConfigError(['SOCKET_MAX_PAYLOAD_BYTES must be at least twice TERMINAL_MAX_INPUT_BYTES']);
+    problems.push('SOCKET_MAX_PAYLOAD_BYTES must be at least twice TERMINAL_MAX_INPUT_BYTES');
   }
+  if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

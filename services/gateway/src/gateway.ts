@@ -14,7 +14,7 @@ import { ConnectionLimits } from './connection-limits';
 import { handshake } from './handshake';
 import { createGatewayMetrics, liveWorkersGauge } from './metrics';
 import { resyncAfterOutages, resynchroniser } from './resync';
-import { closeOnDispose, createSocketServer } from './socket-server';
+import { closeSocketServer, createSocketServer } from './socket-server';
 import { terminalRoutes } from './terminal-routes';
 import type { GatewayServer, RouteContext, RouteModule } from './types';
 
@@ -40,10 +40,12 @@ export interface Gateway {
   /** Listens on `port` (0: any) at `host`; resolves with the port. */
   listen(port: number, host: string): Promise<number>;
   /**
-   * Stops taking sockets and closes the ones it has, so their clients reconnect through
-   * another gateway, and waits for their detaches; then stops routing; then leaves the
-   * registry. Every step runs even when an earlier one failed; the drain then rejects
-   * with the failures (see {@link drainInTurn}). A second call settles with the first.
+   * Stops taking sockets (at once: `/readyz` answers 503 naming `draining`, and new
+   * handshakes are refused with `UNAVAILABLE`) and closes the ones it has, spread over
+   * GATEWAY_DRAIN_WINDOW_MS, so their clients reconnect through other gateways, not all at
+   * once; waits for their detaches; then stops routing; then leaves the registry. Every
+   * step runs even when an earlier one failed; the drain then rejects with the failures
+   * (see {@link drainInTurn}). A second call settles with the first.
    */
   drain(): Promise<void>;
 }
@@ -64,8 +66,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const sockets = new DisposableStore();
   const routing = new DisposableStore();
   const registration = new DisposableStore();
+  // Set when drain() is called: from then on /readyz fails and handshakes are refused.
+  let draining = false;
+  const isDraining = (): boolean => draining;
 
-  const http = createServer(opsApp(deps));
+  const http = createServer(opsApp(deps, isDraining));
   const io = createSocketServer(http, config, transport.adapter);
   const detachServer = transport.attachServer(io as unknown as Server);
   routing.defer(() => void detachServer());
@@ -73,19 +78,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // Added last to first, so that they are released in the order they were built.
   for (const module of [...modules].reverse()) routing.add(module);
   const limits = new ConnectionLimits(config.GATEWAY_MAX_SOCKETS_PER_USER, config.GATEWAY_MAX_SOCKETS_PER_ADDRESS);
-  io.use(handshake(io, context, limits, tokenPolicy(deps)));
+  io.use(handshake(io, context, limits, tokenPolicy(deps), isDraining));
   io.use(joinUserRoom(context));
   const connections = routing.add(acceptConnections(io, context, modules, limits));
 
-  // Released newest first: no resync once draining; every socket closed, which starts
-  // their releases; then the wait for those releases (their detaches are bus sends, each
-  // confirmed or given up on within BUS_REQUEST_TIMEOUT_MS, so that bounds the wait).
+  // Released newest first: no resync once draining; then every socket closed, spread over
+  // the window, each close starting its release, and the server closed after them; then
+  // the wait for those releases (their detaches are bus sends, each confirmed or given up
+  // on within BUS_REQUEST_TIMEOUT_MS, so once the last socket is closed that bounds the wait).
   sockets.defer(async () => {
+    await closeSocketServer(io, config.GATEWAY_DRAIN_WINDOW_MS);
     if (!(await connections.released(config.BUS_REQUEST_TIMEOUT_MS))) {
       logger.warn({ timeoutMs: config.BUS_REQUEST_TIMEOUT_MS }, 'closed sockets still releasing; draining on');
     }
   });
-  sockets.add(closeOnDispose(io));
   const resync = resynchroniser(io, context);
   sockets.add(resyncAfterOutages(transport, resync));
   let drained: Promise<void> | undefined;
@@ -115,9 +121,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
     },
     drain() {
       // Each stage finishes before the next begins: no resync once draining; every socket
-      // closed (their clients go to another gateway now), the server with them, and each
-      // socket's release (its detaches sent); the route modules' subscriptions, then the
-      // adapter's hold on the server; last, leaving the registry. A second call waits for the first.
+      // closed (their clients go to other gateways, spread over the window), the server
+      // after them, and each socket's release (its detaches sent); the route modules'
+      // subscriptions, then the adapter's hold on the server; last, leaving the registry.
+      // A second call waits for the first.
+      draining = true;
       handoff.begin();
       drained ??= drainInTurn({ sockets, routing, registration }).finally(() => handoff.log(logger));
       return drained;
@@ -148,14 +156,15 @@ async function drainInTurn(steps: Record<string, DisposableStore>): Promise<void
 
 /**
  * The operational HTTP app (health, readiness, metrics), with what `deps.mount` adds.
- * Ready means "can serve": Redis reachable. A kind of worker missing takes no gateway out
- * of the load balancer (every gateway would be missing it alike); its events answer
- * `UNAVAILABLE`, and `ctos_gateway_live_workers{kind}` shows it.
+ * Ready means "can serve": Redis reachable and not draining (a draining gateway is taken
+ * out of the load balancer at once, while it still closes its sockets). A kind of worker
+ * missing takes no gateway out of the load balancer (every gateway would be missing it
+ * alike); its events answer `UNAVAILABLE`, and `ctos_gateway_live_workers{kind}` shows it.
  */
-function opsApp(deps: GatewayDeps): Express {
+function opsApp(deps: GatewayDeps, draining: () => boolean): Express {
   const { transport } = deps;
   liveWorkersGauge(deps.metrics, transport);
-  const app = createOpsApp(deps.metrics, { transport: () => transport.healthy() });
+  const app = createOpsApp(deps.metrics, { transport: () => transport.healthy(), draining: () => !draining() });
   deps.mount?.(app);
   return app;
 }

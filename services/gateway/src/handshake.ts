@@ -14,10 +14,12 @@ export type HandshakeRefusal = Error & { data: { code: ErrorCode; error: string 
 /**
  * The handshake every socket passes before `connection`: refuses `FORBIDDEN` for a browser
  * origin outside ALLOWED_ORIGINS (see `isOriginAllowed`), before anything else is looked
- * at, `UNAVAILABLE` while the server holds more than GATEWAY_MAX_SOCKETS, `UNAUTHORIZED`
- * for a missing or invalid token, `LIMIT_EXCEEDED` when the user or the address holds its
- * limit of sockets already; refusals are counted in `handshakeRefusals` by reason
- * (`origin`, `token`, `limit`).
+ * at; `UNAVAILABLE` while the gateway drains (`draining()`), closing the connection too, so
+ * that the client's next attempt is a new connection, which the load balancer can send to
+ * another gateway; `UNAVAILABLE` while the server holds more than GATEWAY_MAX_SOCKETS;
+ * `UNAUTHORIZED` for a missing or invalid token, `LIMIT_EXCEEDED` when the user or the
+ * address holds its limit of sockets already. Refusals for origin, token and limit are
+ * counted in `handshakeRefusals` by reason (`origin`, `token`, `limit`).
  * An accepted socket gets its `SocketData`: user, address, request budget and an
  * empty set of terminals. Nothing is counted against the limits here: the `connection`
  * handler counts, synchronously.
@@ -27,6 +29,7 @@ export function handshake(
   context: RouteContext,
   limits: ConnectionLimits,
   policy: TokenPolicy,
+  draining: () => boolean,
 ): HandshakeMiddleware {
   const { config, metrics } = context;
   const tooMany: Record<LimitReached, string> = {
@@ -38,6 +41,11 @@ export function handshake(
       metrics.handshakeRefusals.inc({ reason: 'origin' });
       closeOnceSent(socket);
       next(refusal('FORBIDDEN', "This page's origin may not connect to this server."));
+      return;
+    }
+    if (draining()) {
+      closeOnceSent(socket);
+      next(refusal('UNAVAILABLE', 'This server is shutting down; try again shortly.'));
       return;
     }
     if (io.engine.clientsCount > config.GATEWAY_MAX_SOCKETS) {
@@ -70,8 +78,9 @@ export function handshake(
 
 /**
  * Closes the socket's connection once the refusal about to be sent on it has been
- * written. Asking again on the same connection cannot succeed (its Origin is fixed), so a
- * page of another site is left holding nothing, as the transport's own refusal would.
+ * written. Asking again on the same connection cannot succeed (its Origin is fixed; the
+ * gateway is draining), so the client is left holding nothing, as the transport's own
+ * refusal would.
  */
 function closeOnceSent(socket: GatewaySocket): void {
   const connection = socket.conn;

@@ -1,3 +1,4 @@
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '@ctos/runtime';
 import { runService } from '@ctos/transport';
 import { loadGatewayConfig } from './config';
 import { createGateway } from './gateway';
@@ -12,6 +13,8 @@ void runService({
     config.AUTH_JWT_SECRET ? [] : ['AUTH_JWT_SECRET: required (the secret that signs user tokens)'],
   // Its Socket.IO server answers /healthz, /readyz and /metrics too.
   port: (config) => config.PORT,
+  // Its sockets leave over GATEWAY_DRAIN_WINDOW_MS; the rest of the drain has the usual cap.
+  drainCapMs: (config) => DEFAULT_SHUTDOWN_TIMEOUT_MS + config.GATEWAY_DRAIN_WINDOW_MS,
   start: async (deps) => {
     const gateway = createGateway({
       ...deps,

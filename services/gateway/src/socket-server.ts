@@ -1,9 +1,9 @@
 import type { Server as HttpServer } from 'node:http';
-import type { Disposable } from '@ctos/protocol';
 import type { AdapterFactory } from '@ctos/transport';
 import { Server } from 'socket.io';
 import type { GatewayConfig } from './config';
-import type { GatewayServer } from './types';
+import { disconnectOverWindow } from './drain-window';
+import type { GatewayServer, GatewaySocket } from './types';
 
 /**
  * The gateway's Socket.IO server on `http`, at `/socket.io`, with the transports, ping
@@ -30,15 +30,16 @@ export function createSocketServer(http: HttpServer, config: GatewayConfig, adap
 }
 
 /**
- * Closes `io` when disposed: every socket first (not just the listener, which sends
- * clients to another gateway now), then the server and its HTTP listener; the promise
- * resolves once both are closed.
+ * Closes `io`: its sockets first, spread over `windowMs` (see {@link disconnectOverWindow}),
+ * so their clients reconnect through other gateways, not all at once; then the server and
+ * its HTTP listener. Resolves once both are closed. A socket whose handshake completes
+ * meanwhile (it passed the handshake's check for a drain before the drain began) is
+ * disconnected at once: the window is for the sockets the gateway held, not for new ones.
  */
-export function closeOnDispose(io: GatewayServer): Disposable {
-  return {
-    dispose: () => {
-      io.local.disconnectSockets(true);
-      return new Promise<void>((resolve) => io.close(() => resolve()));
-    },
-  };
+export async function closeSocketServer(io: GatewayServer, windowMs: number): Promise<void> {
+  const late = (socket: GatewaySocket): void => void socket.disconnect(true);
+  io.on('connection', late);
+  await disconnectOverWindow(io, windowMs);
+  await io.close();
+  io.off('connection', late);
 }

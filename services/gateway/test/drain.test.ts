@@ -31,7 +31,8 @@ async function startGateway(
 ): Promise<{ gateway: Gateway; url: string }> {
   const gateway = createGateway({
     id,
-    config: loadGatewayConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent' }),
+    // Sockets close at once: spreading them is gentle-drain's subject.
+    config: loadGatewayConfig({ AUTH_JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', GATEWAY_DRAIN_WINDOW_MS: '0' }),
     jwtSecret: TEST_JWT_SECRET,
     transport,
     logger: quiet('gateway'),

@@ -92,7 +92,7 @@ async function overRedis(env: Record<string, string>, standin: Standin): Promise
   const gatewayTransport = transports.open('gateway-fuzz');
   const gateway = createGateway({
     id: 'gateway-fuzz',
-    config: loadGatewayConfig(env),
+    config: loadGatewayConfig({ ...env, GATEWAY_DRAIN_WINDOW_MS: '0' }),
     jwtSecret: TEST_JWT_SECRET,
     transport: gatewayTransport,
     logger: quiet('gateway'),

@@ -143,6 +143,8 @@ export async function startCluster(build: Build, options: ClusterOptions = {}): 
   const gatewayConfig = loadGatewayConfig({
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'silent',
+    // A drained gateway's clients move at once: spreading them is gentle-drain's subject.
+    GATEWAY_DRAIN_WINDOW_MS: '0',
     ...options.gatewayEnv,
   });
   for (let i = 0; i < (options.gateways ?? 1); i++) {

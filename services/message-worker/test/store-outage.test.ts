@@ -1,6 +1,7 @@
 import { createLogger } from '@ctos/runtime';
 import { type OwnRedis, startOwnRedis, uniquePrefix, waitFor } from '@ctos/testkit';
 import { createRedisTransport, type Transport } from '@ctos/transport';
+import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createMessageWorker, loadMessageWorkerConfig, type MessageWorker } from '../src';
 import { API_TOKEN, draft } from './harness';
@@ -13,7 +14,11 @@ describe('the message-worker when Redis goes away', () => {
 
   beforeAll(async () => {
     redis = await startOwnRedis();
-    transport = createRedisTransport({ url: redis.url, prefix: uniquePrefix('outage'), id: 'message-outage' });
+    transport = createRedisTransport({
+      redis: { url: redis.url },
+      prefix: uniquePrefix('outage'),
+      id: 'message-outage',
+    });
     worker = createMessageWorker({
       id: 'message-outage',
       transport,
@@ -47,5 +52,18 @@ describe('the message-worker when Redis goes away', () => {
     expect(await during.json()).toMatchObject({ code: 'UNAVAILABLE' });
     await redis.restart();
     await waitFor(async () => (await post('after')).status === 201, { message: 'a 201 after Redis is back' });
+  });
+
+  it('answers 503 UNAVAILABLE while Redis refuses writes for want of replicas (min-replicas-to-write), 201 after', async () => {
+    const admin = new Redis(redis.url);
+    try {
+      await admin.config('SET', 'min-replicas-to-write', '1');
+      const refused = await post('no replica');
+      expect([refused.status, await refused.json()]).toEqual([503, expect.objectContaining({ code: 'UNAVAILABLE' })]);
+      await admin.config('SET', 'min-replicas-to-write', '0');
+      expect((await post('replicas enough')).status).toBe(201);
+    } finally {
+      admin.disconnect();
+    }
   });
 });

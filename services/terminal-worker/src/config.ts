@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { z } from 'zod';
-import { commonSettings, ConfigError, parseConfig, setting } from '@ctos/runtime';
+import { commonSettings, ConfigError, isDistributed, parseConfig, setting } from '@ctos/runtime';
 
 const account = userInfo();
 
@@ -45,7 +45,7 @@ export const terminalWorkerSettings = {
   TERMINAL_SCROLLBACK_LINES: setting.int(1000, 0, 100_000),
   /**
    * `user`: each user's shells run under that user's own Unix account (the default when
-   * `REDIS_URL` is set); `none`: every shell runs as the worker's own user (the default of
+   * `REDIS_URL` or `REDIS_SENTINELS` is set); `none`: every shell runs as the worker's own user (the default of
    * embedded mode, which has one local user). See deploy/OPERATIONS.md, "Threat model".
    */
   TERMINAL_ISOLATION: z.enum(['user', 'none']).optional(),
@@ -98,7 +98,7 @@ export function loadTerminalWorkerConfig(env: Record<string, string | undefined>
   }
   if (problems.length > 0) throw new ConfigError(problems);
   // Distributed deployments serve many people: isolation is on unless turned off.
-  return { ...parsed, TERMINAL_ISOLATION: parsed.TERMINAL_ISOLATION ?? (parsed.REDIS_URL ? 'user' : 'none') };
+  return { ...parsed, TERMINAL_ISOLATION: parsed.TERMINAL_ISOLATION ?? (isDistributed(parsed) ? 'user' : 'none') };
 }
 
 /** The worker user's name, for shells' `USER`. */

@@ -58,6 +58,8 @@ export async function startStreamCluster(
     // Rate limits are tested elsewhere; here they would only refuse a busy sequence.
     GATEWAY_EVENTS_PER_SECOND: '1000000',
     GATEWAY_EVENTS_BURST: '1000000',
+    // A replaced gateway's clients move at once: spreading them is gentle-drain's subject.
+    GATEWAY_DRAIN_WINDOW_MS: '0',
   });
   let started = 0;
   const slots: Array<{ gateway: Gateway; url: string }> = [];

@@ -64,7 +64,12 @@ export async function startTerminalCluster(
     metrics,
   });
   terminalWorker.start();
-  const gatewayConfig = loadGatewayConfig({ AUTH_JWT_SECRET: TEST_SHELL_ENV.AUTH_JWT_SECRET, LOG_LEVEL: 'silent' });
+  const gatewayConfig = loadGatewayConfig({
+    AUTH_JWT_SECRET: TEST_SHELL_ENV.AUTH_JWT_SECRET,
+    LOG_LEVEL: 'silent',
+    // A drained gateway's clients move at once: spreading them is gentle-drain's subject.
+    GATEWAY_DRAIN_WINDOW_MS: '0',
+  });
   const gateways: Gateway[] = [];
   const urls: string[] = [];
   const gatewayIds: string[] = [];

@@ -33,7 +33,7 @@ export function transportFactory(build: Build, heartbeat: HeartbeatOptions, name
     open: (id) => {
       const transport = cluster
         ? createMemoryTransport(cluster, { id })
-        : createRedisTransport({ url: SHARED_REDIS_URL, prefix, id, heartbeat });
+        : createRedisTransport({ redis: { url: SHARED_REDIS_URL }, prefix, id, heartbeat });
       opened.push(transport);
       return transport;
     },

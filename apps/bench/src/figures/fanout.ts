@@ -180,7 +180,7 @@ async function timeEmitterOnly(
 ): Promise<number> {
   const emitErrors: string[] = [];
   const transport = createRedisTransport({
-    url: system.cluster.redisUrl,
+    redis: { url: system.cluster.redisUrl },
     prefix: system.cluster.redisPrefix,
     id: `bench-emitter-${randomUUID().slice(0, 8)}`,
     observer: { onEmitError: (error) => emitErrors.push(String(error)) },

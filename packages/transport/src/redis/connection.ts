@@ -44,10 +44,57 @@ interface FlushableRedis {
   flushQueue(error: Error, options: { offlineQueue: boolean; commandQueue: boolean }): void;
 }
 
+/** One Sentinel's address. */
+export interface SentinelAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where Redis is: one server by URL (`redis://[user:password@]host:port/db`), or the
+ * primary of a master group found through Sentinel, asked again on every reconnect so a
+ * failover is followed (the `REDIS_SENTINELS` settings). `password` is the data nodes'
+ * (in place of any in `url`); `sentinelPassword` the Sentinels' own.
+ */
+export type RedisTarget =
+  | { url: string; password?: string | undefined }
+  | {
+      sentinels: readonly SentinelAddress[];
+      name: string;
+      password?: string | undefined;
+      sentinelPassword?: string | undefined;
+    };
+
+/** ioredis options that reach `target`. */
+function targetOptions(target: RedisTarget): { url?: string; options: RedisOptions } {
+  if ('url' in target) {
+    return {
+      url: target.password === undefined ? target.url : withRedisPassword(target.url, target.password),
+      options: {},
+    };
+  }
+  return {
+    options: {
+      sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+      name: target.name,
+      // Connected, the server must say it is the primary (`ROLE`), or ioredis reconnects.
+      role: 'master',
+      ...(target.password === undefined ? {} : { password: target.password }),
+      ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
+      // No `failoverDetector`: ioredis 6.0 lets its disconnect land on a connection that is
+      // still connecting, which then ends for good (a gateway stayed down after a failover).
+      // A demoted primary needs no detector: the Sentinel that reconfigures it kills its
+      // clients (`CLIENT KILL TYPE normal`, `pubsub`), and the role check above refuses it.
+      sentinelRetryStrategy: (attempt) => Math.min(50 * attempt, MAX_RECONNECT_DELAY_MS),
+    },
+  };
+}
+
 /**
  * Opens an ioredis connection that reconnects for ever with a short capped backoff and
  * reports each outage once: the first error or unexpected close, then the next `ready`.
- * `name` shows in `CLIENT LIST` and in logs.
+ * `name` shows in `CLIENT LIST` and in logs. Through Sentinel (`target.sentinels`) each
+ * (re)connect asks the Sentinels for the current primary and checks its role.
  *
  * When the connection drops, the commands already written and not answered fail at once
  * with {@link OutcomeUnknownError}. ioredis would otherwise send them again after the
@@ -58,12 +105,14 @@ interface FlushableRedis {
  * turn that off for a connection whose subscribers restore their own.
  */
 export function connectRedis(
-  url: string,
+  target: string | RedisTarget,
   name: string,
   observer: ConnectionObserver = {},
   options: RedisOptions = {},
 ): Redis {
-  const redis = new Redis(url, {
+  const { url, options: reach } = targetOptions(typeof target === 'string' ? { url: target } : target);
+  const settings: RedisOptions = {
+    ...reach,
     connectionName: name,
     protocol: 2,
     lazyConnect: false,
@@ -71,7 +120,8 @@ export function connectRedis(
     autoResendUnfulfilledCommands: false,
     retryStrategy: (attempt) => Math.min(50 * attempt, MAX_RECONNECT_DELAY_MS),
     ...options,
-  });
+  };
+  const redis = url === undefined ? new Redis(settings) : new Redis(url, settings);
   let down = false;
   const lost = (error: Error): void => {
     if (down) return;

@@ -14,8 +14,11 @@ function bound(score: number): string {
   return String(score);
 }
 
-/** Errors Redis answers while it cannot serve (starting, out of memory, disk failing): an outage, not a bug. */
-const OUTAGE_REPLY = /^(LOADING|BUSY|MISCONF|OOM|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
+/**
+ * Errors Redis answers while it cannot serve (starting, out of memory, disk failing, a
+ * replica not yet promoted, too few replicas for `min-replicas-to-write`): an outage, not a bug.
+ */
+const OUTAGE_REPLY = /^(LOADING|BUSY|MISCONF|OOM|MASTERDOWN|READONLY|NOREPLICAS|TRYAGAIN|CLUSTERDOWN)\b/;
 
 /**
  * {@link KeyValueStore} over ioredis, every key under `prefix:`. A call that cannot reach

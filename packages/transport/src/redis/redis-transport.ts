@@ -5,7 +5,7 @@ import { EndpointBus, type BusObserver } from '../bus';
 import { HeartbeatRegistry, type RegistryObserver } from '../registry';
 import type { AdapterFactory, Transport } from '../transport';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from '../types';
-import { connectRedis, RedisKeys, withRedisPassword, type ConnectionObserver } from './connection';
+import { connectRedis, RedisKeys, type ConnectionObserver, type RedisTarget } from './connection';
 import { DEFAULT_REDIS_BUS_OPTIONS, redisBusBackend, type RedisBusOptions } from './redis-bus';
 import { redisRoomEmitter } from './redis-emitter';
 import { OutageTracker, type EmitErrorObserver } from './outage-tracker';
@@ -16,10 +16,12 @@ import { adapterSubscription } from './adapter-subscription';
 
 /** Options of {@link createRedisTransport}. */
 export interface RedisTransportOptions {
-  /** `redis://host:port/db`. */
-  url: string;
-  /** Used in place of any password in `url` (the `REDIS_PASSWORD` setting). */
-  password?: string | undefined;
+  /**
+   * Where Redis is: a `redis://host:port/db` URL, or a master group through Sentinel
+   * (`{sentinels, name}`). The password, when given here, is used in place of any in the
+   * URL (the `REDIS_PASSWORD` setting).
+   */
+  redis: RedisTarget;
   /** Every key and channel starts with this (one per deployment, one per test run). */
   prefix: string;
   /** This process's endpoint id (unique per process start). */
@@ -42,14 +44,13 @@ export interface RedisTransportOptions {
  */
 export function createRedisTransport(options: RedisTransportOptions): Transport {
   const keys = new RedisKeys(options.prefix);
-  const url = options.password === undefined ? options.url : withRedisPassword(options.url, options.password);
   const observer = options.observer ?? {};
   const outage = new OutageTracker(observer);
   const connections: Redis[] = [];
   let disposed = false;
   const open = (role: string, connectionOptions: RedisOptions = {}): Redis => {
     const connection = connectRedis(
-      url,
+      options.redis,
       `ctos:${options.id}:${role}`,
       {
         onDown: (name, error) => {

@@ -3,7 +3,7 @@ import {
   createMetricsRegistry,
   loadConfigOrExit,
   redisOutageLog,
-  requireRedisUrl,
+  requireRedis,
   runServiceProcess,
   type CommonConfig,
   type Logger,
@@ -41,10 +41,15 @@ export interface ServiceHostOptions<C extends CommonConfig> {
   kind: WorkerKind;
   /** Parses the service's settings (reads the process environment). */
   load: () => C;
-  /** Problems beyond `REDIS_URL` that stop the process (exit status 2). */
+  /** Problems beyond the Redis settings that stop the process (exit status 2). */
   required?: (config: C) => string[];
   /** The port it listens on: the service's own (`PORT`) or the ops server's (`OPS_PORT`). */
   port: (config: C) => number;
+  /**
+   * How long its drain may take before the process exits 1 anyway (ms); default
+   * `DEFAULT_SHUTDOWN_TIMEOUT_MS` (10 s). The gateway adds its drain window.
+   */
+  drainCapMs?: (config: C) => number;
   /** Builds and starts the service. */
   start: (deps: ServiceHostDeps<C>) => Promise<HostedService>;
 }
@@ -57,7 +62,7 @@ export interface ServiceHostOptions<C extends CommonConfig> {
  */
 export async function runService<C extends CommonConfig>(options: ServiceHostOptions<C>): Promise<void> {
   const config = loadConfigOrExit(options.load, (c) => [
-    ...requireRedisUrl(c, options.service),
+    ...requireRedis(c, options.service),
     ...(options.required?.(c) ?? []),
   ]);
   const logger = createLogger({ service: options.service, level: config.LOG_LEVEL });
@@ -72,6 +77,7 @@ export async function runService<C extends CommonConfig>(options: ServiceHostOpt
     metrics,
     host: config.HOST,
     port: options.port(config),
+    ...(options.drainCapMs ? { drainCapMs: options.drainCapMs(config) } : {}),
     checks: { redis: () => transport.healthy() },
     ...(service.serve ? { serve: service.serve.bind(service) } : {}),
     drain: async () => {

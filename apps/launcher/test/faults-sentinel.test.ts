@@ -1,0 +1,93 @@
+/**
+ * Issue 21, "Redis that survives a node loss": the process cluster with `CLUSTER_REDIS=
+ * sentinel` (a primary, a replica, one Sentinel; every service finds the primary through
+ * `REDIS_SENTINELS`), and the primary SIGKILLed under load. Once the Sentinel has promoted
+ * the replica, terminals, the reply and messages carry on with the same assertions as the
+ * Redis-restart fault (faults-redis): no connection closed, every stream whole byte for
+ * byte, the reply whole and stored, every acknowledged message delivered once, keystrokes
+ * once each or refused; and writes acknowledged by the primary up to its death are on the
+ * promoted replica.
+ */
+import { connectRedis } from '@ctos/transport';
+import { Redis } from 'ioredis';
+import { waitFor } from '@ctos/testkit';
+import { startFaultCluster, type FaultCluster } from './faults-support';
+import { countAcknowledgedWrites, faultHarness, type FaultHarness } from './faults-under-load';
+
+describe('Redis Sentinel failover on the process cluster', () => {
+  let system: FaultCluster;
+  let harness: FaultHarness;
+
+  beforeAll(async () => {
+    system = await startFaultCluster({ CLUSTER_REDIS: 'sentinel' });
+    harness = faultHarness(system);
+  }, 60_000);
+
+  afterEach(() => harness?.closeClients());
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  /** The port of the primary the Sentinel names now. */
+  const namedPrimary = async (): Promise<number> => {
+    const sentinel = new Redis({ host: '127.0.0.1', port: system.running('redis-sentinel')[0]!.ports.sentinel! });
+    try {
+      const [, port] = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'ctos')) as [string, string];
+      return Number(port);
+    } finally {
+      sentinel.disconnect();
+    }
+  };
+
+  it('carries on when the primary is SIGKILLed and the Sentinel promotes the replica, losing nothing acknowledged', async () => {
+    const primaryPort = system.running('redis')[0]!.ports.redis!;
+    const replicaPort = system.running('redis-replica')[0]!.ports.redis!;
+    expect(await namedPrimary()).toBe(primaryPort);
+
+    // Acknowledged writes straight to the primary, racing the kill: each one the primary
+    // acknowledged must be on the replica it is replaced by.
+    const counter = `${system.cluster.redisPrefix}:faults:failover-counter`;
+    const writes = countAcknowledgedWrites(system.cluster.redisUrl, counter);
+
+    try {
+      await harness.underLoad(
+        'failover',
+        async ({ faulted, recovered }) => {
+          await system.cluster.signal('redis', 'SIGKILL');
+          faulted();
+          await writes.stopped;
+          // Promoted: the Sentinel names the replica, and it takes writes.
+          await waitFor(async () => (await namedPrimary()) === replicaPort, {
+            timeoutMs: 15_000,
+            message: 'the Sentinel to promote the replica',
+          });
+          recovered();
+        },
+        { notReady: true, resync: true, resends: true },
+      );
+    } finally {
+      writes.close();
+    }
+
+    const check = connectRedis(system.cluster.redisTarget, 'faults-sentinel-check');
+    try {
+      expect(await check.call('ROLE').then((role) => (role as unknown[])[0])).toBe('master');
+      expect(/tcp_port:(\d+)/.exec(await check.info('server'))?.[1]).toBe(String(replicaPort));
+      const kept = Number(await check.get(counter));
+      // Every acknowledged INCR is on the new primary; at most the one in flight at the kill went in unacknowledged.
+      expect(writes.acknowledged()).toBeGreaterThan(0);
+      expect([writes.acknowledged(), writes.acknowledged() + 1]).toContain(kept);
+      // Every service followed the failover: each has its connections on the new primary.
+      const clients = (await check.call('CLIENT', 'LIST')) as string;
+      for (const p of system.cluster.processes().filter((p) => p.role.endsWith('-worker') || p.role === 'gateway')) {
+        expect([p.name, new RegExp(`name=ctos:[a-z]+-[^ ]*-${p.pid}-[^ ]*:cmd `).test(clients)]).toEqual([
+          p.name,
+          true,
+        ]);
+      }
+    } finally {
+      check.disconnect();
+    }
+  }, 120_000);
+});
