@@ -152,10 +152,16 @@ describe('when the cluster launcher dies', () => {
     ['SIGKILL', 'Redis killed first'],
   ])('%s (%s): every process it started, and their shells, are gone within 5 s', async (how, redis) => {
     const launcher = await startLauncher();
-    tree = descendants(launcher.child.pid!);
-    const names = tree.map((entry) => entry.name);
-    // What the tree holds: the services (node), Redis, nginx, and the session's shell and its job.
-    expect(names).toEqual(expect.arrayContaining(['node', 'redis-server', 'nginx', 'bash', 'sleep']));
+    // What the tree holds: the services (node), Redis, nginx, and the session's shell and its
+    // job (bash prints job-started while its forked child may not have become sleep yet).
+    const expected = ['node', 'redis-server', 'nginx', 'bash', 'sleep'];
+    tree = await waitForValue(
+      () => {
+        const found = descendants(launcher.child.pid!);
+        return expected.every((name) => found.some((entry) => entry.name === name)) ? found : undefined;
+      },
+      { message: `the launcher's tree to hold ${expected.join(', ')}` },
+    );
     if (redis === 'Redis killed first') {
       const server = tree.find((entry) => entry.name === 'redis-server')!;
       process.kill(server.pid, 'SIGKILL');
