@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       }
       // redis-server's notices are plain text and mostly noise here; its log file has them,
       // and the launcher itself reports if it exits.
-      if (info.role === 'redis') return;
+      if (info.role === 'redis' || info.role === 'redis-replica' || info.role === 'redis-sentinel') return;
       if (levelOfLine >= WARN_LEVEL) process.stderr.write(`[${info.name}] ${line}\n`);
     },
   });

@@ -34,12 +34,18 @@ export interface RegistryBackend {
    * `deadlineMs`, with the backend's clock at that moment (`at`, ms): of several
    * concurrent callers, exactly one gets each dead instance.
    *
-   * Reaps nothing when the registry has not been swept for longer than `deadlineMs`
-   * (the backend was down or paused, or every reaper was blocked: every instance's beats
-   * are old for a reason that is not its death), nor for `graceMs` after such a gap, so
-   * every live instance has time to reconnect and beat again.
+   * Reaps nothing when the registry has not been swept for longer than `gapMs` (one beat
+   * interval, while every live process sweeps twice in one: the backend was down or
+   * paused, or every reaper was blocked, and beats were blocked with them), nor for
+   * `graceMs` after such a gap, so every live instance has time to reconnect and beat
+   * again. A gap shorter than the deadline counts too: an instance that beat just before
+   * it is older than the deadline at the first sweep after a gap of deadline − interval.
    */
-  reap(deadlineMs: number, graceMs: number): Promise<{ at: number; dead: Array<{ id: string; kind: WorkerKind }> }>;
+  reap(
+    deadlineMs: number,
+    gapMs: number,
+    graceMs: number,
+  ): Promise<{ at: number; dead: Array<{ id: string; kind: WorkerKind }> }>;
   /** Tells every registry in the cluster that an instance died. */
   publishDeath(dead: DeathNotice): Promise<void>;
   /** Hears every published death. */
@@ -215,7 +221,7 @@ export class HeartbeatRegistry implements Registry {
   private async reap(): Promise<void> {
     if (this.disposed) return;
     const graceMs = this.deadlineMs + this.options.intervalMs + RECONNECT_GRACE_MS;
-    const swept = await this.guard('reap', () => this.backend.reap(this.deadlineMs, graceMs));
+    const swept = await this.guard('reap', () => this.backend.reap(this.deadlineMs, this.options.intervalMs, graceMs));
     if (!swept) return;
     this.clock.sample(swept.at, performance.now());
     for (const instance of swept.dead) {

@@ -54,7 +54,7 @@ export const gatewaySettings = {
    * container's stop grace period (compose's 30 s, Kubernetes' 30 s less a 5 s preStop)
    * above that.
    */
-  GATEWAY_DRAIN_WINDOW_MS: setting.int(2000, 0, 15_000),
+  GATEWAY_DRAIN_WINDOW_MS: setting.int(2000, 0, 10_000),
   /** Sustained `terminal:input` per socket (bytes/s); beyond it gets RATE_LIMITED. */
   TERMINAL_INPUT_BYTES_PER_SECOND: setting.int(1024 * 1024, 1),
   /** Burst of `terminal:input` per socket (bytes) before the rate applies, e.g. a large paste. */

@@ -25,8 +25,9 @@ const HEARTBEAT = { intervalMs: 200, missedBeats: 3 };
 /** Clients on the draining gateway. */
 const CLIENTS = 1000;
 /**
- * The drain window of the distribution test (ms): the longest the setting takes, so that
- * what a loaded machine does to the reconnects stays small against a tenth of it: on a busy
+ * The drain window of the distribution test (ms): past the longest the setting takes (10 s;
+ * nothing caps a drain in-process), so that what a loaded machine does to the reconnects
+ * stays small against a tenth of it: on a busy
  * 2-core machine this one process (both gateways and all 1,000 clients) at times takes
  * no connection for 1–2 s, and then takes them all at once.
  */
@@ -216,11 +217,11 @@ describe('a gentle drain', () => {
     await drained;
   });
 
-  it('takes a drain window of 0 to 15 s, 2 s by default, and refuses others by name', () => {
+  it('takes a drain window of 0 to 10 s, 2 s by default, and refuses others by name', () => {
     expect(loadGatewayConfig(SETTINGS).GATEWAY_DRAIN_WINDOW_MS).toBe(2000);
     expect(loadGatewayConfig({ ...SETTINGS, GATEWAY_DRAIN_WINDOW_MS: '0' }).GATEWAY_DRAIN_WINDOW_MS).toBe(0);
-    expect(loadGatewayConfig({ ...SETTINGS, GATEWAY_DRAIN_WINDOW_MS: '15000' }).GATEWAY_DRAIN_WINDOW_MS).toBe(15000);
-    expect(() => loadGatewayConfig({ ...SETTINGS, GATEWAY_DRAIN_WINDOW_MS: '15001' })).toThrow(
+    expect(loadGatewayConfig({ ...SETTINGS, GATEWAY_DRAIN_WINDOW_MS: '10000' }).GATEWAY_DRAIN_WINDOW_MS).toBe(10000);
+    expect(() => loadGatewayConfig({ ...SETTINGS, GATEWAY_DRAIN_WINDOW_MS: '10001' })).toThrow(
       /GATEWAY_DRAIN_WINDOW_MS/,
     );
   });

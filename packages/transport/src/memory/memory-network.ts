@@ -69,12 +69,12 @@ export class MemoryNetwork {
           .filter((w) => w.info.kind === kind && w.beatAt > now - deadlineMs)
           .map((w) => ({ ...w.info, ageMs: now - w.beatAt }));
       },
-      reap: async (deadlineMs, graceMs) => {
+      reap: async (deadlineMs, gapMs, graceMs) => {
         const now = this.now();
         // A gap in sweeping here means the one process was blocked: every beat is old
         // because nobody could beat, not because anybody died.
         const sweep = this.sweep ?? { at: now, grace: 0 };
-        if (now - sweep.at > deadlineMs) sweep.grace = now + graceMs;
+        if (now - sweep.at > gapMs) sweep.grace = now + graceMs;
         sweep.at = now;
         this.sweep = sweep;
         if (now < sweep.grace) return { at: now, dead: [] };

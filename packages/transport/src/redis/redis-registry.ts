@@ -38,20 +38,21 @@ return out`;
 /**
  * KEYS: the sweep record (a hash: `at`, the last sweep; `grace`, no reaping before it),
  * then every kind's registry zset. ARGV: deadline ms, grace ms, worker-hash prefix, inbox
- * prefix, reaped-marker prefix, its ttl ms, then the kind of each zset. Removes and
- * returns [now, id, kind, ...] of the dead, atomically, leaving a marker for each.
+ * prefix, reaped-marker prefix, its ttl ms, then the kind of each zset, and last the gap
+ * ms. Removes and returns [now, id, kind, ...] of the dead, atomically, leaving a marker
+ * for each.
  *
- * Every live process sweeps twice a beat, so a gap longer than the deadline since the
- * last sweep means nobody could: Redis was down or paused (its clock ran on, so every
- * beat now looks old) or every process was blocked. Nobody is reaped then, nor during
- * the grace after it, while live instances reconnect and beat again. A missing record
- * is a first start (or a Redis that lost its data, whose registry is empty too).
+ * Every live process sweeps twice a beat, so a gap longer than a beat since the last
+ * sweep means nobody could: Redis was down or paused (its clock ran on, so beats now look
+ * old by the gap) or every process was blocked. Nobody is reaped then, nor during the
+ * grace after it, while live instances reconnect and beat again. A missing record is a
+ * first start (or a Redis that lost its data, whose registry is empty too).
  */
 const REAP = `${NOW_MS}
 local last = tonumber(redis.call('HGET', KEYS[1], 'at') or '')
 local grace = tonumber(redis.call('HGET', KEYS[1], 'grace') or '0')
 redis.call('HSET', KEYS[1], 'at', now)
-if last and now - last > tonumber(ARGV[1]) then
+if last and now - last > tonumber(ARGV[#ARGV]) then
   grace = now + tonumber(ARGV[2])
   redis.call('HSET', KEYS[1], 'grace', grace)
 end
@@ -114,7 +115,7 @@ export function redisRegistryBackend(redis: Redis, subscriber: Subscriber, keys:
       }
       return out;
     },
-    reap: async (deadlineMs, graceMs) => {
+    reap: async (deadlineMs, gapMs, graceMs) => {
       const flat = await r.ctosReap(
         keys.registry('sweep'),
         ...WORKER_KINDS.map((kind) => keys.registry(kind)),
@@ -125,6 +126,7 @@ export function redisRegistryBackend(redis: Redis, subscriber: Subscriber, keys:
         reapedPrefix,
         REAPED_MEMORY_MS,
         ...WORKER_KINDS,
+        gapMs,
       );
       const dead: Array<{ id: string; kind: WorkerKind }> = [];
       for (let i = 1; i + 1 < flat.length; i += 2) dead.push({ id: String(flat[i]), kind: flat[i + 1] as WorkerKind });
