@@ -19,7 +19,14 @@ describe('Redis Sentinel failover on the process cluster', () => {
   let harness: FaultHarness;
 
   beforeAll(async () => {
-    system = await startFaultCluster({ CLUSTER_REDIS: 'sentinel' });
+    // The default heartbeat (1 s, dead after 3): a default failover (down-after 1 s, and a
+    // second or so) is shorter than the death deadline, yet longer than the deadline less
+    // a beat, so a live instance that beat just before it looks dead at the next sweep.
+    system = await startFaultCluster({
+      CLUSTER_REDIS: 'sentinel',
+      HEARTBEAT_INTERVAL_MS: '1000',
+      HEARTBEAT_MISSED_BEATS: '3',
+    });
     harness = faultHarness(system);
   }, 60_000);
 
