@@ -140,13 +140,21 @@ export class MessageService {
    * `message:sync`: what came after `since` (oldest first), the unread count, the newest id
    * and the version. It reads without the lock, so the version is read first: the rest is
    * then at least that new, and a client that has seen a newer push keeps the push's count.
+   *
+   * The last page (no `has_more`) counts the unread messages up to the newest it returns
+   * (or `since`): exactly those a client that synced from the last id it holds now holds,
+   * so one that still shows unread a message read elsewhere (its push missed while it was
+   * away) sees fewer unread counted than it shows, and relearns the flags. A message being
+   * written meanwhile is left out of both (its own push brings it and a newer count);
+   * counting it would hide that difference. Other pages count every unread message.
    */
   async sync(user: string, since: number, limit: number): Promise<MessageSyncResult> {
     const version = await this.messages.version(user);
     await this.messages.dropAged(user);
     const latestId = await this.messages.latestId(user);
     const page = await this.messages.after(user, since, limit);
-    return { ...page, unread_count: await this.messages.unreadCount(user), latest_id: latestId, version };
+    const covered = page.has_more ? Infinity : Math.max(since, page.messages[page.messages.length - 1]?.id ?? 0);
+    return { ...page, unread_count: await this.messages.unreadCount(user, covered), latest_id: latestId, version };
   }
 
   /**

@@ -64,6 +64,15 @@ export class MessageStore {
   /**
    * Takes the next id, tells `taken` (which records it before anything is stored), stores
    * the message as unread, and drops what retention no longer keeps.
+   *
+   * The id goes into the unread set before the message is stored. Readers ({@link after},
+   * {@link before}) take no lock and read the messages, then the unread set, so they may
+   * fall between the two writes: in this order a reader that sees the message also sees
+   * it unread (it is shown read only once a mark removed it). Stored the other way round,
+   * a sync between the writes showed a message nobody had read as read, and clients kept
+   * that flag (read state only goes unread → read). A write that fails between the two
+   * leaves an unread id without its message instead: counted until a mark `up_to`/`all`
+   * or retention removes it, never shown.
    */
   async append(
     user: string,
@@ -84,8 +93,8 @@ export class MessageStore {
     };
     const messages = this.key('m', user);
     const unread = this.key('unread', user);
-    await this.store.zadd(messages, id, JSON.stringify(message));
     await this.store.zadd(unread, id, String(id));
+    await this.store.zadd(messages, id, JSON.stringify(message));
     // Once the newest message is older than the age limit every message is, so the keys
     // of a user who hears nothing more vanish by themselves.
     await this.store.expire(messages, this.retention.maxAgeMs);
@@ -147,9 +156,15 @@ export class MessageStore {
     return this.page(user, found, limit);
   }
 
-  /** How many of `user`'s kept messages are unread. */
-  async unreadCount(user: string): Promise<number> {
-    return this.store.zcard(this.key('unread', user));
+  /**
+   * How many of `user`'s kept messages are unread; with `upTo`, only those with an id up
+   * to it. An id is unread from just before its message is stored (see {@link append}),
+   * so a count without a bound can include a message that a read just before could not
+   * see yet.
+   */
+  async unreadCount(user: string, upTo = Infinity): Promise<number> {
+    const unread = this.key('unread', user);
+    return upTo === Infinity ? this.store.zcard(unread) : this.store.zcount(unread, -Infinity, upTo);
   }
 
   /** The newest id `user` was given (0 when none), whether or not it is still kept. */

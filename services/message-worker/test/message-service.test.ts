@@ -1,4 +1,5 @@
 import { ServiceError, type MessageDraft, type ServerEventName } from '@ctos/protocol';
+import { Gate, waitFor } from '@ctos/testkit';
 import type { KeyValueStore, RoomEmitter } from '@ctos/transport';
 import { MessageService } from '../src';
 import { BUILDS, quiet, transportFactory } from './harness';
@@ -27,6 +28,20 @@ function laggy(store: KeyValueStore): KeyValueStore {
       if (typeof value !== 'function') return value;
       return async (...args: unknown[]) => {
         await new Promise((resolve) => setTimeout(resolve, turn++ % 4));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+/** `store` with `before` awaited ahead of every call (fault injection: it can hold one call). */
+function interposed(store: KeyValueStore, before: () => Promise<void>): KeyValueStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        await before();
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
@@ -198,6 +213,43 @@ describe.each(BUILDS)('message storage and read state (%s)', (build) => {
       .catch((error: unknown) => error);
     expect((refusal as ServiceError).code).toBe('INVALID_PAYLOAD');
     expect((await service.sync('alice', 0, 10)).messages.map((m) => m.title)).toEqual(['first']);
+  });
+
+  it('never shows a message read that is still being stored, nor counts it before a sync returns it', async () => {
+    // Sync and list read without the user's lock, so they can fall between any two store
+    // calls of a publish: each round holds the publish before its n-th call, and reads.
+    // Nothing is marked, so every message returned is unread, and a whole sync counts as
+    // many as it returns (a client compares the two to find flags read elsewhere).
+    const reader = make().service;
+    const gate = new Gate();
+    let calls = 0;
+    let holdAt = 0;
+    const fast = store;
+    store = interposed(fast, () => (++calls === holdAt ? gate.pass() : Promise.resolve()));
+    const writer = make().service;
+    store = fast;
+    for (holdAt = 1; ; holdAt++) {
+      const user = `alice-${holdAt}`;
+      await writer.publish({ users: [user], draft: note('old') });
+      calls = 0;
+      gate.close();
+      let done = false;
+      const published = writer.publish({ users: [user], draft: note('new') }).then(() => (done = true));
+      await waitFor(() => done || gate.held > 0, { message: `the publish to finish or be held at call ${holdAt}` });
+      const synced = await reader.sync(user, 0, 10);
+      const listed = await reader.list(user, undefined, 10);
+      gate.open();
+      await published;
+      for (const page of [synced, listed]) {
+        expect({ holdAt, flags: page.messages.map((m) => [m.title, m.read]) }).toEqual({
+          holdAt,
+          flags: expect.not.arrayContaining([[expect.any(String), true]]) as unknown,
+        });
+      }
+      expect({ holdAt, count: synced.unread_count }).toEqual({ holdAt, count: synced.messages.length });
+      if (gate.held === 0) break; // the publish made fewer calls: every point between them was tried
+    }
+    expect(holdAt).toBeGreaterThan(5);
   });
 
   it('commits and delivers one user’s messages in id order when two workers write at once', async () => {
