@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Logger } from '@ctos/runtime';
 import { findSystemTools, removeLocalAccounts } from '@ctos/terminal-worker';
-import { connectRedis, RedisStore, type RedisTarget } from '@ctos/transport';
+import { connectRedis, RedisStore } from '@ctos/transport';
 
 /** Attempts to remove a cgroup whose killed processes are still being reaped, and the pause between them (ms). */
 const RMDIR_ATTEMPTS = 50;
@@ -25,7 +25,7 @@ export interface ClusterIsolation {
    * `removeAccounts` (the state folder is temporary) — the Unix accounts this run's Redis
    * allocated, their files in the shared temporary folders, and the homes it kept.
    */
-  cleanup(redis: { target: RedisTarget | undefined; prefix: string }, removeAccounts: boolean): Promise<void>;
+  cleanup(redis: { urls: string[]; prefix: string }, removeAccounts: boolean): Promise<void>;
 }
 
 /** The mount point of the cgroup v2 hierarchy, from /proc/self/mountinfo (none: undefined). */
@@ -140,10 +140,40 @@ function userIsolation(plan: {
     async cleanup(redis, removeAccounts) {
       killAll();
       if (cgroupParent) await removeCgroupTree(cgroupParent);
-      if (!removeAccounts || !redis.target) return; // no Redis yet: no account was made
-      await removeRunAccounts({ target: redis.target, prefix: redis.prefix }, plan);
+      if (!removeAccounts || redis.urls.length === 0) return; // no Redis yet: no account was made
+      await removeRunAccounts(redis, plan);
     },
   };
+}
+
+/**
+ * The accounts this run's Redis lists (`unix:accounts`), read from the first of `urls`
+ * (the run's data nodes: a replica holds them too) that answers within 2 s; undefined when
+ * none does (every Redis of the run dead or paused).
+ */
+async function listRunAccounts(redis: { urls: string[]; prefix: string }): Promise<string[] | undefined> {
+  for (const url of redis.urls) {
+    const client = connectRedis(
+      url,
+      'cluster-launcher',
+      {},
+      {
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        connectTimeout: 2000,
+        commandTimeout: 2000,
+      },
+    );
+    client.on('error', () => undefined);
+    try {
+      return await new RedisStore(client, redis.prefix).smembers('unix:accounts');
+    } catch {
+      // The next one.
+    } finally {
+      client.disconnect();
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -151,18 +181,14 @@ function userIsolation(plan: {
  * ours, then — unless the operator chose the home root — the homes they kept.
  */
 async function removeRunAccounts(
-  redis: { target: RedisTarget; prefix: string },
+  redis: { urls: string[]; prefix: string },
   plan: { env: Record<string, string | undefined>; logger: Logger; homeRoot: string },
 ): Promise<void> {
   const { env, logger, homeRoot } = plan;
-  const client = connectRedis(redis.target, 'cluster-launcher', {}, { maxRetriesPerRequest: 1 });
-  let members: string[] = [];
-  try {
-    members = await new RedisStore(client, redis.prefix).smembers('unix:accounts');
-  } catch (error) {
-    logger.warn({ err: error }, 'could not list the accounts this cluster created; they are left in place');
-  } finally {
-    client.disconnect();
+  const members = await listRunAccounts(redis);
+  if (members === undefined) {
+    logger.warn('could not list the accounts this cluster created; they are left in place');
+    return;
   }
   const { tools } = findSystemTools();
   // Only what is still ours: the account of that name and uid, with its home in our home

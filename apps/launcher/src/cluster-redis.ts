@@ -53,7 +53,8 @@ export function redisCommand(options: { port: number; dir: string; password: str
 /**
  * The configuration file of a Sentinel on `port` watching the primary on `primaryPort`
  * as master group `name` (quorum 1: the only Sentinel decides), declaring it down after
- * `downAfterMs` without an answer. It holds the password, so it is written 0600; the
+ * `downAfterMs` without an answer, and requiring the same password of its own clients
+ * (`REDIS_SENTINEL_AUTH`). It holds the password, so it is written 0600; the
  * Sentinel rewrites it as it learns (replicas, failovers), so it must stay writable.
  */
 export function sentinelConfig(options: {
@@ -69,6 +70,10 @@ export function sentinelConfig(options: {
     `port ${options.port}`,
     `bind ${LOOPBACK}`,
     `dir ${options.dir}`,
+    // Its own password too: users' shells run on this machine, and a Sentinel anyone may
+    // talk to can be told to name their own server as the primary, which the services
+    // would then send their password to.
+    `requirepass ${options.password}`,
     `sentinel monitor ${name} ${LOOPBACK} ${options.primaryPort} 1`,
     `sentinel auth-pass ${name} ${options.password}`,
     `sentinel down-after-milliseconds ${name} ${options.downAfterMs}`,

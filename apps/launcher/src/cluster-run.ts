@@ -1,4 +1,4 @@
-import type { RedisTarget } from '@ctos/transport';
+import { withRedisPassword, type RedisTarget } from '@ctos/transport';
 import type { ClusterConfig } from './cluster-config';
 import type { ClusterIsolation } from './cluster-isolation';
 import type { NginxPrefix } from './cluster-nginx';
@@ -89,6 +89,7 @@ export function runRedisTarget(run: ClusterRun): RedisTarget {
     sentinels: [{ host: LOOPBACK, port: run.sentinelPort }],
     name: SENTINEL_MASTER_NAME,
     password: run.secrets.redisPassword,
+    sentinelPassword: run.secrets.redisPassword,
   };
 }
 
@@ -98,5 +99,21 @@ export function runRedisTarget(run: ClusterRun): RedisTarget {
  */
 export function serviceRedisEnv(run: ClusterRun): Record<string, string> {
   if (run.sentinelPort === 0) return { REDIS_URL: run.serviceRedisUrl };
-  return { REDIS_SENTINELS: `${LOOPBACK}:${run.sentinelPort}`, REDIS_SENTINEL_NAME: SENTINEL_MASTER_NAME };
+  return {
+    REDIS_SENTINELS: `${LOOPBACK}:${run.sentinelPort}`,
+    REDIS_SENTINEL_NAME: SENTINEL_MASTER_NAME,
+    REDIS_SENTINEL_AUTH: 'true',
+  };
+}
+
+/**
+ * URLs of the run's Redis data nodes that have started, with the password: the primary
+ * first, then the replica (`CLUSTER_REDIS=sentinel`), which holds the same data. For the
+ * launcher's own reads at the end of a run, which must not depend on the Sentinel.
+ */
+export function runDataNodeUrls(run: ClusterRun): string[] {
+  return run.processes
+    .list()
+    .filter(({ info }) => (info.role === 'redis' || info.role === 'redis-replica') && info.ports.redis)
+    .map(({ info }) => withRedisPassword(`redis://${LOOPBACK}:${info.ports.redis}`, run.secrets.redisPassword));
 }

@@ -1,5 +1,5 @@
 import type { Disposable } from '@ctos/protocol';
-import { runRedisTarget, writeClusterState, type ClusterRun } from './cluster-run';
+import { runDataNodeUrls, writeClusterState, type ClusterRun } from './cluster-run';
 import { removeStateDir } from './cluster-state-dir';
 
 /**
@@ -35,8 +35,7 @@ export async function stopClusterProcesses(run: ClusterRun, lastResort: Disposab
   ]);
   // Before Redis stops: it lists the Unix accounts this run created. A temporary state
   // folder is never used again, so its accounts and homes go even when its logs are kept.
-  const target = run.redisUrl ? runRedisTarget(run) : undefined;
-  await run.isolation.cleanup({ target, prefix: run.config.REDIS_PREFIX }, run.state.created);
+  await run.isolation.cleanup({ urls: runDataNodeUrls(run), prefix: run.config.REDIS_PREFIX }, run.state.created);
   await processes.stopRole('anthropic-standin');
   // The Sentinel first, so that stopping the primary starts no failover.
   await processes.stopRole('redis-sentinel');

@@ -38,7 +38,11 @@ describe('Redis Sentinel failover on the process cluster', () => {
 
   /** The port of the primary the Sentinel names now. */
   const namedPrimary = async (): Promise<number> => {
-    const sentinel = new Redis({ host: '127.0.0.1', port: system.running('redis-sentinel')[0]!.ports.sentinel! });
+    const sentinel = new Redis({
+      host: '127.0.0.1',
+      port: system.running('redis-sentinel')[0]!.ports.sentinel!,
+      password: system.cluster.redisPassword,
+    });
     try {
       const [, port] = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'ctos')) as [string, string];
       return Number(port);

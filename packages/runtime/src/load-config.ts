@@ -23,6 +23,8 @@ export interface RedisChoice {
   REDIS_URL?: string | undefined;
   REDIS_SENTINELS?: ReadonlyArray<{ host: string; port: number }> | undefined;
   REDIS_SENTINEL_NAME?: string | undefined;
+  REDIS_SENTINEL_AUTH?: boolean | undefined;
+  REDIS_PASSWORD?: string | undefined;
 }
 
 /** True when the settings name a Redis (by URL or through Sentinel): distributed mode. */
@@ -36,8 +38,16 @@ export function isDistributed(config: RedisChoice): boolean {
  * always sets the URL of its own Redis).
  */
 export function requireRedis(config: RedisChoice, service: string): string[] {
+  if (config.REDIS_SENTINEL_AUTH && !config.REDIS_SENTINELS) {
+    return ['REDIS_SENTINEL_AUTH: only with REDIS_SENTINELS'];
+  }
   if (config.REDIS_SENTINELS) {
-    return config.REDIS_SENTINEL_NAME ? [] : ['REDIS_SENTINEL_NAME: required with REDIS_SENTINELS'];
+    return [
+      ...(config.REDIS_SENTINEL_NAME ? [] : ['REDIS_SENTINEL_NAME: required with REDIS_SENTINELS']),
+      ...(config.REDIS_SENTINEL_AUTH && !config.REDIS_PASSWORD
+        ? ['REDIS_SENTINEL_AUTH: needs REDIS_PASSWORD (or REDIS_PASSWORD_FILE), the password it sends the Sentinels']
+        : []),
+    ];
   }
   return config.REDIS_URL
     ? []

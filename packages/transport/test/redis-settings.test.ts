@@ -69,6 +69,14 @@ describe('where Redis is: REDIS_URL or REDIS_SENTINELS', () => {
     expect(redisProblems({})).toEqual([
       'REDIS_URL: required (the gateway runs in distributed mode), or REDIS_SENTINELS with REDIS_SENTINEL_NAME',
     ]);
+    expect(
+      redisProblems({ REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_NAME: 'x', REDIS_SENTINEL_AUTH: 'true' }),
+    ).toEqual([
+      'REDIS_SENTINEL_AUTH: needs REDIS_PASSWORD (or REDIS_PASSWORD_FILE), the password it sends the Sentinels',
+    ]);
+    expect(redisProblems({ REDIS_URL: 'redis://redis:6379', REDIS_SENTINEL_AUTH: 'true' })).toEqual([
+      'REDIS_SENTINEL_AUTH: only with REDIS_SENTINELS',
+    ]);
     expect(isDistributed(parseConfig(schema, {}))).toBe(false);
     expect(redisProblems({ REDIS_URL: 'redis://redis:6379' })).toEqual([]);
   });

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { watchFailovers } from './failover-watch';
 
 /**
  * Hooks that hear outages once each, not once per failed command. {@link connectRedis}
@@ -81,10 +82,8 @@ function targetOptions(target: RedisTarget): { url?: string; options: RedisOptio
       role: 'master',
       ...(target.password === undefined ? {} : { password: target.password }),
       ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
-      // No `failoverDetector`: ioredis 6.0 lets its disconnect land on a connection that is
-      // still connecting, which then ends for good (a gateway stayed down after a failover).
-      // A demoted primary needs no detector: the Sentinel that reconfigures it kills its
-      // clients (`CLIENT KILL TYPE normal`, `pubsub`), and the role check above refuses it.
+      // Promotions are watched by `watchFailovers`, not ioredis's `failoverDetector`,
+      // which in 6.0 can disconnect a connection still connecting, which then ends for good.
       sentinelRetryStrategy: (attempt) => Math.min(50 * attempt, MAX_RECONNECT_DELAY_MS),
     },
   };
@@ -94,7 +93,9 @@ function targetOptions(target: RedisTarget): { url?: string; options: RedisOptio
  * Opens an ioredis connection that reconnects for ever with a short capped backoff and
  * reports each outage once: the first error or unexpected close, then the next `ready`.
  * `name` shows in `CLIENT LIST` and in logs. Through Sentinel (`target.sentinels`) each
- * (re)connect asks the Sentinels for the current primary and checks its role.
+ * (re)connect asks the Sentinels for the current primary and checks its role, and a
+ * promotion they announce drops the connection from the old primary at once
+ * (`watchFailovers`).
  *
  * When the connection drops, the commands already written and not answered fail at once
  * with {@link OutcomeUnknownError}. ioredis would otherwise send them again after the
@@ -122,6 +123,7 @@ export function connectRedis(
     ...options,
   };
   const redis = url === undefined ? new Redis(settings) : new Redis(url, settings);
+  if (typeof target !== 'string' && 'sentinels' in target) watchFailovers(target, redis);
   let down = false;
   const lost = (error: Error): void => {
     if (down) return;
