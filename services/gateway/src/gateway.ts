@@ -40,8 +40,10 @@ export interface Gateway {
   /** Listens on `port` (0: any) at `host`; resolves with the port. */
   listen(port: number, host: string): Promise<number>;
   /**
-   * Stops taking sockets (at once: `/readyz` answers 503 naming `draining`, and new
-   * handshakes are refused with `UNAVAILABLE`) and closes the ones it has, spread over
+   * Stops taking sockets at once — it stops listening, so a new connection (a client's, a
+   * load balancer's probe) is refused and nginx tries the next gateway; a handshake on a
+   * connection it already had is refused with `UNAVAILABLE`, and `/readyz` on one answers
+   * 503 naming `draining` — and closes the sockets it has, spread over
    * GATEWAY_DRAIN_WINDOW_MS, so their clients reconnect through other gateways, not all at
    * once; waits for their detaches; then stops routing; then leaves the registry. Every
    * step runs even when an earlier one failed; the drain then rejects with the failures
@@ -126,6 +128,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // subscriptions, then the adapter's hold on the server; last, leaving the registry.
       // A second call waits for the first.
       draining = true;
+      // Existing connections (every socket's) stay; new ones are refused by the system, which
+      // nginx takes as this gateway's failure: the reconnect goes to another at once, where
+      // a handshake refused on the HTTP level would come back here, hashed by address.
+      if (http.listening) http.close();
       handoff.begin();
       drained ??= drainInTurn({ sockets, routing, registration }).finally(() => handoff.log(logger));
       return drained;
