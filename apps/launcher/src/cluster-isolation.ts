@@ -147,11 +147,13 @@ function userIsolation(plan: {
 }
 
 /**
- * The accounts this run's Redis lists (`unix:accounts`), read from the first of `urls`
- * (the run's data nodes: a replica holds them too) that answers within 2 s; undefined when
- * none does (every Redis of the run dead or paused).
+ * The accounts this run's Redis lists (`unix:accounts`), from every one of `urls` (the
+ * run's data nodes: a replica holds them too, an old primary started again may hold an
+ * older list) that answers within 2 s, together; undefined when none does (every Redis of
+ * the run dead or paused). Removal checks each account again, so a stale entry is harmless.
  */
 async function listRunAccounts(redis: { urls: string[]; prefix: string }): Promise<string[] | undefined> {
+  let found: Set<string> | undefined;
   for (const url of redis.urls) {
     const client = connectRedis(
       url,
@@ -166,14 +168,16 @@ async function listRunAccounts(redis: { urls: string[]; prefix: string }): Promi
     );
     client.on('error', () => undefined);
     try {
-      return await new RedisStore(client, redis.prefix).smembers('unix:accounts');
+      const members = await new RedisStore(client, redis.prefix).smembers('unix:accounts');
+      found ??= new Set();
+      for (const member of members) found.add(member);
     } catch {
       // The next one.
     } finally {
       client.disconnect();
     }
   }
-  return undefined;
+  return found && [...found];
 }
 
 /**

@@ -54,7 +54,8 @@ export function redisCommand(options: { port: number; dir: string; password: str
  * The configuration file of a Sentinel on `port` watching the primary on `primaryPort`
  * as master group `name` (quorum 1: the only Sentinel decides), declaring it down after
  * `downAfterMs` without an answer, and requiring the same password of its own clients
- * (`REDIS_SENTINEL_AUTH`). It holds the password, so it is written 0600; the
+ * (`REDIS_SENTINEL_AUTH`). It holds the password: written 0600, in a folder only root may
+ * enter (the Sentinel rewrites it 0644); the
  * Sentinel rewrites it as it learns (replicas, failovers), so it must stay writable.
  */
 export function sentinelConfig(options: {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { withRedisPassword } from '@ctos/transport';
 import { setPorts } from './cluster-process-table';
@@ -47,6 +47,9 @@ export async function startSentinelSet(run: ClusterRun): Promise<void> {
   run.sentinelPort = await freePort();
   const sentinelDir = path.join(run.state.dir, 'redis-sentinel');
   mkdirSync(sentinelDir, { recursive: true, mode: 0o700 });
+  // The Sentinel rewrites its file 0644 (less the umask), passwords and all: the folder
+  // keeps others out, also when a kept state folder (CLUSTER_STATE_DIR) had it already.
+  chmodSync(sentinelDir, 0o700);
   const file = path.join(sentinelDir, 'sentinel.conf');
   writeFileSync(
     file,

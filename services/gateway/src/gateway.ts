@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { DisposableStore } from '@ctos/protocol';
 import { createOpsApp, HandoffReport, type Logger } from '@ctos/runtime';
 import type { Transport } from '@ctos/transport';
@@ -128,10 +128,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       // subscriptions, then the adapter's hold on the server; last, leaving the registry.
       // A second call waits for the first.
       draining = true;
-      // Existing connections (every socket's) stay; new ones are refused by the system, which
-      // nginx takes as this gateway's failure: the reconnect goes to another at once, where
-      // a handshake refused on the HTTP level would come back here, hashed by address.
-      if (http.listening) http.close();
+      if (http.listening) stopListening(http);
       handoff.begin();
       drained ??= drainInTurn({ sockets, routing, registration }).finally(() => handoff.log(logger));
       return drained;
@@ -182,4 +179,16 @@ function tokenPolicy({ jwtSecret, config }: GatewayDeps): TokenPolicy {
     ...(config.AUTH_JWT_ISSUER ? { issuer: config.AUTH_JWT_ISSUER } : {}),
     ...(config.AUTH_JWT_AUDIENCE ? { audience: config.AUTH_JWT_AUDIENCE } : {}),
   };
+}
+
+/**
+ * Stops taking connections and keeps every one it has, idle keep-alive ones included
+ * (`http.close()` would close those: nginx's pooled upstream connections, which polling
+ * clients' next requests ride on). A new connection is refused by the system, which nginx
+ * takes as this gateway's failure and tries the next at once, where a handshake refused on
+ * the HTTP level would come back here, hashed by address. The server's 'close' follows
+ * when the last connection ends.
+ */
+function stopListening(http: HttpServer): void {
+  NetServer.prototype.close.call(http);
 }

@@ -21,13 +21,17 @@ const MAX_RECONNECT_DELAY_MS = 1000;
  * has those writes, so acknowledged messages are lost and their ids given out again.
  *
  * One subscriber per Sentinel, shared by every connection of the group in the process;
- * closed with the last connection. A connection that is not `ready` is left alone: it is
+ * closed with the last connection. Every Sentinel announces a promotion (each when it
+ * learns of it, some before the leader): one promotion, one old→new pair, is acted on
+ * once, so connections already on the new primary are not cut again. A connection that is not `ready` is left alone: it is
  * between connections, and asks the Sentinels for the primary when it connects (ioredis's
  * own detector disconnects those too, which can end a connection for good).
  */
 class FailoverWatch {
   private readonly connections = new Set<Redis>();
   private readonly subscribers: Redis[];
+  /** The last promotion acted on: "<old ip> <old port> <new ip> <new port>". */
+  private lastSwitch: string | undefined;
 
   constructor(
     private readonly group: WatchedGroup,
@@ -45,7 +49,10 @@ class FailoverWatch {
       // A Sentinel that is down is one of several; the connections' own errors are reported.
       subscriber.on('error', () => undefined);
       subscriber.on('message', (_channel: string, message: string) => {
-        if (message.split(' ')[0] === group.name) this.switched();
+        const [name, ...addresses] = message.split(' ');
+        if (name !== group.name || addresses.join(' ') === this.lastSwitch) return;
+        this.lastSwitch = addresses.join(' ');
+        this.switched();
       });
       subscriber.subscribe('+switch-master').catch(() => undefined);
       return subscriber;
@@ -54,12 +61,14 @@ class FailoverWatch {
 
   add(connection: Redis): void {
     this.connections.add(connection);
-    connection.once('end', () => {
-      this.connections.delete(connection);
-      if (this.connections.size > 0) return;
-      for (const subscriber of this.subscribers) subscriber.disconnect();
-      this.onIdle();
-    });
+    connection.once('end', () => this.remove(connection));
+  }
+
+  /** Stops watching for `connection` (ended, or disposed while reconnecting: ioredis then emits no 'end'). */
+  remove(connection: Redis): void {
+    if (!this.connections.delete(connection) || this.connections.size > 0) return;
+    for (const subscriber of this.subscribers) subscriber.disconnect();
+    this.onIdle();
   }
 
   /** A replica was promoted: every ready connection drops its socket and reconnects through the Sentinels. */
@@ -85,4 +94,9 @@ export function watchFailovers(group: WatchedGroup, connection: Redis): void {
     watches.set(key, watch);
   }
   watch.add(connection);
+}
+
+/** Stops watching failovers for `connection`, made through Sentinel or not; call when disposing of it. */
+export function unwatchFailovers(connection: Redis): void {
+  for (const watch of watches.values()) watch.remove(connection);
 }

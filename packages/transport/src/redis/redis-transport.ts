@@ -8,6 +8,7 @@ import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from '../types';
 import { connectRedis, RedisKeys, type ConnectionObserver, type RedisTarget } from './connection';
 import { DEFAULT_REDIS_BUS_OPTIONS, redisBusBackend, type RedisBusOptions } from './redis-bus';
 import { redisRoomEmitter } from './redis-emitter';
+import { unwatchFailovers } from './failover-watch';
 import { OutageTracker, type EmitErrorObserver } from './outage-tracker';
 import { redisRegistryBackend } from './redis-registry';
 import { RedisStore } from './redis-store';
@@ -111,7 +112,10 @@ export function createRedisTransport(options: RedisTransportOptions): Transport 
       resubscribed.clear();
       await bus.dispose();
       await registry.dispose();
-      for (const connection of connections) connection.disconnect();
+      for (const connection of connections) {
+        unwatchFailovers(connection);
+        connection.disconnect();
+      }
     },
   };
 }
