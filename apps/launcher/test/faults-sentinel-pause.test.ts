@@ -7,9 +7,9 @@
  * given out again. Every message the producer API acknowledged must be kept, once, with
  * its own id.
  */
-import { Redis } from 'ioredis';
 import { waitFor } from '@ctos/testkit';
 import { postWithRetries, RecoveringClient, startFaultCluster, type FaultCluster, type Posted } from './faults-support';
+import { namedPrimary } from './faults-under-load';
 
 describe('Redis Sentinel failover of a paused primary', () => {
   let system: FaultCluster;
@@ -28,21 +28,6 @@ describe('Redis Sentinel failover of a paused primary', () => {
     await system?.stop();
   });
 
-  /** The port of the primary the Sentinel names now. */
-  const namedPrimary = async (): Promise<number> => {
-    const sentinel = new Redis({
-      host: '127.0.0.1',
-      port: system.running('redis-sentinel')[0]!.ports.sentinel!,
-      password: system.cluster.redisPassword,
-    });
-    try {
-      const [, port] = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'ctos')) as [string, string];
-      return Number(port);
-    } finally {
-      sentinel.disconnect();
-    }
-  };
-
   it('keeps every acknowledged message, once and under its own id, when the old primary resumes', async () => {
     const replicaPort = system.running('redis-replica')[0]!.ports.redis!;
     const apiPort = (): number => system.running('message-worker')[0]!.ports.api!;
@@ -56,7 +41,7 @@ describe('Redis Sentinel failover of a paused primary', () => {
 
     await system.cluster.signal('redis', 'SIGSTOP');
     try {
-      await waitFor(async () => (await namedPrimary()) === replicaPort, {
+      await waitFor(async () => (await namedPrimary(system)) === replicaPort, {
         timeoutMs: 15_000,
         message: 'the Sentinel to promote the replica',
       });

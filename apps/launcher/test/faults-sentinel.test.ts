@@ -9,10 +9,9 @@
  * promoted replica.
  */
 import { connectRedis } from '@ctos/transport';
-import { Redis } from 'ioredis';
 import { waitFor } from '@ctos/testkit';
 import { startFaultCluster, type FaultCluster } from './faults-support';
-import { countAcknowledgedWrites, faultHarness, type FaultHarness } from './faults-under-load';
+import { countAcknowledgedWrites, faultHarness, namedPrimary, type FaultHarness } from './faults-under-load';
 
 describe('Redis Sentinel failover on the process cluster', () => {
   let system: FaultCluster;
@@ -36,25 +35,10 @@ describe('Redis Sentinel failover on the process cluster', () => {
     await system?.stop();
   });
 
-  /** The port of the primary the Sentinel names now. */
-  const namedPrimary = async (): Promise<number> => {
-    const sentinel = new Redis({
-      host: '127.0.0.1',
-      port: system.running('redis-sentinel')[0]!.ports.sentinel!,
-      password: system.cluster.redisPassword,
-    });
-    try {
-      const [, port] = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'ctos')) as [string, string];
-      return Number(port);
-    } finally {
-      sentinel.disconnect();
-    }
-  };
-
   it('carries on when the primary is SIGKILLed and the Sentinel promotes the replica, losing nothing acknowledged', async () => {
     const primaryPort = system.running('redis')[0]!.ports.redis!;
     const replicaPort = system.running('redis-replica')[0]!.ports.redis!;
-    expect(await namedPrimary()).toBe(primaryPort);
+    expect(await namedPrimary(system)).toBe(primaryPort);
 
     // Acknowledged writes straight to the primary, racing the kill: each one the primary
     // acknowledged must be on the replica it is replaced by.
@@ -69,7 +53,7 @@ describe('Redis Sentinel failover on the process cluster', () => {
           faulted();
           await writes.stopped;
           // Promoted: the Sentinel names the replica, and it takes writes.
-          await waitFor(async () => (await namedPrimary()) === replicaPort, {
+          await waitFor(async () => (await namedPrimary(system)) === replicaPort, {
             timeoutMs: 15_000,
             message: 'the Sentinel to promote the replica',
           });

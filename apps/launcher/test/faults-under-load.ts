@@ -101,6 +101,21 @@ export function countAcknowledgedWrites(
   return { acknowledged: () => acknowledged, stopped, close: () => raw.disconnect() };
 }
 
+/** The port of the primary the run's Sentinel names now (`CLUSTER_REDIS=sentinel`). */
+export async function namedPrimary(system: FaultCluster): Promise<number> {
+  const sentinel = new Redis({
+    host: '127.0.0.1',
+    port: system.running('redis-sentinel')[0]!.ports.sentinel!,
+    password: system.cluster.redisPassword,
+  });
+  try {
+    const [, port] = (await sentinel.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'ctos')) as [string, string];
+    return Number(port);
+  } finally {
+    sentinel.disconnect();
+  }
+}
+
 /** The Redis fault harness of {@link faultHarness}. */
 export type FaultHarness = ReturnType<typeof faultHarness>;
 

@@ -99,6 +99,14 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** The entries of a comma-separated value, trimmed, empty ones dropped. */
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 /** Setting builders shared by every service, so the same kind of value reads the same. */
 export const setting = {
   /** A whole number in [min, max], e.g. milliseconds or bytes. */
@@ -113,16 +121,7 @@ export const setting = {
       .transform((v) => v === 'true' || v === '1' || v === 'yes')
       .default(fallback),
   /** A comma-separated list. */
-  list: (fallback: string[]) =>
-    z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      )
-      .default(fallback),
+  list: (fallback: string[]) => z.string().transform(commaList).default(fallback),
   /** A `redis://` or `rediss://` URL. */
   redisUrl: () => z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
   /**
@@ -131,10 +130,7 @@ export const setting = {
    */
   sentinels: () =>
     z.string().transform((value, ctx) => {
-      const addresses = value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+      const addresses = commaList(value);
       const problem = (message: string): never => {
         ctx.addIssue({ code: 'custom', message });
         return z.NEVER;

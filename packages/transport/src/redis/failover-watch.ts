@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 /** What a watch needs of a Sentinel target (see `RedisTarget`). */
 interface WatchedGroup {
@@ -6,9 +6,6 @@ interface WatchedGroup {
   name: string;
   sentinelPassword?: string | undefined;
 }
-
-/** Longest wait between a Sentinel subscriber's reconnect attempts (ms). */
-const MAX_RECONNECT_DELAY_MS = 1000;
 
 /**
  * Tells a process's connections through Sentinel of each promotion in their master group,
@@ -33,8 +30,10 @@ class FailoverWatch {
   /** The last promotion acted on: "<old ip> <old port> <new ip> <new port>". */
   private lastSwitch: string | undefined;
 
+  /** `reconnect`: the connections' own backoff, which the subscribers use too. */
   constructor(
-    private readonly group: WatchedGroup,
+    group: WatchedGroup,
+    reconnect: RedisOptions['retryStrategy'],
     private readonly onIdle: () => void,
   ) {
     this.subscribers = group.sentinels.map(({ host, port }) => {
@@ -44,7 +43,7 @@ class FailoverWatch {
         ...(group.sentinelPassword === undefined ? {} : { password: group.sentinelPassword }),
         connectionName: 'ctos:failover-watch',
         maxRetriesPerRequest: null,
-        retryStrategy: (attempt) => Math.min(50 * attempt, MAX_RECONNECT_DELAY_MS),
+        ...(reconnect ? { retryStrategy: reconnect } : {}),
       });
       // A Sentinel that is down is one of several; the connections' own errors are reported.
       subscriber.on('error', () => undefined);
@@ -90,7 +89,7 @@ export function watchFailovers(group: WatchedGroup, connection: Redis): void {
   const key = `${group.name}@${group.sentinels.map(({ host, port }) => `${host}:${port}`).join(',')}`;
   let watch = watches.get(key);
   if (!watch) {
-    watch = new FailoverWatch(group, () => watches.delete(key));
+    watch = new FailoverWatch(group, connection.options.retryStrategy, () => watches.delete(key));
     watches.set(key, watch);
   }
   watch.add(connection);
