@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Embedded } from '@ctos/launcher';
+import { loadTerminalWorkerConfig } from '@ctos/terminal-worker';
 import { type ClientSocket, connectClient, signToken, waitFor, waitForValue } from '@ctos/testkit';
 import type { Browser } from 'playwright-core';
 import {
@@ -42,10 +43,10 @@ const SCREENSHOT_SETUP = [
 
 /**
  * Output the server may have sent beyond what the page has taken (bytes): the flow-control
- * window (100,000) plus chunks on the wire, with room to spare — far below what an
- * unthrottled flood would queue in a few seconds.
+ * window (`TERMINAL_FLOW_HIGH_BYTES`) plus chunks on the wire, with room to spare — far
+ * below what an unthrottled flood would queue in a few seconds.
  */
-const MAX_IN_TRANSIT_BYTES = 1_000_000;
+const MAX_IN_TRANSIT_BYTES = 2 * loadTerminalWorkerConfig({}).TERMINAL_FLOW_HIGH_BYTES;
 
 let server: Embedded;
 let browser: Browser;

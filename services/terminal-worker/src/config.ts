@@ -33,14 +33,17 @@ export const terminalWorkerSettings = {
   TERMINAL_WORKER_CAPACITY: setting.int(1000, 1, 100_000),
   /** Replay buffer per session (bytes). */
   TERMINAL_REPLAY_BYTES: setting.int(1024 * 1024, 1024, 256 * 1024 * 1024),
-  /** Flow control: pause above this many unacknowledged bytes (VS Code's 100,000). */
-  TERMINAL_FLOW_HIGH_BYTES: setting.int(100_000, 1024),
-  /** Flow control: resume at or below this many (VS Code's 5,000). */
-  TERMINAL_FLOW_LOW_BYTES: setting.int(5_000, 0),
+  /**
+   * Flow control: pause above this many unacknowledged bytes. Larger than VS Code's
+   * 100,000 (a local pipe): output crosses a gateway and Redis here (decision 0015).
+   */
+  TERMINAL_FLOW_HIGH_BYTES: setting.int(512 * 1024, 1024),
+  /** Flow control: resume at or below this many; half the high watermark keeps output flowing while acks travel. */
+  TERMINAL_FLOW_LOW_BYTES: setting.int(256 * 1024, 0),
   /** An acking client that holds the PTY paused this long without acking stops holding it (ms). */
   TERMINAL_FLOW_STALL_MS: setting.int(15_000, 100),
-  /** Output coalescing window under a flood (ms). */
-  TERMINAL_COALESCE_MS: setting.int(5, 1, 1000),
+  /** Under a flood, output goes out in chunks of about this many bytes (UTF-8); echoes go at once whatever it is. */
+  TERMINAL_OUTPUT_CHUNK_BYTES: setting.int(64 * 1024, 4096, 1024 * 1024),
   /** Scrollback lines kept for screen snapshots. */
   TERMINAL_SCROLLBACK_LINES: setting.int(1000, 0, 100_000),
   /**

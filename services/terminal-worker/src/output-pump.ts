@@ -2,16 +2,21 @@ import type { TerminalOutputEvent } from '@ctos/protocol';
 import { LapsingHold } from '@ctos/runtime';
 
 /**
- * Output bytes sent in one coalescing window before batching starts: keystroke echoes
- * stay far below it and go out at once; a flood passes it within a window.
+ * The most one read of a Linux PTY yields (its line discipline's 4 KiB buffer, less one):
+ * a read this full means more output was already waiting in the kernel, so the next read
+ * follows at once and the chunk can grow without delaying anything. A shorter read means
+ * the PTY went quiet: what is pending goes out now.
  */
-const FLOOD_BYTES_PER_WINDOW = 16 * 1024;
+const FULL_READ_BYTES = 4095;
+/** UTF-8 bytes node-pty's streaming decoder may keep back from a read (an incomplete character). */
+const DECODER_CARRY_BYTES = 3;
 /**
- * A chunk this large is sent without waiting for the window to end: per-event overhead is
- * already small against it, and waiting would only add latency to every flow-control
- * round (the benchmark saw throughput capped at one ~50 KB chunk per window).
+ * After a full read, output waits for the next read at most this long (ms): only output
+ * that ends exactly on a full read ever waits for it. Under a flood the next read comes
+ * within microseconds (each one starts the wait again) and chunks leave by size, so it
+ * never sets the rate.
  */
-const EFFICIENT_CHUNK_CHARS = 32 * 1024;
+const QUIET_AFTER_FULL_READ_MS = 2;
 /** A create/attach hold that is never released (its gateway died) lapses after this (ms). */
 const HOLD_TIMEOUT_MS = 10_000;
 /**
@@ -39,11 +44,12 @@ export interface PumpHost {
 }
 
 /**
- * A session's output from the PTY to the transport, in order: a read goes out at once
- * when nothing is in flight and output is light (a keystroke echo); reads that arrive
- * while a send is in flight, or past the flood threshold, are coalesced into one chunk.
- * Output is held while a create or attach is being answered, and a chunk the transport
- * refuses is sent again, whole and with its own `seq`, before anything newer.
+ * A session's output from the PTY to the transport, in order, paced by the PTY and the
+ * delivery path and never by a clock: a short read (the PTY went quiet: an echo, a prompt)
+ * goes out at once; full reads (a flood) are batched up to `chunkBytes`; reads that arrive
+ * while a chunk is being handed to the transport go out together when it is. Output is
+ * held while a create or attach is being answered, and a chunk the transport refuses is
+ * sent again, whole and with its own `seq`, before anything newer. Decision 0015.
  */
 export class OutputPump {
   private pending: string[] = [];
@@ -53,9 +59,9 @@ export class OutputPump {
   /** Output waits while a create or attach is being answered, held by the attaching socket. */
   private readonly held: LapsingHold<string>;
   private inFlight = false;
-  private windowStart = 0;
-  private windowBytes = 0;
-  private flushTimer: NodeJS.Timeout | undefined;
+  /** The last read was full: more output is on its way (see {@link FULL_READ_BYTES}). */
+  private moreComing = false;
+  private quietTimer: NodeJS.Timeout | undefined;
   /** The chunk the transport refused, sent again when {@link retryTimer} fires. */
   private unsent: TerminalOutputEvent | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -64,8 +70,8 @@ export class OutputPump {
 
   constructor(
     private readonly sessionId: string,
-    /** Coalescing window under a flood (ms). */
-    private readonly coalesceMs: number,
+    /** Under a flood, output is sent in chunks of about this many bytes (UTF-8). */
+    private readonly chunkBytes: number,
     private readonly host: PumpHost,
   ) {
     this.held = new LapsingHold<string>(HOLD_TIMEOUT_MS, (socket) => {
@@ -79,11 +85,22 @@ export class OutputPump {
     return this.pendingUtf8Bytes;
   }
 
+  /** One read from the PTY, as node-pty decoded it. */
   push(data: string): void {
+    const bytes = Buffer.byteLength(data, 'utf8');
     this.pending.push(data);
     this.pendingCharacters += data.length;
-    this.pendingUtf8Bytes += Buffer.byteLength(data, 'utf8');
+    this.pendingUtf8Bytes += bytes;
+    this.moreComing = bytes >= FULL_READ_BYTES - DECODER_CARRY_BYTES;
+    this.quietTimer?.refresh(); // it measures quiet since the last read
     this.schedule();
+  }
+
+  /** Flow control paused reading from the PTY: no read is coming, so what is pending goes out. */
+  readingPaused(): void {
+    this.moreComing = false;
+    // Called from within flow control's update, itself called from schedule: run after it.
+    queueMicrotask(() => this.schedule());
   }
 
   /** The shell has exited: what is pending goes out without waiting, then {@link PumpHost.drained}. */
@@ -105,18 +122,12 @@ export class OutputPump {
   dispose(): void {
     this.disposed = true;
     this.held.dispose();
-    for (const timer of [this.flushTimer, this.retryTimer]) clearTimeout(timer);
+    for (const timer of [this.quietTimer, this.retryTimer]) clearTimeout(timer);
   }
 
-  /** Sends pending output now, later, or not yet. */
+  /** Sends pending output now, or once the hold, the send in flight or the next read allows. */
   private schedule(): void {
-    if (this.flushTimer && this.pendingCharacters >= EFFICIENT_CHUNK_CHARS) {
-      // A full chunk never waits for the window's timer: under a flood the timer would
-      // cap the rate at one window's worth per window.
-      clearTimeout(this.flushTimer);
-      this.flushTimer = undefined;
-    }
-    if (this.disposed || this.held.isHeld || this.inFlight || this.flushTimer || this.retryTimer) {
+    if (this.disposed || this.held.isHeld || this.inFlight || this.retryTimer) {
       this.host.changed();
       return;
     }
@@ -128,32 +139,26 @@ export class OutputPump {
       if (this.exited) this.host.drained();
       return;
     }
-    const now = performance.now();
-    if (now - this.windowStart >= this.coalesceMs) {
-      this.windowStart = now;
-      this.windowBytes = 0;
-    }
-    if (this.windowBytes < FLOOD_BYTES_PER_WINDOW || this.pendingCharacters >= EFFICIENT_CHUNK_CHARS || this.exited) {
+    if (!this.moreComing || this.exited || this.pendingUtf8Bytes >= this.chunkBytes) {
       this.flush();
     } else {
-      this.flushTimer = setTimeout(
-        () => {
-          this.flushTimer = undefined;
-          this.schedule();
-        },
-        this.windowStart + this.coalesceMs - now,
-      );
+      this.quietTimer ??= setTimeout(() => {
+        this.quietTimer = undefined;
+        this.moreComing = false;
+        this.schedule();
+      }, QUIET_AFTER_FULL_READ_MS);
     }
     this.host.changed();
   }
 
   private flush(): void {
+    clearTimeout(this.quietTimer);
+    this.quietTimer = undefined;
     const data = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
     this.pending = [];
     this.pendingCharacters = 0;
     const bytes = this.pendingUtf8Bytes;
     this.pendingUtf8Bytes = 0;
-    this.windowBytes += bytes;
     const seq = this.host.record(data, bytes);
     this.send({ session_id: this.sessionId, data, seq });
   }

@@ -17,8 +17,8 @@ export interface SessionLimits extends FlowLimits {
   replayBytes: number;
   /** A detached session is closed after this long (ms). */
   idleTimeoutMs: number;
-  /** Output coalescing window under a flood (ms). */
-  coalesceMs: number;
+  /** Under a flood, output goes out in chunks of about this many bytes (UTF-8). */
+  outputChunkBytes: number;
   /** Scrollback lines the screen mirror keeps for snapshots. */
   scrollback: number;
 }
@@ -121,9 +121,17 @@ export class TerminalSession {
     }
     this.slaveFd = slave === undefined ? undefined : holdSlaveOpen(slave);
     const position = () => ({ end: this.replay.end, pending: this.pump.pendingBytes });
-    this.flow = this.owned.add(new FlowControl(limits, this.pty, position, host.observer));
+    const reading = {
+      pid: this.pty.pid,
+      pause: () => {
+        this.pty.pause();
+        this.pump.readingPaused();
+      },
+      resume: () => this.pty.resume(),
+    };
+    this.flow = this.owned.add(new FlowControl(limits, reading, position, host.observer));
     this.pump = this.owned.add(
-      new OutputPump(id, limits.coalesceMs, {
+      new OutputPump(id, limits.outputChunkBytes, {
         emit: (event) => this.host.emitOutput(event),
         record: (data, bytes) => {
           this.replay.append(data, bytes);

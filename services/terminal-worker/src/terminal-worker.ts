@@ -109,7 +109,7 @@ class TerminalWorkerService implements TerminalWorker {
       flowHighBytes: config.TERMINAL_FLOW_HIGH_BYTES,
       flowLowBytes: config.TERMINAL_FLOW_LOW_BYTES,
       idleTimeoutMs: config.TERMINAL_IDLE_TIMEOUT_MS,
-      coalesceMs: config.TERMINAL_COALESCE_MS,
+      outputChunkBytes: config.TERMINAL_OUTPUT_CHUNK_BYTES,
       flowStallMs: config.TERMINAL_FLOW_STALL_MS,
       scrollback: config.TERMINAL_SCROLLBACK_LINES,
     };

@@ -13,6 +13,11 @@ export function unackedBound(config: { TERMINAL_FLOW_HIGH_BYTES: number }): numb
   return config.TERMINAL_FLOW_HIGH_BYTES + ONE_READ_BYTES;
 }
 
+/** Bytes of a flood `windows` high watermarks long: enough that a client that does not ack falls far behind. */
+export function windowsOfOutput(config: { TERMINAL_FLOW_HIGH_BYTES: number }, windows: number): number {
+  return windows * config.TERMINAL_FLOW_HIGH_BYTES;
+}
+
 /** A flood of `bytes` z's, then a line `FLOOD-DONE`, as typed into bash. */
 export function floodCommand(bytes: number): string {
   return `head -c ${bytes} /dev/zero | tr '\\0' z; echo; echo FLOOD-DONE`;

@@ -14,17 +14,17 @@ import {
   type ServiceProcess,
 } from '@ctos/testkit';
 import { findSystemTools, loadTerminalWorkerConfig, localAccountsInRange, removeLocalAccounts } from '../src';
-import { floodBytes, floodCommand, sampleOf, unackedBound } from './flow-bound';
+import { floodBytes, floodCommand, sampleOf, unackedBound, windowsOfOutput } from './flow-bound';
 import { attach, openSession, type } from './harness';
 
 /** Beats fast, so a killed worker is noticed quickly; the product default is 1 s × 3. */
 const HEARTBEAT = { HEARTBEAT_INTERVAL_MS: '200', HEARTBEAT_MISSED_BEATS: '3' };
 /** How long a client that stopped acking holds the PTY here (ms; default 15 s). */
 const STALL_MS = 1500;
-/** Ten high watermarks of output. */
-const FLOOD_BYTES = 1_000_000;
 /** The workers run with the documented watermarks. */
 const DEFAULTS = loadTerminalWorkerConfig({});
+/** Ten high watermarks of output. */
+const FLOOD_BYTES = windowsOfOutput(DEFAULTS, 10);
 
 /** The worker process's own metrics, from its ops port. */
 async function workerMetrics(worker: ServiceProcess): Promise<string> {

@@ -1,13 +1,11 @@
 import { Terminal } from '@xterm/headless';
 import { OutputCollector, waitFor, type ClientSocket } from '@ctos/testkit';
-import { floodCommand, unackedBound } from './flow-bound';
+import { floodCommand, unackedBound, windowsOfOutput } from './flow-bound';
 import { attach, connectAs, openSession, type } from './harness';
 import { BUILDS, startTerminalCluster, type TerminalCluster } from './terminal-cluster';
 
 /** A tiny replay buffer, so "older than the buffer" is quick to reach. */
 const REPLAY_BYTES = 4096;
-/** Ten high watermarks of output. */
-const FLOOD_BYTES = 1_000_000;
 
 /** The visible screen after writing `data` into a fresh 80×24 terminal. */
 async function render(data: string): Promise<string[]> {
@@ -90,9 +88,10 @@ describe.each(BUILDS)('terminal replay and flow control (%s)', (build) => {
     const out = await openSession(socket, { flow_control: true });
     const session = () => cluster.terminalWorker.sessions.get(out.sessionId)!;
     const bound = unackedBound(cluster.config);
+    const floodBytes = windowsOfOutput(cluster.config, 10);
     // Every wait also ends as soon as the worker's own account shows the bound broken.
     const overBound = () => session().flowReport().peakUnackedBytes > bound;
-    type(socket, out, floodCommand(FLOOD_BYTES));
+    type(socket, out, floodCommand(floodBytes));
     await waitFor(() => session().isPaused || overBound(), { message: 'the PTY paused' });
     expect(session().flowReport().peakUnackedBytes).toBeLessThanOrEqual(bound);
     expect(session().flowReport()).toMatchObject({ paused: true, pauses: 1, holders: [socket.id] });
@@ -108,7 +107,7 @@ describe.each(BUILDS)('terminal replay and flow control (%s)', (build) => {
     });
     expect(session().flowReport().peakUnackedBytes).toBeLessThanOrEqual(bound);
     expect(session().flowReport()).toMatchObject({ paused: true, stallReleases: 0, holders: [socket.id] });
-    expect(out.seq).toBeLessThan(FLOOD_BYTES); // held, not done
+    expect(out.seq).toBeLessThan(floodBytes); // held, not done
     expect(await cluster.metric('ctos_terminal_flow_unacked_peak_bytes')).toBeLessThanOrEqual(bound);
     expect(await cluster.metric('ctos_terminal_flow_pauses_total')).toBeGreaterThanOrEqual(2);
     await socket.emitWithAck('terminal:close', { session_id: out.sessionId });

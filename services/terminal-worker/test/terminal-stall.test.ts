@@ -1,12 +1,12 @@
 import { OutputCollector, waitFor, type ClientSocket } from '@ctos/testkit';
-import { floodBytes, floodCommand, unackedBound } from './flow-bound';
+import { floodBytes, floodCommand, unackedBound, windowsOfOutput } from './flow-bound';
 import { attach, connectAs, openSession, type } from './harness';
 import { BUILDS, startTerminalCluster, type TerminalCluster } from './terminal-cluster';
 
 /** How long a silent acking client may hold the PTY in this test (ms); default 15 s. Long enough that the acking owner, on a loaded 2-core machine, never looks silent. */
 const STALL_MS = 3000;
-/** Six high watermarks of output, so a silent viewer falls far behind. */
-const FLOOD_BYTES = 600_000;
+/** High watermarks of output in each flood, so a silent viewer falls far behind. */
+const FLOOD_WINDOWS = 6;
 /** The flood's last line, as printed (the typed command's echo has a space before it). */
 const FLOOD_DONE = /[\r\n]FLOOD-DONE\r\n/;
 const STALL_RELEASES = 'ctos_terminal_flow_stall_releases_total';
@@ -28,6 +28,7 @@ describe.each(BUILDS)('a viewer that stops acking (%s)', (build) => {
     for (const socket of sockets.splice(0)) socket.close();
   });
   afterAll(() => cluster.stop());
+  const floodSize = () => windowsOfOutput(cluster.config, FLOOD_WINDOWS);
 
   it('holds a flood within the high watermark plus one read until the stall limit, then lets it flow whole', async () => {
     const socket = await connect();
@@ -35,7 +36,7 @@ describe.each(BUILDS)('a viewer that stops acking (%s)', (build) => {
     const report = reportOf(out.sessionId);
     const bound = unackedBound(cluster.config);
     const releasedBefore = await cluster.metric(STALL_RELEASES);
-    type(socket, out, floodCommand(FLOOD_BYTES));
+    type(socket, out, floodCommand(floodSize()));
     // Paused until the stall limit, the worker's own clock: a PTY still read meanwhile
     // would pass the bound, and the wait ends as soon as it does.
     await waitFor(() => report().stallReleases > 0 || report().peakUnackedBytes > bound, {
@@ -46,7 +47,7 @@ describe.each(BUILDS)('a viewer that stops acking (%s)', (build) => {
     expect(report()).toMatchObject({ stallReleases: 1, holders: [] });
     expect(await cluster.metric(STALL_RELEASES)).toBe(releasedBefore + 1);
     await out.waitForText(FLOOD_DONE, 20_000);
-    expect(floodBytes(out.text)).toBe(FLOOD_BYTES);
+    expect(floodBytes(out.text)).toBe(floodSize());
     expect(report().peakUnackedBytes).toBeLessThanOrEqual(bound);
     expect(await cluster.metric('ctos_terminal_flow_unacked_peak_bytes')).toBeLessThanOrEqual(bound);
   });
@@ -63,7 +64,7 @@ describe.each(BUILDS)('a viewer that stops acking (%s)', (build) => {
     );
     const report = reportOf(out.sessionId);
     const releasedBefore = await cluster.metric(STALL_RELEASES);
-    type(owner, out, floodCommand(FLOOD_BYTES));
+    type(owner, out, floodCommand(floodSize()));
 
     // The owner keeps up: once it has acked what was sent, the silent viewer alone keeps the PTY paused.
     await waitFor(
@@ -92,7 +93,7 @@ describe.each(BUILDS)('a viewer that stops acking (%s)', (build) => {
 
     // The PTY resumed for the owner: the rest of the flood reaches it, whole.
     await out.waitForText(FLOOD_DONE, 20_000);
-    expect(floodBytes(out.text)).toBe(FLOOD_BYTES);
+    expect(floodBytes(out.text)).toBe(floodSize());
     await waitFor(() => !report().paused, { message: 'the PTY running once the owner has acked all' });
     expect(report().stallReleases).toBe(1);
     await hungView.waitForText(FLOOD_DONE); // the released viewer still receives output
