@@ -11,6 +11,10 @@ export const SCHEMA_BOUNDS = {
   MAX_CELLS: 1000,
   /** Largest `terminal:input` data, in UTF-16 code units, before the configured byte limit applies. */
   TERMINAL_INPUT_CHARS: 1024 * 1024,
+  /** Longest command the assistant may run in a user's terminal (`run_command`), in characters. */
+  TERMINAL_COMMAND_CHARS: 16 * 1024,
+  /** Most scrollback lines one `screen` read may ask for (`read_terminal`). */
+  TERMINAL_SCREEN_SCROLLBACK_LINES: 10_000,
   /** Largest AI user message, in characters. */
   AI_CONTENT_CHARS: 200_000,
   /** Largest page of messages a client may ask for. */

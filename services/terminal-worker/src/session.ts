@@ -10,6 +10,7 @@ import { ReplayBuffer, type ReplayObserver } from './replay-buffer';
 import { FlowControl, type FlowLimits, type FlowObserver, type FlowReport } from './flow-control';
 import { OutputPump } from './output-pump';
 import { ScreenMirror } from './screen-mirror';
+import { screenText } from './screen-text';
 
 /** Limits and tuning of one session (flow control's included); every field comes from configuration. */
 export interface SessionLimits extends FlowLimits {
@@ -203,11 +204,7 @@ export class TerminalSession {
     const replay = this.replay.forAttach(since);
     let data = replay.data;
     if (replay.snapshot) {
-      // Concurrent attaches (a reload restoring many windows, or abuse) share one parse.
-      this.snapshotInFlight ??= this.mirror.snapshot().finally(() => {
-        this.snapshotInFlight = undefined;
-      });
-      data = (await this.snapshotInFlight) + replay.data;
+      data = (await this.snapshotOnce()) + replay.data;
       this.host.observer.snapshot(replay.snapshot);
     }
     const seq = this.replay.end;
@@ -215,6 +212,30 @@ export class TerminalSession {
     this.stopIdleTimer();
     this.flow.update();
     return { data, seq, snapshot: replay.snapshot !== undefined };
+  }
+
+  /**
+   * What the session shows, as text (see {@link screenText}): the screen and at most
+   * `scrollback` lines above it, from the mirror and the replay buffer.
+   */
+  async screen(scrollback: number): Promise<string> {
+    const replay = this.replay.forAttach(0);
+    const screen = replay.snapshot ? await this.snapshotOnce() : '';
+    return screenText(screen + replay.data, this.cols, this.rows, scrollback);
+  }
+
+  /**
+   * The end of what the session printed, as screen text of at most `maxBytes` UTF-8
+   * bytes (whole characters): what the assistant's `run_command` gets back. Read from
+   * the replay buffer, so it is there after the session has closed too. `truncated`:
+   * the text is only the end (the cap cut it, or the buffer no longer held the start).
+   */
+  async printedText(maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+    const { data, complete } = this.replay.since(0);
+    // Every line that fits, however short: a line is at least one byte ("\n").
+    const text = await screenText(data, this.cols, this.rows, Math.min(maxBytes, lineCount(data)));
+    const tail = utf8Tail(text, maxBytes);
+    return { text: tail, truncated: !complete || tail.length < text.length };
   }
 
   /** Holds output of a session just created for `socket`, which is attached at position 0. */
@@ -308,6 +329,14 @@ export class TerminalSession {
     this.host.onClosed(this, reason, this.exited?.exitCode, this.exited?.signal);
   }
 
+  /** The mirror's snapshot; concurrent attaches (a reload restoring many windows, or abuse) share one parse. */
+  private snapshotOnce(): Promise<string> {
+    this.snapshotInFlight ??= this.mirror.snapshot().finally(() => {
+      this.snapshotInFlight = undefined;
+    });
+    return this.snapshotInFlight;
+  }
+
   private releaseSlave(): void {
     if (this.slaveFd === undefined) return;
     closeSync(this.slaveFd);
@@ -332,6 +361,22 @@ export class TerminalSession {
   private trackTitle(data: string): void {
     for (const match of data.matchAll(TITLE_PATTERN)) this.title = match[1];
   }
+}
+
+/** Lines in `data` (its line feeds, plus one). */
+function lineCount(data: string): number {
+  let count = 1;
+  for (let at = data.indexOf('\n'); at !== -1; at = data.indexOf('\n', at + 1)) count++;
+  return count;
+}
+
+/** The end of `text`, at most `maxBytes` UTF-8 bytes, starting at a whole character. */
+function utf8Tail(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  let start = bytes.length - maxBytes;
+  while (start < bytes.length && (bytes[start]! & 0xc0) === 0x80) start++; // not inside a character
+  return bytes.subarray(start).toString('utf8');
 }
 
 /** The PTY slave's path (`/dev/pts/N`), where node-pty says it. */

@@ -23,11 +23,22 @@ export function shellEnv(
   };
 }
 
-/** The shell as the worker's own user (`TERMINAL_ISOLATION=none`). */
-export function shellSpec(config: TerminalWorkerConfig): ShellSpec {
+/**
+ * The shell's command line: the configured shell and its arguments, or, for `command`,
+ * the shell running that one command (`-c`) and ending with it.
+ */
+export function shellArgv(config: TerminalWorkerConfig, command?: string): string[] {
+  return command === undefined
+    ? [config.TERMINAL_SHELL, ...config.TERMINAL_SHELL_ARGS]
+    : [config.TERMINAL_SHELL, '-c', command];
+}
+
+/** The shell as the worker's own user (`TERMINAL_ISOLATION=none`); `command` as in {@link shellArgv}. */
+export function shellSpec(config: TerminalWorkerConfig, command?: string): ShellSpec {
+  const [file, ...args] = shellArgv(config, command);
   return {
-    file: config.TERMINAL_SHELL,
-    args: config.TERMINAL_SHELL_ARGS,
+    file: file!,
+    args,
     cwd: config.TERMINAL_CWD,
     env: shellEnv(config, { home: WORKER_HOME, user: WORKER_ACCOUNT }),
   };

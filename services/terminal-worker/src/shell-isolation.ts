@@ -12,7 +12,7 @@ import {
 } from './local-accounts';
 import { killEveryProcessOf, processesOfUid } from './process-tree';
 import type { ShellSpec } from './session';
-import { shellEnv, shellSpec } from './shell-env';
+import { shellArgv, shellEnv, shellSpec } from './shell-env';
 import { findSystemTools, type SystemTools } from './system-tools';
 import { AccountAllocator, type CandidateHandler, type UnixAccount } from './unix-account';
 import { UserCgroups } from './user-cgroups';
@@ -21,9 +21,10 @@ import { UserCgroups } from './user-cgroups';
 export interface ShellIsolation {
   /**
    * The shell to start for `user` (the token's `sub`); may create their account first.
+   * `command`: the shell runs it (`-c`) and ends, as the assistant's `run_command` asks.
    * @throws ServiceError `UNAVAILABLE` (uid range used up, account conflict, store down).
    */
-  shellFor(user: string): Promise<ShellSpec>;
+  shellFor(user: string, command?: string): Promise<ShellSpec>;
   /** `user` has no session left on this worker: end every process still running as them here. */
   userGone(user: string): void;
   /** Removes what the isolation made for itself (empty cgroups). */
@@ -32,8 +33,11 @@ export interface ShellIsolation {
 
 /** `TERMINAL_ISOLATION=none`: every shell runs as the worker's own user. */
 export function noIsolation(config: TerminalWorkerConfig): ShellIsolation {
-  const spec = shellSpec(config);
-  return { shellFor: () => Promise.resolve(spec), userGone: () => undefined, dispose: () => undefined };
+  return {
+    shellFor: (_user, command) => Promise.resolve(shellSpec(config, command)),
+    userGone: () => undefined,
+    dispose: () => undefined,
+  };
 }
 
 /** Home root's mode: users may pass through to their own home, but not list the others. */
@@ -112,6 +116,7 @@ function isolatedCommand(
   config: TerminalWorkerConfig,
   account: UnixAccount,
   procsFile: string | undefined,
+  oneCommand: string | undefined,
 ): string[] {
   const command = [
     tools.prlimit,
@@ -130,8 +135,7 @@ function isolatedCommand(
     '-c',
     AS_USER,
     'ctos-shell',
-    config.TERMINAL_SHELL,
-    ...config.TERMINAL_SHELL_ARGS,
+    ...shellArgv(config, oneCommand),
   ];
   return procsFile ? ['/bin/sh', '-c', ENTER_CGROUP, 'ctos-shell', procsFile, ...command] : command;
 }
@@ -192,7 +196,7 @@ export function userIsolation(
   const known = new Map<string, UnixAccount>();
 
   return {
-    async shellFor(user) {
+    async shellFor(user, command) {
       let account: UnixAccount;
       let procsFile: string | undefined;
       try {
@@ -212,7 +216,7 @@ export function userIsolation(
         throw new ServiceError('UNAVAILABLE', 'Your Unix account could not be prepared; the operator has been told.');
       }
       known.set(user, account);
-      const [file, ...args] = isolatedCommand(tools, config, account, procsFile);
+      const [file, ...args] = isolatedCommand(tools, config, account, procsFile, command);
       return {
         file: file!,
         args,

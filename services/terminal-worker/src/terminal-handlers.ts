@@ -9,6 +9,8 @@ import type { TerminalSession } from './session';
 
 /** A `create` message, as the bus delivers it. */
 export type CreateMessage = Extract<TerminalBusMessage, { op: 'create' }>;
+/** A `run` message, as the bus delivers it. */
+export type RunMessage = Extract<TerminalBusMessage, { op: 'run' }>;
 
 /** What the handlers act on. */
 export interface HandlerContext {
@@ -16,6 +18,10 @@ export interface HandlerContext {
   sessions: ReadonlyMap<string, TerminalSession>;
   /** Starts a session (see `TerminalWorkerService.create`). */
   create(message: CreateMessage): Promise<TerminalBusReplies['create']>;
+  /** Starts a session running one command (see `TerminalWorkerService.run`). */
+  run(message: RunMessage): Promise<TerminalBusReplies['run']>;
+  /** How a run of `user` ended, once it has (see `CommandRuns.outcome`). */
+  outcome(sessionId: string, user: string): Promise<TerminalBusReplies['outcome']>;
 }
 
 /**
@@ -54,6 +60,19 @@ export function terminalHandlers(context: HandlerContext): BusHandlers<TerminalB
     close: (m) => {
       owned(m.session_id, m.user).close('closed');
       return {};
+    },
+    run: (m) => context.run(m),
+    outcome: (m) => context.outcome(m.session_id, m.user),
+    screen: async (m) => {
+      const session = owned(m.session_id, m.user);
+      const text = await session.screen(m.scrollback);
+      return {
+        session_id: session.id,
+        cols: session.cols,
+        rows: session.rows,
+        text,
+        ...(session.title === undefined ? {} : { title: session.title }),
+      };
     },
     info: (m) => {
       const infos: TerminalSessionInfo[] = [];

@@ -16,7 +16,8 @@ import { createTerminalWorkerMetrics, type TerminalWorkerMetrics } from './metri
 import { TerminalSession, type SessionHost, type SessionLimits } from './session';
 import { SessionReaper } from './session-reaper';
 import { noIsolation, userIsolation, type ShellIsolation } from './shell-isolation';
-import { terminalHandlers, type CreateMessage } from './terminal-handlers';
+import { terminalHandlers, type CreateMessage, type RunMessage } from './terminal-handlers';
+import { CommandRuns } from './command-runs';
 import { UserPresence, type CreateTicket } from './user-presence';
 
 /** After SIGHUP, what is left of a closed session's processes is killed this much later (ms). */
@@ -49,8 +50,8 @@ export interface TerminalWorker {
 }
 
 /**
- * The terminal-worker: owns PTY sessions and answers the gateways' terminal messages
- * (see `TerminalBusMessage` in @ctos/protocol). Errors it produces: `NOT_FOUND` (unknown
+ * The terminal-worker: owns PTY sessions and answers the gateways' terminal messages, and
+ * the ai-workers' `run`, `outcome` and `screen` (see `TerminalBusMessage` in @ctos/protocol). Errors it produces: `NOT_FOUND` (unknown
  * or another user's session), `LIMIT_EXCEEDED` (sessions per user), `UNAVAILABLE`
  * (draining, full, or the user's Unix account could not be prepared), `INTERNAL` (the
  * shell could not be started), `INVALID_PAYLOAD` (a malformed bus message).
@@ -71,6 +72,8 @@ class TerminalWorkerService implements TerminalWorker {
   private readonly isolation: ShellIsolation;
   private readonly presence: UserPresence;
   private readonly reaper: SessionReaper;
+  /** Commands run for the assistant, until their outcome is collected. */
+  private readonly runs = new CommandRuns();
   private readonly limits: SessionLimits;
   private readonly host: SessionHost;
   /** What {@link start} subscribes to, released first by {@link drain}, in reverse. */
@@ -129,7 +132,12 @@ class TerminalWorkerService implements TerminalWorker {
 
   start(): void {
     const { transport, config, owned } = this;
-    const handlers = terminalHandlers({ sessions: this.sessions, create: (m) => this.create(m) });
+    const handlers = terminalHandlers({
+      sessions: this.sessions,
+      create: (m) => this.create(m),
+      run: (m) => this.run(m),
+      outcome: (sessionId, user) => this.runs.outcome(sessionId, user),
+    });
     transport.bus.serve((body) => {
       const parsed = terminalBusMessageSchema.safeParse(body);
       if (!parsed.success) throw new ServiceError('INVALID_PAYLOAD', 'Malformed terminal message.');
@@ -181,18 +189,39 @@ class TerminalWorkerService implements TerminalWorker {
     // The process exits next: kill now what would have been killed after the grace, and
     // end each user's leftovers, before the isolation is gone.
     this.reaper.dispose();
+    this.runs.dispose();
     this.presence.dispose();
     this.isolation.dispose();
   }
 
-  /** `terminal:create`: refused while draining or full; counted while under way. */
+  /** `terminal:create`: a shell attached to the creating socket. */
   private async create(m: CreateMessage): Promise<TerminalBusReplies['create']> {
+    const session = await this.admit(m.user, (ticket) =>
+      this.startSession(ticket, m.cols, m.rows, undefined, (started) =>
+        started.attachCreator(m.socket, m.gateway, m.flow_control),
+      ),
+    );
+    return { session_id: session.id, created_at: session.createdAt.toISOString(), worker: this.id };
+  }
+
+  /** `run`: one command in a session of its own, closed at its timeout (see {@link CommandRuns}). */
+  private async run(m: RunMessage): Promise<TerminalBusReplies['run']> {
+    const session = await this.admit(m.user, (ticket) =>
+      this.startSession(ticket, m.cols, m.rows, m.command, (started) =>
+        this.runs.started(started, m.timeout_ms, m.max_output_bytes),
+      ),
+    );
+    return { session_id: session.id, worker: this.id };
+  }
+
+  /** A session is started for `user`: refused while draining or full; counted while under way. */
+  private async admit(user: string, start: (ticket: CreateTicket) => Promise<TerminalSession>): Promise<TerminalSession> {
     this.refuseIfDraining();
     if (this.sessions.size + this.presence.creates >= this.config.TERMINAL_WORKER_CAPACITY) {
       throw new ServiceError('UNAVAILABLE', 'This terminal worker is full; try again.');
     }
-    const ticket = this.presence.beginCreate(m.user);
-    const created = this.createCounted(m, ticket).finally(() => this.presence.endCreate(ticket));
+    const ticket = this.presence.beginCreate(user);
+    const created = start(ticket).finally(() => this.presence.endCreate(ticket));
     this.creating.add(created);
     try {
       return await created;
@@ -213,8 +242,18 @@ class TerminalWorkerService implements TerminalWorker {
     if (this.draining) throw new ServiceError('UNAVAILABLE', 'This terminal worker is shutting down; try again.');
   }
 
-  /** Checks the user's session limit, starts their shell and registers the session. */
-  private async createCounted(m: CreateMessage, ticket: CreateTicket): Promise<TerminalBusReplies['create']> {
+  /**
+   * Checks the user's session limit, starts their shell (running `command`, if given),
+   * lets `started` attach or watch it, and registers the session.
+   */
+  private async startSession(
+    ticket: CreateTicket,
+    cols: number,
+    rows: number,
+    command: string | undefined,
+    started: (session: TerminalSession) => void,
+  ): Promise<TerminalSession> {
+    const user = ticket.user;
     const { config, logger } = this;
     const existing = await this.sessionsCounted(ticket);
     this.refuseIfDraining();
@@ -224,18 +263,18 @@ class TerminalWorkerService implements TerminalWorker {
         `You already have ${existing} terminal sessions open (the limit is ${config.TERMINAL_MAX_SESSIONS_PER_USER}); close one first.`,
       );
     }
-    const shell = await this.isolation.shellFor(m.user);
+    const shell = await this.isolation.shellFor(user, command);
     this.refuseIfDraining();
     const sessionId = randomUUID();
     let session: TerminalSession;
     try {
-      session = new TerminalSession(sessionId, m.user, shell, m.cols, m.rows, this.limits, this.host);
+      session = new TerminalSession(sessionId, user, shell, cols, rows, this.limits, this.host);
     } catch (error) {
-      logger.error({ err: error, user_id: m.user }, 'could not start a shell');
+      logger.error({ err: error, user_id: user }, 'could not start a shell');
       throw new ServiceError('INTERNAL', 'The shell could not be started; the operator has been told.');
     }
     ticket.started = true;
-    session.attachCreator(m.socket, m.gateway, m.flow_control);
+    started(session);
     this.sessions.set(sessionId, session);
     this.announcement?.touch();
     try {
@@ -248,8 +287,8 @@ class TerminalWorkerService implements TerminalWorker {
       session.close(this.draining ? 'shutdown' : 'closed');
       throw error;
     }
-    logger.info({ session_id: sessionId, user_id: m.user, pid: session.pid }, 'session created');
-    return { session_id: sessionId, created_at: session.createdAt.toISOString(), worker: this.id };
+    logger.info({ session_id: sessionId, user_id: user, pid: session.pid, command: command !== undefined }, 'session created');
+    return session;
   }
 
   /**
@@ -280,6 +319,7 @@ class TerminalWorkerService implements TerminalWorker {
     this.metrics.closed.inc({ reason });
     this.metrics.sessionEnded(session.flowReport());
     this.reaper.closed(session.pid, session.user, session.uid);
+    this.runs.ended(session, reason, exitCode, signal);
     this.logger.info({ session_id: session.id, user_id: session.user, reason, exit_code: exitCode }, 'session closed');
     const done = announceClosed({
       emit: (event) => this.transport.emitter.emit(rooms.terminal(session.id), 'terminal:closed', event),

@@ -31,6 +31,8 @@ export interface TerminalCluster {
   gatewayIds: string[];
   /** The value of one of the worker's metrics (without labels). */
   metric(name: string): Promise<number>;
+  /** A transport of the cluster's build for another service (an ai-worker's, say), closed by {@link stop}. */
+  openTransport(id: string): Transport;
   stop(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export async function startTerminalCluster(
     prefix: factory.prefix,
     gatewayIds,
     metric: (name) => metricValue(metrics, name),
+    openTransport: (id) => factory.open(`${id}-${factory.prefix}`),
     async stop() {
       for (const gateway of gateways) await gateway.drain();
       await terminalWorker.drain();
