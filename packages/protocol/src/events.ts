@@ -49,6 +49,7 @@ import {
   type TerminalListPayload,
   type TerminalOutputEvent,
   type TerminalReconnectResult,
+  type TerminalRecordingInfo,
   type TerminalResizePayload,
   type TerminalSessionInfo,
   type TerminalSessionRef,
@@ -68,6 +69,11 @@ export interface ClientToServerEvents {
   'terminal:ack': (payload: TerminalAckPayload, ack?: AckCallback) => void;
   'terminal:list': (payload: TerminalListPayload, ack: AckCallback<{ sessions: TerminalSessionInfo[] }>) => void;
   'terminal:reconnect': (payload: TerminalSessionRef, ack: AckCallback<TerminalReconnectResult>) => void;
+  /** The caller's recordings, newest first (issue 19). */
+  'terminal:recordings': (
+    payload: Record<string, never> | undefined,
+    ack: AckCallback<{ recordings: TerminalRecordingInfo[] }>,
+  ) => void;
 
   'ai:message': (payload: AiMessagePayload, ack?: AckCallback<{ message_id: string }>) => void;
   'ai:cancel': (payload: AiConversationRef, ack?: AckCallback) => void;
@@ -126,6 +132,7 @@ export const CLIENT_EVENT_SCHEMAS = {
   'terminal:ack': terminalAckSchema,
   'terminal:list': terminalListSchema,
   'terminal:reconnect': terminalSessionRefSchema,
+  'terminal:recordings': emptySchema,
   'ai:message': aiMessageSchema,
   'ai:cancel': aiConversationRefSchema,
   'ai:resume': aiResumeSchema,

@@ -14,12 +14,15 @@ export const DEFAULT_ROWS = 24;
  * read the size at start-up draw for the real window (P04, docs/pitfalls.md).
  * `flow_control: true` makes this socket's attachment hold the PTY paused while it has
  * more than the high watermark of output unacknowledged (see `terminal:ack`).
+ * `record: true` asks for a recording where the server records on request
+ * (`TERMINAL_RECORDING=opt-in`); `on` records every session, `off` none.
  */
 export const terminalCreateSchema = z.strictObject({
   cols: cellsSchema.default(DEFAULT_COLS),
   rows: cellsSchema.default(DEFAULT_ROWS),
   user_id: ignoredUserIdSchema,
   flow_control: z.boolean().optional(),
+  record: z.boolean().optional(),
 });
 export type TerminalCreatePayload = z.input<typeof terminalCreateSchema>;
 
@@ -70,6 +73,23 @@ export const terminalListSchema = z
   })
   .optional();
 export type TerminalListPayload = z.input<typeof terminalListSchema>;
+
+/**
+ * One recording, as `terminal:recordings` lists it: an asciicast v2 file of one session
+ * (its `recording_id` is the session's id), read with `GET /recordings/<recording_id>.cast`
+ * and the same token as the socket (`Authorization: Bearer`).
+ */
+export interface TerminalRecordingInfo {
+  recording_id: string;
+  /** When the session started (ISO 8601). */
+  started_at: string;
+  /** The file's size (bytes). */
+  bytes: number;
+  /** The terminal's size at the start, in cells. */
+  cols: number;
+  rows: number;
+  title?: string;
+}
 
 /**
  * `terminal:output` (server→client). `seq` is the session's output position *after* this

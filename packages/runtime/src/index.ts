@@ -1,7 +1,8 @@
 /**
  * @packageDocumentation
  * What every ctos-realtime process shares: configuration parsing, JSON logs, the
- * operational HTTP endpoints, resource ownership and orderly shutdown.
+ * operational HTTP endpoints, resource ownership, orderly shutdown, and where terminal
+ * recordings live.
  */
 export { ConfigError, FILE_SUFFIX, parseConfig, setting } from './config';
 export { createLogger, type Logger, type LoggerOptions } from './logger';
@@ -15,3 +16,13 @@ export { LapsingHold } from './lapsing-hold';
 export { TokenBucket } from './token-bucket';
 export { HandoffReport } from './handoff-report';
 export { pendingAfter } from './pending-after';
+export {
+  ASCIICAST_CONTENT_TYPE,
+  RECORDING_ID_PATTERN,
+  listRecordings,
+  pruneRecordings,
+  recordingFile,
+  recordingFolder,
+  type AsciicastHeader,
+  type RecordingInfo,
+} from './recordings';

@@ -1,3 +1,4 @@
+import { mountRecordingDownloads, recordingRoutes } from './recordings';
 import { once } from 'node:events';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
@@ -76,7 +77,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const io = createSocketServer(http, config, transport.adapter);
   const detachServer = transport.attachServer(io as unknown as Server);
   routing.defer(() => void detachServer());
-  const modules = [terminalRoutes, ...(deps.extraRoutes ?? [])].map((build) => build(context));
+  const modules = [terminalRoutes, recordingRoutes, ...(deps.extraRoutes ?? [])].map((build) => build(context));
   // Added last to first, so that they are released in the order they were built.
   for (const module of [...modules].reverse()) routing.add(module);
   const limits = new ConnectionLimits(config.GATEWAY_MAX_SOCKETS_PER_USER, config.GATEWAY_MAX_SOCKETS_PER_ADDRESS);
@@ -168,6 +169,7 @@ function opsApp(deps: GatewayDeps, draining: () => boolean): Express {
   const { transport } = deps;
   liveWorkersGauge(deps.metrics, transport);
   const app = createOpsApp(deps.metrics, { transport: () => transport.healthy(), draining: () => !draining() });
+  mountRecordingDownloads(app, deps.config.TERMINAL_RECORDING_DIR, tokenPolicy(deps));
   deps.mount?.(app);
   return app;
 }

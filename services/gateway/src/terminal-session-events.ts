@@ -47,6 +47,7 @@ async function create(
       socket: socket.id,
       gateway: link.context.gatewayId,
       flow_control: payload.flow_control ?? false,
+      ...(payload.record === undefined ? {} : { record: payload.record }),
     },
   );
   const record: SessionRecord = { ...created, user };

@@ -44,6 +44,22 @@ export const terminalWorkerSettings = {
   TERMINAL_FLOW_STALL_MS: setting.int(15_000, 100),
   /** Under a flood, output goes out in chunks of about this many bytes (UTF-8); echoes go at once whatever it is. */
   TERMINAL_OUTPUT_CHUNK_BYTES: setting.int(64 * 1024, 4096, 1024 * 1024),
+  /**
+   * Session recordings in asciicast v2 (issue 19): `off`; `on`, every session; `opt-in`,
+   * the sessions created with `record: true`.
+   */
+  TERMINAL_RECORDING: z.enum(['off', 'on', 'opt-in']).default('off'),
+  /** Record what was typed too (it may hold passwords typed without echo). */
+  TERMINAL_RECORD_INPUT: setting.bool(false),
+  /** Where recordings are written, one folder per user (mode 0700); every worker and gateway mounts the same. */
+  TERMINAL_RECORDING_DIR: z
+    .string()
+    .startsWith('/', 'must be an absolute path')
+    .default('/var/lib/ctos-realtime/recordings'),
+  /** The most one session's recording may take (bytes); then a marker, and recording stops. */
+  TERMINAL_RECORDING_MAX_BYTES: setting.int(100 * 1024 * 1024, 4096),
+  /** Recordings last written longer ago than this are removed (ms); 30 days. */
+  TERMINAL_RECORDING_RETENTION_MS: setting.int(30 * 24 * 3600 * 1000, 1000),
   /** Scrollback lines kept for screen snapshots. */
   TERMINAL_SCROLLBACK_LINES: setting.int(1000, 0, 100_000),
   /**

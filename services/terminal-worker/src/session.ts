@@ -6,22 +6,18 @@ import {
   type TerminalOutputEvent,
   type TerminalSessionInfo,
 } from '@ctos/protocol';
-import { ReplayBuffer, type ReplayObserver } from './replay-buffer';
+import type { AsciicastWriter } from './asciicast-writer';
+import { PrintedOutput, type PrintedLimits } from './printed-output';
+import type { ReplayObserver } from './replay-buffer';
 import { FlowControl, type FlowLimits, type FlowObserver, type FlowReport } from './flow-control';
 import { OutputPump } from './output-pump';
-import { ScreenMirror } from './screen-mirror';
-import { screenText } from './screen-text';
 
-/** Limits and tuning of one session (flow control's included); every field comes from configuration. */
-export interface SessionLimits extends FlowLimits {
-  /** Replay buffer size (bytes). */
-  replayBytes: number;
+/** Limits and tuning of one session (flow control's and the printed output's included); all from configuration. */
+export interface SessionLimits extends FlowLimits, PrintedLimits {
   /** A detached session is closed after this long (ms). */
   idleTimeoutMs: number;
   /** Under a flood, output goes out in chunks of about this many bytes (UTF-8). */
   outputChunkBytes: number;
-  /** Scrollback lines the screen mirror keeps for snapshots. */
-  scrollback: number;
 }
 
 /** How to start the shell. `env` is complete: nothing of the worker's leaks in. */
@@ -53,9 +49,6 @@ export interface SessionHost {
   observer: FlowObserver & ReplayObserver;
 }
 
-/** OSC 0 / OSC 2: set window title, ended by BEL or ST. */
-const TITLE_PATTERN = /\x1b\][02];([^\x07\x1b]*)(?:\x07|\x1b\\)/g;
-
 /**
  * One PTY and its lifecycle: spawn (at the client's size, on a tty its user owns), input,
  * resize, replay and snapshots, the idle timer, and exit. Output goes out through its
@@ -64,19 +57,17 @@ const TITLE_PATTERN = /\x1b\][02];([^\x07\x1b]*)(?:\x07|\x1b\\)/g;
 export class TerminalSession {
   readonly createdAt = new Date();
   lastActivity = new Date();
-  title: string | undefined;
   cols: number;
   rows: number;
 
   private readonly pty: pty.IPty;
-  private readonly replay: ReplayBuffer;
-  private readonly mirror: ScreenMirror;
+  /** What it printed: replay buffer, screen mirror, title, recording. */
+  private readonly printed: PrintedOutput;
   private readonly pump: OutputPump;
   private readonly flow: FlowControl;
   /** What the session owns besides the PTY itself, released when it closes. */
   private readonly owned = new DisposableStore();
   private idleTimer: NodeJS.Timeout | undefined;
-  private snapshotInFlight: Promise<string> | undefined;
   private exited: { exitCode: number; signal?: number } | undefined;
   private closed = false;
   private slaveFd: number | undefined;
@@ -90,16 +81,13 @@ export class TerminalSession {
     rows: number,
     private readonly limits: SessionLimits,
     private readonly host: SessionHost,
+    /** Where the session is recorded, if it is (closed with the session). */
+    recording?: AsciicastWriter,
   ) {
     this.cols = cols;
     this.rows = rows;
     this.shellUid = shell.ttyOwner?.uid ?? process.getuid!();
-    this.mirror = new ScreenMirror(cols, rows, limits.scrollback);
-    this.replay = new ReplayBuffer(limits.replayBytes, (entry) => {
-      if (entry.kind === 'resize') return this.mirror.resize(entry.cols, entry.rows);
-      this.mirror.write(entry.data);
-      host.observer.evicted(entry.bytes);
-    });
+    this.printed = new PrintedOutput(cols, rows, limits, host.observer, recording);
     // Spawned at the client's size, so the shell never starts at a wrong width (P04).
     this.pty = pty.spawn(shell.file, shell.args, {
       name: shell.env.TERM ?? 'xterm-256color',
@@ -121,7 +109,7 @@ export class TerminalSession {
       }
     }
     this.slaveFd = slave === undefined ? undefined : holdSlaveOpen(slave);
-    const position = () => ({ end: this.replay.end, pending: this.pump.pendingBytes });
+    const position = () => ({ end: this.printed.end, pending: this.pump.pendingBytes });
     const reading = {
       pid: this.pty.pid,
       pause: () => {
@@ -134,11 +122,7 @@ export class TerminalSession {
     this.pump = this.owned.add(
       new OutputPump(id, limits.outputChunkBytes, {
         emit: (event) => this.host.emitOutput(event),
-        record: (data, bytes) => {
-          this.replay.append(data, bytes);
-          if (data.includes('\x1b]')) this.trackTitle(data);
-          return this.replay.end;
-        },
+        record: (data, bytes) => this.printed.append(data, bytes),
         changed: () => this.flow.update(),
         drained: () => this.close('exit'),
         holdLapsed: (socket) => {
@@ -155,7 +139,7 @@ export class TerminalSession {
         this.pump.markExited();
       }),
     );
-    this.owned.add(this.mirror);
+    this.owned.add(this.printed);
     this.owned.defer(() => clearTimeout(this.idleTimer));
     this.startIdleTimer();
   }
@@ -172,7 +156,12 @@ export class TerminalSession {
 
   /** Output position (bytes) so far. */
   get seq(): number {
-    return this.replay.end;
+    return this.printed.end;
+  }
+
+  /** The last window title the shell set. */
+  get title(): string | undefined {
+    return this.printed.title;
   }
 
   get attachedCount(): number {
@@ -201,41 +190,23 @@ export class TerminalSession {
     since: number | undefined,
   ): Promise<{ data: string; seq: number; snapshot: boolean }> {
     this.pump.hold(socket);
-    const replay = this.replay.forAttach(since);
-    let data = replay.data;
-    if (replay.snapshot) {
-      data = (await this.snapshotOnce()) + replay.data;
-      this.host.observer.snapshot(replay.snapshot);
-    }
-    const seq = this.replay.end;
+    const { data, snapshot } = await this.printed.since(since);
+    if (snapshot) this.host.observer.snapshot(snapshot);
+    const seq = this.printed.end;
     this.flow.attach(socket, gateway, flowControl, seq);
     this.stopIdleTimer();
     this.flow.update();
-    return { data, seq, snapshot: replay.snapshot !== undefined };
+    return { data, seq, snapshot: snapshot !== undefined };
   }
 
-  /**
-   * What the session shows, as text (see {@link screenText}): the screen and at most
-   * `scrollback` lines above it, from the mirror and the replay buffer.
-   */
-  async screen(scrollback: number): Promise<string> {
-    const replay = this.replay.forAttach(0);
-    const screen = replay.snapshot ? await this.snapshotOnce() : '';
-    return screenText(screen + replay.data, this.cols, this.rows, scrollback);
+  /** What the session shows, as text: the screen and at most `scrollback` lines above it. */
+  screen(scrollback: number): Promise<string> {
+    return this.printed.screen(scrollback);
   }
 
-  /**
-   * The end of what the session printed, as screen text of at most `maxBytes` UTF-8
-   * bytes (whole characters): what the assistant's `run_command` gets back. Read from
-   * the replay buffer, so it is there after the session has closed too. `truncated`:
-   * the text is only the end (the cap cut it, or the buffer no longer held the start).
-   */
-  async printedText(maxBytes: number): Promise<{ text: string; truncated: boolean }> {
-    const { data, complete } = this.replay.since(0);
-    // Every line that fits, however short: a line is at least one byte ("\n").
-    const text = await screenText(data, this.cols, this.rows, Math.min(maxBytes, lineCount(data)));
-    const tail = utf8Tail(text, maxBytes);
-    return { text: tail, truncated: !complete || tail.length < text.length };
+  /** The end of what it printed, as text (see `PrintedOutput.printedText`); readable after it closed too. */
+  printedText(maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+    return this.printed.printedText(maxBytes);
   }
 
   /** Holds output of a session just created for `socket`, which is attached at position 0. */
@@ -276,6 +247,7 @@ export class TerminalSession {
     if (this.flow.size === 0) this.startIdleTimer();
     try {
       this.pty.write(data);
+      this.printed.typed(data);
     } catch {
       // The PTY closed under us (the shell is exiting); its exit event ends the session.
     }
@@ -291,7 +263,7 @@ export class TerminalSession {
     }
     this.cols = cols;
     this.rows = rows;
-    this.replay.resize(cols, rows);
+    this.printed.resize(cols, rows);
   }
 
   /** What `terminal:list` shows. */
@@ -309,7 +281,7 @@ export class TerminalSession {
       ...(cwd === undefined ? {} : { cwd }),
       cols: this.cols,
       rows: this.rows,
-      seq: this.replay.end,
+      seq: this.printed.end,
       ...(this.title === undefined ? {} : { title: this.title }),
       attached: this.flow.size,
     };
@@ -327,14 +299,6 @@ export class TerminalSession {
     if (!this.exited) this.pty.kill('SIGHUP');
     this.releaseSlave();
     this.host.onClosed(this, reason, this.exited?.exitCode, this.exited?.signal);
-  }
-
-  /** The mirror's snapshot; concurrent attaches (a reload restoring many windows, or abuse) share one parse. */
-  private snapshotOnce(): Promise<string> {
-    this.snapshotInFlight ??= this.mirror.snapshot().finally(() => {
-      this.snapshotInFlight = undefined;
-    });
-    return this.snapshotInFlight;
   }
 
   private releaseSlave(): void {
@@ -357,26 +321,6 @@ export class TerminalSession {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
   }
-
-  private trackTitle(data: string): void {
-    for (const match of data.matchAll(TITLE_PATTERN)) this.title = match[1];
-  }
-}
-
-/** Lines in `data` (its line feeds, plus one). */
-function lineCount(data: string): number {
-  let count = 1;
-  for (let at = data.indexOf('\n'); at !== -1; at = data.indexOf('\n', at + 1)) count++;
-  return count;
-}
-
-/** The end of `text`, at most `maxBytes` UTF-8 bytes, starting at a whole character. */
-function utf8Tail(text: string, maxBytes: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= maxBytes) return text;
-  let start = bytes.length - maxBytes;
-  while (start < bytes.length && (bytes[start]! & 0xc0) === 0x80) start++; // not inside a character
-  return bytes.subarray(start).toString('utf8');
 }
 
 /** The PTY slave's path (`/dev/pts/N`), where node-pty says it. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   DisposableStore,
   rooms,
@@ -18,7 +17,9 @@ import { SessionReaper } from './session-reaper';
 import { noIsolation, userIsolation, type ShellIsolation } from './shell-isolation';
 import { terminalHandlers, type CreateMessage, type RunMessage } from './terminal-handlers';
 import { CommandRuns } from './command-runs';
-import { UserPresence, type CreateTicket } from './user-presence';
+import { SessionRecordings } from './session-recordings';
+import { SessionStarts } from './session-starts';
+import { UserPresence } from './user-presence';
 
 /** After SIGHUP, what is left of a closed session's processes is killed this much later (ms). */
 const KILL_GRACE_MS = 1000;
@@ -74,14 +75,12 @@ class TerminalWorkerService implements TerminalWorker {
   private readonly reaper: SessionReaper;
   /** Commands run for the assistant, until their outcome is collected. */
   private readonly runs = new CommandRuns();
-  private readonly limits: SessionLimits;
-  private readonly host: SessionHost;
+  private readonly recordings: SessionRecordings;
+  private readonly starts: SessionStarts;
   /** What {@link start} subscribes to, released first by {@link drain}, in reverse. */
   private readonly owned = new DisposableStore();
   /** `terminal:closed` announcements still being retried, by session id. */
   private readonly closing = new Map<string, Promise<void>>();
-  /** Creates under way, which {@link drain} waits for. */
-  private readonly creating = new Set<Promise<unknown>>();
   private announcement: AnnouncementHandle | undefined;
   private draining = false;
   /** Closures the drain could not announce or remove from the directory (Redis unreachable). */
@@ -95,6 +94,7 @@ class TerminalWorkerService implements TerminalWorker {
     this.config = config;
     this.logger = deps.logger.child({ worker: id });
     this.directory = new SessionDirectory(transport.store, 'term');
+    this.recordings = new SessionRecordings(config, this.logger);
     this.metrics = createTerminalWorkerMetrics(deps.metrics, () => this.sessions.values());
     this.isolation =
       deps.isolation ??
@@ -107,7 +107,7 @@ class TerminalWorkerService implements TerminalWorker {
       this.logger,
     );
     this.reaper = new SessionReaper(KILL_GRACE_MS, (user) => this.presence.sessionEnded(user));
-    this.limits = {
+    const limits: SessionLimits = {
       replayBytes: config.TERMINAL_REPLAY_BYTES,
       flowHighBytes: config.TERMINAL_FLOW_HIGH_BYTES,
       flowLowBytes: config.TERMINAL_FLOW_LOW_BYTES,
@@ -116,7 +116,7 @@ class TerminalWorkerService implements TerminalWorker {
       flowStallMs: config.TERMINAL_FLOW_STALL_MS,
       scrollback: config.TERMINAL_SCROLLBACK_LINES,
     };
-    this.host = {
+    const host: SessionHost = {
       emitOutput: (event) => {
         this.metrics.outputBytes.inc(event.data.length);
         return transport.emitter.emit(rooms.terminal(event.session_id), 'terminal:output', event);
@@ -128,6 +128,19 @@ class TerminalWorkerService implements TerminalWorker {
         ...this.metrics.replay,
       },
     };
+    this.starts = new SessionStarts({
+      workerId: id,
+      config,
+      logger: this.logger,
+      directory: this.directory,
+      isolation: this.isolation,
+      presence: this.presence,
+      recordings: this.recordings,
+      sessions: this.sessions,
+      limits,
+      host,
+      touched: () => this.announcement?.touch(),
+    });
   }
 
   start(): void {
@@ -138,6 +151,7 @@ class TerminalWorkerService implements TerminalWorker {
       run: (m) => this.run(m),
       outcome: (sessionId, user) => this.runs.outcome(sessionId, user),
     });
+    owned.add(this.recordings.pruneNowAndThen());
     transport.bus.serve((body) => {
       const parsed = terminalBusMessageSchema.safeParse(body);
       if (!parsed.success) throw new ServiceError('INVALID_PAYLOAD', 'Malformed terminal message.');
@@ -171,12 +185,13 @@ class TerminalWorkerService implements TerminalWorker {
 
   private async drainOnce(): Promise<void> {
     this.draining = true;
+    // Starts under way refuse at their next step and close what they had started.
+    const startsStopped = this.starts.stop();
     this.handoff.begin();
     // Stop hearing of deaths, then leave the registry, so no gateway places a session here
     // while we close.
     await this.owned.dispose();
-    // Each refuses at its next step and closes what it had started (see refuseIfDraining).
-    await Promise.allSettled([...this.creating]);
+    await startsStopped;
     for (const session of [...this.sessions.values()]) session.close('shutdown');
     // Announcements Redis refuses are given up at once; those it never answers (paused)
     // are waited for the death deadline at most, past which gateways end them as lost.
@@ -196,120 +211,22 @@ class TerminalWorkerService implements TerminalWorker {
 
   /** `terminal:create`: a shell attached to the creating socket. */
   private async create(m: CreateMessage): Promise<TerminalBusReplies['create']> {
-    const session = await this.admit(m.user, (ticket) =>
-      this.startSession(ticket, m.cols, m.rows, undefined, (started) =>
-        started.attachCreator(m.socket, m.gateway, m.flow_control),
-      ),
-    );
+    const session = await this.starts.start({
+      ...m,
+      record: m.record ?? false,
+      started: (started) => started.attachCreator(m.socket, m.gateway, m.flow_control),
+    });
     return { session_id: session.id, created_at: session.createdAt.toISOString(), worker: this.id };
   }
 
   /** `run`: one command in a session of its own, closed at its timeout (see {@link CommandRuns}). */
   private async run(m: RunMessage): Promise<TerminalBusReplies['run']> {
-    const session = await this.admit(m.user, (ticket) =>
-      this.startSession(ticket, m.cols, m.rows, m.command, (started) =>
-        this.runs.started(started, m.timeout_ms, m.max_output_bytes),
-      ),
-    );
-    return { session_id: session.id, worker: this.id };
-  }
-
-  /** A session is started for `user`: refused while draining or full; counted while under way. */
-  private async admit(user: string, start: (ticket: CreateTicket) => Promise<TerminalSession>): Promise<TerminalSession> {
-    this.refuseIfDraining();
-    if (this.sessions.size + this.presence.creates >= this.config.TERMINAL_WORKER_CAPACITY) {
-      throw new ServiceError('UNAVAILABLE', 'This terminal worker is full; try again.');
-    }
-    const ticket = this.presence.beginCreate(user);
-    const created = start(ticket).finally(() => this.presence.endCreate(ticket));
-    this.creating.add(created);
-    try {
-      return await created;
-    } finally {
-      this.creating.delete(created);
-    }
-  }
-
-  /**
-   * Called on entry to a create and after each of its awaits: a create the drain caught
-   * under way is refused, and closes the session it may have started. Refused rather than
-   * completed and then closed: the gateway joins the session's room only once it has the
-   * reply, so the `terminal:closed` of a session closed at the drain would reach nobody
-   * and the client would hold the id of a session already gone; a refusal is what every
-   * create gets once the drain has begun, and the gateway retries it on another worker.
-   */
-  private refuseIfDraining(): void {
-    if (this.draining) throw new ServiceError('UNAVAILABLE', 'This terminal worker is shutting down; try again.');
-  }
-
-  /**
-   * Checks the user's session limit, starts their shell (running `command`, if given),
-   * lets `started` attach or watch it, and registers the session.
-   */
-  private async startSession(
-    ticket: CreateTicket,
-    cols: number,
-    rows: number,
-    command: string | undefined,
-    started: (session: TerminalSession) => void,
-  ): Promise<TerminalSession> {
-    const user = ticket.user;
-    const { config, logger } = this;
-    const existing = await this.sessionsCounted(ticket);
-    this.refuseIfDraining();
-    if (existing >= config.TERMINAL_MAX_SESSIONS_PER_USER) {
-      throw new ServiceError(
-        'LIMIT_EXCEEDED',
-        `You already have ${existing} terminal sessions open (the limit is ${config.TERMINAL_MAX_SESSIONS_PER_USER}); close one first.`,
-      );
-    }
-    const shell = await this.isolation.shellFor(user, command);
-    this.refuseIfDraining();
-    const sessionId = randomUUID();
-    let session: TerminalSession;
-    try {
-      session = new TerminalSession(sessionId, user, shell, cols, rows, this.limits, this.host);
-    } catch (error) {
-      logger.error({ err: error, user_id: user }, 'could not start a shell');
-      throw new ServiceError('INTERNAL', 'The shell could not be started; the operator has been told.');
-    }
-    ticket.started = true;
-    started(session);
-    this.sessions.set(sessionId, session);
-    this.announcement?.touch();
-    try {
-      await this.register(session);
-      this.refuseIfDraining();
-    } catch (error) {
-      // The client hears a refusal and never learns the id: a session left running would
-      // be attached to its socket for ever, out of everyone's reach. Closing it removes
-      // its directory entry too, and the drain waits for that.
-      session.close(this.draining ? 'shutdown' : 'closed');
-      throw error;
-    }
-    logger.info({ session_id: sessionId, user_id: user, pid: session.pid, command: command !== undefined }, 'session created');
-    return session;
-  }
-
-  /**
-   * What counts against the limit of the user of `ticket`: their sessions in the directory
-   * (every worker's) and ours not registered yet, each once, and creates here that began
-   * before this one and have no session yet. Counted in one turn after the read, so a
-   * create that registered meanwhile is not counted twice.
-   */
-  private async sessionsCounted(ticket: CreateTicket): Promise<number> {
-    const ids = new Set(await this.directory.forUser(ticket.user));
-    for (const session of this.sessions.values()) if (session.user === ticket.user) ids.add(session.id);
-    return ids.size + this.presence.startingBefore(ticket);
-  }
-
-  private register(session: TerminalSession): Promise<void> {
-    return this.directory.register({
-      session_id: session.id,
-      worker: this.id,
-      user: session.user,
-      created_at: session.createdAt.toISOString(),
+    const session = await this.starts.start({
+      ...m,
+      record: false,
+      started: (started) => this.runs.started(started, m.timeout_ms, m.max_output_bytes),
     });
+    return { session_id: session.id, worker: this.id };
   }
 
   /** A session ended: its processes get the grace, its clients hear `terminal:closed`. */
@@ -370,9 +287,11 @@ class TerminalWorkerService implements TerminalWorker {
     }
     logger.warn({ sessions: sessions.size }, 'the registry had lost this worker; registering its sessions again');
     for (const session of sessions.values()) {
-      this.register(session).catch((error: unknown) =>
-        logger.warn({ err: error, session_id: session.id }, 'could not register a session again'),
-      );
+      this.starts
+        .register(session)
+        .catch((error: unknown) =>
+          logger.warn({ err: error, session_id: session.id }, 'could not register a session again'),
+        );
     }
   }
 }

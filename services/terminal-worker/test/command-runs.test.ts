@@ -55,7 +55,10 @@ describe.each(BUILDS)('commands run for the assistant, and screens read for it (
   });
 
   it('kills a command at its timeout, with every process it started', async () => {
-    const { session_id: sessionId } = await run('ann', 'sleep 300 & sleep 301', { timeout_ms: 300, max_output_bytes: 1000 });
+    const { session_id: sessionId } = await run('ann', 'sleep 300 & sleep 301', {
+      timeout_ms: 300,
+      max_output_bytes: 1000,
+    });
     const session = cluster.terminalWorker.sessions.get(sessionId)!;
     const { pid, uid } = session;
     await waitFor(() => sessionMembers(pid, uid).length === 3, { message: 'the shell and both sleeps' });
@@ -66,7 +69,7 @@ describe.each(BUILDS)('commands run for the assistant, and screens read for it (
   });
 
   it('keeps the end of an output longer than the cap, in whole characters, and says it was cut', async () => {
-    const command = "for i in $(seq 1 2000); do echo \"line $i 語😀\"; done; echo END";
+    const command = 'for i in $(seq 1 2000); do echo "line $i 語😀"; done; echo END';
     const { session_id: sessionId } = await run('ann', command, { timeout_ms: 30_000, max_output_bytes: 1000 });
     const outcome = await request({ op: 'outcome', session_id: sessionId, user: 'ann' });
     expect(outcome.truncated).toBe(true);
@@ -84,7 +87,9 @@ describe.each(BUILDS)('commands run for the assistant, and screens read for it (
     const screen = await request({ op: 'screen', session_id: out.sessionId, user: 'ann', scrollback: 100 });
     expect(screen).toMatchObject({ session_id: out.sessionId, cols: 80, rows: 24 });
     expect(screen.text).toContain('plain\nred done\n');
-    await expect(request({ op: 'screen', session_id: out.sessionId, user: 'bob', scrollback: 100 })).rejects.toMatchObject({
+    await expect(
+      request({ op: 'screen', session_id: out.sessionId, user: 'bob', scrollback: 100 }),
+    ).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
   });
@@ -94,7 +99,9 @@ describe.each(BUILDS)('commands run for the assistant, and screens read for it (
     await expect(request({ op: 'outcome', session_id: sessionId, user: 'bob' })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
-    await expect(request({ op: 'run', user: 'ann', command: '', ...SIZE, timeout_ms: 1000, max_output_bytes: 10 })).rejects.toMatchObject({
+    await expect(
+      request({ op: 'run', user: 'ann', command: '', ...SIZE, timeout_ms: 1000, max_output_bytes: 10 }),
+    ).rejects.toMatchObject({
       code: 'INVALID_PAYLOAD',
     });
     expect((await request({ op: 'outcome', session_id: sessionId, user: 'ann' })).exit_code).toBe(0);

@@ -29,7 +29,7 @@ export async function connectAs(url: string, user: string): Promise<ClientSocket
 /** Creates a session and follows its output. */
 export async function openSession(
   socket: ClientSocket,
-  options: { cols?: number; rows?: number; flow_control?: boolean } = {},
+  options: { cols?: number; rows?: number; flow_control?: boolean; record?: boolean } = {},
 ): Promise<OutputCollector> {
   const response = await socket.emitWithAck('terminal:create', { cols: 80, rows: 24, ...options });
   if (!response.success) throw new Error(`create failed: ${response.code} ${response.error}`);

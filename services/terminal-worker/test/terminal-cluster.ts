@@ -40,6 +40,8 @@ export interface TerminalCluster {
 export interface TerminalClusterOptions {
   /** Terminal-worker settings beyond {@link TEST_SHELL_ENV}. */
   env?: Record<string, string>;
+  /** Gateway settings beyond the test's own. */
+  gatewayEnv?: Record<string, string>;
   gateways?: number;
   /** Wraps the terminal-worker's transport (a test that holds what it emits). */
   workerTransport?: (transport: Transport) => Transport;
@@ -71,6 +73,7 @@ export async function startTerminalCluster(
     LOG_LEVEL: 'silent',
     // A drained gateway's clients move at once: spreading them is gentle-drain's subject.
     GATEWAY_DRAIN_WINDOW_MS: '0',
+    ...options.gatewayEnv,
   });
   const gateways: Gateway[] = [];
   const urls: string[] = [];

@@ -20,8 +20,11 @@ const attacher = {
 };
 
 export const terminalBusMessageSchema = z.discriminatedUnion('op', [
-  /** Spawn a PTY for `user`, attached to `socket`; its output is held until `release`. */
-  z.object({ op: z.literal('create'), cols: cells, rows: cells, ...attacher }),
+  /**
+   * Spawn a PTY for `user`, attached to `socket`; its output is held until `release`.
+   * `record`: the user asked for a recording (honoured where `TERMINAL_RECORDING=opt-in`).
+   */
+  z.object({ op: z.literal('create'), cols: cells, rows: cells, record: z.boolean().optional(), ...attacher }),
   /** Attach `socket`; the reply carries the replay after `since`; output is held until `release`. */
   z.object({ op: z.literal('attach'), session_id: idSchema, since: offsetSchema.optional(), ...attacher }),
   /** The gateway has delivered `socket`'s create/attach reply and joined the room: its hold ends. */
