@@ -6,7 +6,7 @@ import { parseConfig, setting } from '@ctos/runtime';
 export const FIGURE_IDS = ['keystroke', 'throughput', 'sessions', 'sockets', 'ai', 'fanout', 'gateways'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
-/** Where `results/` is: beside `src/` and `dist/` in this package. */
+/** Where `results/` and `.cache/` are: beside `src/` and `dist/` in this package. */
 const PACKAGE_ROOT = path.resolve(__dirname, '..');
 
 /**
@@ -38,8 +38,9 @@ export const benchSettings = {
    */
   BENCH_AI_RUNS: setting.int(15, 1, 100),
   /**
-   * When true, the processes under test (embedded, gateways, workers) run with
-   * `node --cpu-prof` and write their profiles into `results/profiles/` when they stop.
+   * When true, the processes under test (embedded, gateways, workers, wetty) are profiled,
+   * each figure on its own: `results/profiles/<figure>/<process>.cpuprofile` and a
+   * `summary.txt` beside them.
    */
   BENCH_CPU_PROFILE: setting.bool(false),
   /** The whole run is cut off after this long (ms); issue 8 bounds a full run to 10 minutes. */
@@ -48,8 +49,10 @@ export const benchSettings = {
 
 /** The parsed settings. */
 export type BenchConfig = z.output<z.ZodObject<typeof benchSettings>> & {
-  /** `apps/bench/results`. */
+  /** `apps/bench/results`: the latest run's report, logs and profiles (git-ignored). */
   resultsDir: string;
+  /** `apps/bench/.cache`: peers installed on demand (git-ignored, see apps/bench/.gitignore). */
+  cacheDir: string;
 };
 
 /**
@@ -57,7 +60,11 @@ export type BenchConfig = z.output<z.ZodObject<typeof benchSettings>> & {
  * @throws ConfigError listing every bad value.
  */
 export function loadBenchConfig(env: Record<string, string | undefined> = process.env): BenchConfig {
-  return { ...parseConfig(z.object(benchSettings), env), resultsDir: path.join(PACKAGE_ROOT, 'results') };
+  return {
+    ...parseConfig(z.object(benchSettings), env),
+    resultsDir: path.join(PACKAGE_ROOT, 'results'),
+    cacheDir: path.join(PACKAGE_ROOT, '.cache'),
+  };
 }
 
 /**
@@ -73,7 +80,49 @@ export function baseProcessEnv(): Record<string, string> {
   return env;
 }
 
+/**
+ * The environment `npm install` of a peer runs with: the operator's own, where npm's
+ * registry, proxy and cache settings live (nothing under test runs with it).
+ */
+export function installEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
+
 /** The folder a process under test writes its CPU profile into (see cpu-profile-preload.ts), if profiling. */
 export function cpuProfileDirFromEnv(): string | undefined {
   return process.env.BENCH_CPU_PROFILE_DIR || undefined;
 }
+
+/**
+ * Sent to a profiled process to end its profile window: it writes the profile so far and
+ * starts a new one (cpu-profile-preload.ts), so each figure gets a profile of its own.
+ * No service of ours handles it; the launcher's own use of SIGUSR2 is in its command-line
+ * process, which the benchmark does not run.
+ */
+export const PROFILE_CUT_SIGNAL: NodeJS.Signals = 'SIGUSR2';
+
+/**
+ * "Today's" figures 3 and 4, which issue 17 says must not regress by more than
+ * {@link REGRESSION_TOLERANCE}: fixed reference values, not measured in the run. They are
+ * the mean of two runs of `BENCH_FIGURES=sessions,sockets` with the default sizes, on
+ * 2026-12-07, of commit a7e274b as committed (built apart from the working tree, whose
+ * uncommitted changes to the services were left out), on a 2-core Intel Xeon box shared
+ * with other work (load 6–9): 220 and 207 KiB per session, 22.0 and 24.3 KiB per socket.
+ * The figures of docs/benchmarks.md's latest full run (139 and 19.6 KiB) came from
+ * another machine, before issue 15's per-user isolation, and do not hold for this code.
+ */
+export const TODAY = {
+  /** Idle sessions one terminal-worker holds (the 1,001st was refused at capacity both times). */
+  sessionsPerWorker: 1000,
+  /** Worker RSS per idle session, shells excluded (KiB). */
+  rssPerSessionKiB: 214,
+  /** Idle authenticated sockets one gateway holds (all 10,000 connected both times). */
+  socketsPerGateway: 10_000,
+  /** Gateway RSS per idle socket (KiB). */
+  rssPerSocketKiB: 23.2,
+} as const;
+
+/** Issue 17: figures 3 and 4 stay within this share of {@link TODAY}. */
+export const REGRESSION_TOLERANCE = 0.1;

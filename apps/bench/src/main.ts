@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '@ctos/runtime';
 import { baseProcessEnv, loadBenchConfig, type BenchConfig } from './config';
+import { FigureProfiles } from './figure-profiles';
 import { OwnedProcesses } from './owned-processes';
 import {
   formatTable,
@@ -14,7 +15,7 @@ import {
   type MachineInfo,
 } from './report';
 import type { RunContext } from './run-context';
-import { runFigures, stopEverything, type Running } from './run-figures';
+import { profiledProcesses, runFigures, stopEverything, type Running } from './run-figures';
 
 /** Exit code when the deadline cut the run short. */
 const EXIT_DEADLINE = 3;
@@ -35,30 +36,39 @@ function loadConfigOrExit(): BenchConfig {
   }
 }
 
-/** Makes `results/` (and an empty `results/profiles/` when profiling) and the run's context. */
-function startRun(config: BenchConfig, startedAt: Date): { running: Running; context: RunContext } {
+/**
+ * Makes `results/` and the run's context. The last run's profiles go first, profiling or
+ * not: what sits beside `latest.json` is always the latest run's.
+ */
+function startRun(
+  config: BenchConfig,
+  startedAt: Date,
+): { running: Running; context: RunContext; profiles: FigureProfiles | undefined } {
   mkdirSync(config.resultsDir, { recursive: true });
-  const cpuProfileDir = config.BENCH_CPU_PROFILE ? path.join(config.resultsDir, 'profiles') : undefined;
-  if (cpuProfileDir) {
-    rmSync(cpuProfileDir, { recursive: true, force: true });
-    mkdirSync(cpuProfileDir, { recursive: true });
-  }
+  const profileDir = path.join(config.resultsDir, 'profiles');
+  rmSync(profileDir, { recursive: true, force: true });
+  if (config.BENCH_CPU_PROFILE) mkdirSync(profileDir, { recursive: true });
   const running: Running = { owned: new OwnedProcesses(path.join(config.resultsDir, 'logs')) };
+  // Each line carries the 1-minute load average: other work on the box moves every figure.
+  const progress = (message: string): void => {
+    const seconds = ((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(3);
+    process.stderr.write(`[bench ${seconds} s, load ${os.loadavg()[0]!.toFixed(1)}] ${message}\n`);
+  };
+  const profiles = config.BENCH_CPU_PROFILE
+    ? new FigureProfiles(profileDir, () => profiledProcesses(running), progress)
+    : undefined;
   const context: RunContext = {
     config,
     owned: running.owned,
     env: baseProcessEnv(),
-    cpuProfileDir,
+    cpuProfileDir: config.BENCH_CPU_PROFILE ? profileDir : undefined,
     rows: [],
     details: {},
     problems: [],
-    // Each line carries the 1-minute load average: other work on the box moves every figure.
-    progress: (message) =>
-      process.stderr.write(
-        `[bench ${((Date.now() - startedAt.getTime()) / 1000).toFixed(0).padStart(3)} s, load ${os.loadavg()[0]!.toFixed(1)}] ${message}\n`,
-      ),
+    progress,
+    profile: (figure, step) => (profiles ? profiles.around(figure, step) : step()),
   };
-  return { running, context };
+  return { running, context, profiles };
 }
 
 /** Writes `results/latest.json` and prints the table, the problems and a line about the machine to stdout. */
@@ -122,7 +132,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const startedAt = new Date();
   const machine = machineInfo();
-  const { running, context } = startRun(config, startedAt);
+  const { running, context, profiles } = startRun(config, startedAt);
   const finish = (): void => finishReport(config, context, startedAt, machine);
   const guard = guardRun(config, running, context, finish);
   try {
@@ -133,6 +143,7 @@ async function main(): Promise<void> {
   }
   clearTimeout(guard.deadline);
   if (guard.interrupted()) return;
+  if (profiles) context.details.profiles = profiles.finish();
   finish();
   // Sockets of the benchmark's own clients may linger in their close handshakes: do not wait for them.
   process.exit(0);

@@ -12,6 +12,8 @@ export interface OwnedProcess {
   readonly child: ChildProcess;
   /** Lines printed so far (stdout and stderr), most recent last; capped. */
   readonly lines: string[];
+  /** Resolves with its exit code once it has exited (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
   /** Resolves with the first printed line `match` accepts. @throws Error if it exits first or after `timeoutMs`. */
   waitForLine(match: (line: string) => boolean, timeoutMs: number): Promise<string>;
   /** SIGTERM, then SIGKILL after a grace; resolves once it has exited. */
@@ -59,11 +61,11 @@ export class OwnedProcesses {
     const lines: string[] = [];
     const listeners = new Set<(line: string) => void>();
     let exited = child.exitCode !== null || child.signalCode !== null;
-    const exit = new Promise<void>((resolve) => {
-      child.once('exit', () => {
+    const exit = new Promise<number | null>((resolve) => {
+      child.once('exit', (code) => {
         exited = true;
         this.owned.delete(pid);
-        resolve();
+        resolve(code);
       });
     });
     for (const stream of [child.stdout, child.stderr]) {
@@ -87,6 +89,7 @@ export class OwnedProcesses {
       pid,
       child,
       lines,
+      exited: exit,
       waitForLine(match, timeoutMs) {
         const seen = lines.find(match);
         if (seen !== undefined) return Promise.resolve(seen);

@@ -51,9 +51,15 @@ export function moduleOf(url: string, functionName: string): string {
   return match ? `${match[2]}/${match[3]}` : path.basename(url);
 }
 
+/** The PID in the name node gives a profile (`CPU.<date>.<time>.<pid>.<tid>.<n>.cpuprofile`), if it has one. */
+export function profilePid(file: string): number | undefined {
+  const pid = /\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(path.basename(file))?.[1];
+  return pid === undefined ? undefined : Number(pid);
+}
+
 /**
  * Summarises one `.cpuprofile`: self time per function and per module, `top` of each.
- * The PID comes from the file name node gives it (`CPU.<date>.<time>.<pid>.<tid>.<n>.cpuprofile`).
+ * The PID comes from the file name node gives it ({@link profilePid}).
  * @throws Error when the file is not a CPU profile.
  */
 export function summarizeProfile(file: string, top = 15): ProfileSummary {
@@ -84,10 +90,9 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, hits]) => ({ name, selfMs: hits * msPerHit, share: busyHits > 0 ? hits / busyHits : 0 }));
-  const pid = /\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(path.basename(file))?.[1];
   return {
     file,
-    pid: pid === undefined ? undefined : Number(pid),
+    pid: profilePid(file),
     wallMs,
     busyMs: busyHits * msPerHit,
     functions: rank(byFunction),

@@ -1,4 +1,4 @@
-import type { BenchConfig } from './config';
+import type { BenchConfig, FigureId } from './config';
 import type { OwnedProcesses } from './owned-processes';
 import type { FigureRow } from './report';
 
@@ -17,6 +17,11 @@ export interface RunContext {
   problems: string[];
   /** A progress line on stderr (stdout is the table). */
   progress(message: string): void;
+  /**
+   * Runs `step`, one figure or one system's part of it; when profiling, in a profile
+   * window of its own, filed under `figure` (figure-profiles.ts).
+   */
+  profile<T>(figure: FigureId, step: () => Promise<T>): Promise<T>;
 }
 
 /**

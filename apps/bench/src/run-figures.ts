@@ -1,30 +1,61 @@
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
+import type { ClusterRole } from '@ctos/launcher';
 import type { BenchConfig, FigureId } from './config';
 import { startEchoServer, type EchoServer } from './echo-server';
+import type { ProfiledProcess } from './figure-profiles';
 import { aiRelayFigure, startScriptedStandin } from './figures/ai-relay';
 import { fanoutFigure } from './figures/fanout';
 import { gatewayIsolationFigure } from './figures/gateway-isolation';
 import { idleSocketsFigure } from './figures/idle-sockets';
-import { keystrokeBaselineRows, keystrokeBaselines, keystrokeRows, keystrokeThrough } from './figures/keystroke';
+import {
+  keystrokeBaselineRows,
+  keystrokeOver,
+  keystrokeRows,
+  keystrokeSocketIo,
+  type KeystrokeBaselines,
+} from './figures/keystroke';
 import { sessionsFigure } from './figures/sessions';
-import { throughputBaseline, throughputRow, throughputThrough } from './figures/throughput';
+import { throughputOver, throughputRows, type ThroughputBaselines, type ThroughputTargets } from './figures/throughput';
 import type { OwnedProcesses } from './owned-processes';
-import { formatProfile, summarizeProfile, type ProfileSummary } from './profile-summary';
+import { ptyPath } from './pty-baseline';
 import { unmeasured, type FigureRow } from './report';
 import { attempt, type RunContext } from './run-context';
 import { startClusterSystem, startEmbeddedSystem, type ClusterSystem, type EmbeddedSystem } from './systems';
+import { systemPath } from './terminal-client';
+import type { PathName, TerminalPath } from './terminal-link';
+import { startWetty, WETTY, wettyPath, type WettyPeer } from './wetty';
 
-/** Issue 8: embedded keystroke p50 within this much of bare Socket.IO (ms). */
-const EMBEDDED_BUDGET_MS = 0.3;
-/** Issue 8: keystroke p50 through nginx, two gateways and Redis within this much of bare Socket.IO (ms). */
-const CLUSTER_BUDGET_MS = 1;
+/** Issue 17's targets of figures 1 and 2 for one of our systems. */
+interface TerminalTargets {
+  /** Keystroke p50 within this much of bare Socket.IO's (ms). */
+  budgetMs: number;
+  throughput: ThroughputTargets;
+}
+
+/** Issue 17, embedded mode: p50 ≤ bare + 0.05 ms; throughput ≥ 0.6 × node-pty and ≥ 1.1 × wetty. */
+const EMBEDDED_TARGETS: TerminalTargets = { budgetMs: 0.05, throughput: { pty: 0.6, wetty: 1.1 } };
+/** Issue 17, through nginx, two gateways and Redis: p50 ≤ bare + 0.3 ms; throughput ≥ 1.0 × wetty. */
+const CLUSTER_TARGETS: TerminalTargets = { budgetMs: 0.3, throughput: { wetty: 1.0 } };
+
+const EMBEDDED: PathName = { key: 'embedded', label: 'embedded' };
+const CLUSTER: PathName = { key: 'cluster', label: 'cluster' };
+
+/**
+ * The cluster's roles that run our services, each started with the profiling preload
+ * (Redis and nginx are not): every ClusterRole, so a new role fails to compile here.
+ */
+const PROFILED_ROLES: Record<ClusterRole, true> = {
+  gateway: true,
+  'terminal-worker': true,
+  'ai-worker': true,
+  'message-worker': true,
+};
 
 /** Everything that must be stopped however the run ends. */
 export interface Running {
   owned: OwnedProcesses;
   cluster?: ClusterSystem;
   embedded?: EmbeddedSystem;
+  wetty?: WettyPeer;
 }
 
 /** Stops the cluster (its own processes, by PID) and every process the benchmark started. */
@@ -34,104 +65,121 @@ export async function stopEverything(running: Running): Promise<void> {
   await running.owned.stopAll();
 }
 
-/** Reads the profiles the processes under test wrote, names each by its PID, and prints them to stderr. */
-function summarizeProfiles(dir: string, names: Map<number, string>): Array<ProfileSummary & { process: string }> {
-  const summaries: Array<ProfileSummary & { process: string }> = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
-    try {
-      const summary = summarizeProfile(path.join(dir, file));
-      const name = (summary.pid !== undefined ? names.get(summary.pid) : undefined) ?? `pid ${summary.pid}`;
-      summaries.push({ ...summary, process: name });
-      process.stderr.write(`\n${formatProfile(summary, name)}\n`);
-    } catch (error) {
-      process.stderr.write(`could not read ${file}: ${(error as Error).message}\n`);
-    }
+/** The processes under test running now: when profiling, each was started with the preload. */
+export function profiledProcesses(running: Running): ProfiledProcess[] {
+  const processes: ProfiledProcess[] = [];
+  if (running.embedded) processes.push({ pid: running.embedded.process.pid, name: 'embedded' });
+  if (running.wetty) processes.push({ pid: running.wetty.process.pid, name: 'wetty' });
+  for (const { pid, name, role } of running.cluster?.cluster.processes() ?? []) {
+    if (role in PROFILED_ROLES) processes.push({ pid, name });
   }
-  return summaries;
+  return processes;
 }
 
-/** Which figures this run measures, and the names the profiles give each process by PID. */
-interface Plan {
-  want(id: FigureId): boolean;
-  pidNames: Map<number, string>;
-}
+/** Whether this run measures a figure. */
+type Want = (id: FigureId) => boolean;
 
-/** The baselines measured before any system under test starts. */
+/** The baselines and the peer's rate, measured before our systems start. */
 interface Baselines {
   echoServer: EchoServer | undefined;
-  echo: Awaited<ReturnType<typeof keystrokeBaselines>>;
-  flood: number | undefined;
+  echo: KeystrokeBaselines;
+  flood: ThroughputBaselines;
 }
 
-/** Every figure the settings ask for, baselines first, then embedded mode, then the cluster. */
+/**
+ * Every figure the settings ask for: baselines first, then wetty, then embedded mode, then
+ * the cluster (every figure goes through it).
+ */
 export async function runFigures(config: BenchConfig, running: Running, context: RunContext): Promise<void> {
-  const plan: Plan = { want: (id) => config.BENCH_FIGURES.includes(id), pidNames: new Map() };
-  const baselines = await measureBaselines(plan, running, context);
-  if (plan.want('keystroke') || plan.want('throughput')) await embeddedFigures(plan, baselines, running, context);
-  const throughCluster: FigureId[] = ['keystroke', 'throughput', 'sessions', 'sockets', 'ai', 'fanout', 'gateways'];
-  if (throughCluster.some(plan.want)) await clusterRun(config, plan, baselines, running, context);
+  const want: Want = (id) => config.BENCH_FIGURES.includes(id);
+  const baselines = await measureBaselines(want, running, context);
+  if (want('keystroke') || want('throughput')) {
+    await wettyFigures(want, baselines, running, context);
+    await embeddedFigures(want, baselines, running, context);
+  }
+  await clusterRun(config, want, baselines, running, context);
   context.progress('stopping everything');
   await stopEverything(running);
-  if (context.cpuProfileDir) context.details.profiles = summarizeProfiles(context.cpuProfileDir, plan.pidNames);
 }
 
 /**
  * Starts the bare Socket.IO echo server when a figure needs it, and measures the
- * keystroke and throughput baselines on a quiet machine: nothing of the system under
- * test runs yet.
+ * keystroke and throughput baselines on a quiet machine: nothing under test runs yet.
  */
-async function measureBaselines(plan: Plan, running: Running, context: RunContext): Promise<Baselines> {
-  const { want } = plan;
+async function measureBaselines(want: Want, running: Running, context: RunContext): Promise<Baselines> {
   let echoServer: EchoServer | undefined;
   if (want('keystroke') || want('sockets')) {
     echoServer = await attempt(context, 'bare Socket.IO echo server', () =>
       startEchoServer(running.owned, context.env),
     );
-    if (echoServer) plan.pidNames.set(echoServer.process.pid, 'bare Socket.IO echo server');
   }
-  const echo = want('keystroke') ? await keystrokeBaselines(context, echoServer) : {};
-  const flood = want('throughput') ? await throughputBaseline(context) : undefined;
-  if (want('keystroke')) context.rows.push(...keystrokeBaselineRows(echo));
+  const echo: KeystrokeBaselines = {};
+  const flood: ThroughputBaselines = {};
+  if (want('keystroke')) {
+    echo.pty = await keystrokeOver(context, ptyPath);
+    if (echoServer) echo.socketio = await keystrokeSocketIo(context, echoServer);
+    context.rows.push(...keystrokeBaselineRows(echo));
+  }
+  if (want('throughput')) flood.pty = await throughputOver(context, ptyPath);
   return { echoServer, echo, flood };
 }
 
+/**
+ * Figures 1 and 2 through one terminal path, rows included: ours with issue 17's
+ * `targets`, a peer without. A path that did not start comes as its name alone, and its
+ * rows say n/a. @returns the throughput (MB/s), if measured.
+ */
+async function terminalFigures(
+  want: Want,
+  baselines: Baselines,
+  context: RunContext,
+  path: TerminalPath | PathName,
+  targets?: TerminalTargets,
+): Promise<number | undefined> {
+  const started = 'open' in path ? path : undefined;
+  if (want('keystroke')) {
+    const summary = started && (await context.profile('keystroke', () => keystrokeOver(context, started)));
+    context.rows.push(...keystrokeRows(path, summary, baselines.echo, targets?.budgetMs));
+  }
+  if (!want('throughput')) return undefined;
+  const rate = started && (await context.profile('throughput', () => throughputOver(context, started)));
+  context.rows.push(...throughputRows(path, rate, baselines.flood, targets?.throughput));
+  return rate;
+}
+
+/** Figures 1 and 2 through wetty, the peer: installed on demand, started, measured like ours, stopped. */
+async function wettyFigures(want: Want, baselines: Baselines, running: Running, context: RunContext): Promise<void> {
+  context.progress(`${WETTY.label}: starting`);
+  running.wetty = await attempt(context, WETTY.label, () => startWetty(context));
+  const path = running.wetty ? wettyPath(running.wetty) : WETTY;
+  baselines.flood.wetty = await terminalFigures(want, baselines, context, path);
+  await running.wetty?.process.stop();
+  running.wetty = undefined;
+}
+
 /** Figures 1 and 2 through embedded mode, in a process of its own that is stopped after. */
-async function embeddedFigures(plan: Plan, baselines: Baselines, running: Running, context: RunContext): Promise<void> {
-  const { want } = plan;
-  const rows = context.rows;
+async function embeddedFigures(want: Want, baselines: Baselines, running: Running, context: RunContext): Promise<void> {
   context.progress('embedded mode: starting');
   const embedded = await attempt(context, 'embedded mode', () =>
     startEmbeddedSystem(running.owned, context.env, context.cpuProfileDir),
   );
-  if (!embedded) {
-    if (want('keystroke')) rows.push(...keystrokeRows('embedded', undefined, baselines.echo, EMBEDDED_BUDGET_MS));
-    if (want('throughput')) rows.push(throughputRow('embedded', undefined, baselines.flood));
-    return;
-  }
   running.embedded = embedded;
-  plan.pidNames.set(embedded.process.pid, 'embedded');
-  if (want('keystroke')) {
-    const summary = await keystrokeThrough(context, 'embedded', embedded.url, embedded.jwtSecret, 'bench-echo');
-    rows.push(...keystrokeRows('embedded', summary, baselines.echo, EMBEDDED_BUDGET_MS));
-  }
-  if (want('throughput')) {
-    const rate = await throughputThrough(context, 'embedded', embedded.url, embedded.jwtSecret, 'bench-flood');
-    rows.push(throughputRow('embedded', rate, baselines.flood));
-  }
-  await embedded.process.stop();
+  const path = embedded ? systemPath(EMBEDDED, embedded.url, embedded.jwtSecret, 'bench-embedded') : EMBEDDED;
+  await terminalFigures(want, baselines, context, path, EMBEDDED_TARGETS);
+  await embedded?.process.stop();
   running.embedded = undefined;
 }
 
 /** Starts the AI stand-in if figure 5 is wanted, then the cluster, and measures its figures. */
 async function clusterRun(
   config: BenchConfig,
-  plan: Plan,
+  want: Want,
   baselines: Baselines,
   running: Running,
   context: RunContext,
 ): Promise<void> {
   let standinUrl: string | undefined;
-  if (plan.want('ai')) {
+  if (want('ai')) {
     const standin = await attempt(context, 'Anthropic stand-in', () =>
       startScriptedStandin(running.owned, context.env, config.BENCH_AI_CHUNKS),
     );
@@ -141,58 +189,50 @@ async function clusterRun(
   const cluster = await attempt(context, 'cluster', () =>
     startClusterSystem(context.env, standinUrl, context.cpuProfileDir),
   );
-  if (!cluster) {
-    context.rows.push(...unmeasuredClusterRows(plan, baselines));
-    return;
-  }
   running.cluster = cluster;
-  for (const info of cluster.cluster.processes()) plan.pidNames.set(info.pid, info.name);
-  await clusterFigures(plan, baselines, cluster, standinUrl, context);
+  if (cluster) await clusterFigures(want, baselines, cluster, standinUrl, context);
+  else await unmeasuredClusterFigures(want, baselines, context);
 }
 
 /** Figures 1–7 through the running cluster, each as the settings ask (7 last: it adds gateways). */
 async function clusterFigures(
-  plan: Plan,
+  want: Want,
   baselines: Baselines,
   cluster: ClusterSystem,
   standinUrl: string | undefined,
   context: RunContext,
 ): Promise<void> {
-  const { want } = plan;
-  const rows = context.rows;
+  const { rows } = context;
   const secret = cluster.cluster.jwtSecret;
-  if (want('keystroke')) {
-    const summary = await keystrokeThrough(context, 'cluster', cluster.url, secret, 'bench-echo');
-    rows.push(...keystrokeRows('cluster', summary, baselines.echo, CLUSTER_BUDGET_MS));
+  const path = systemPath(CLUSTER, cluster.url, secret, 'bench-cluster');
+  await terminalFigures(want, baselines, context, path, CLUSTER_TARGETS);
+  if (want('sessions')) rows.push(...(await context.profile('sessions', () => sessionsFigure(context, cluster))));
+  if (want('sockets')) {
+    rows.push(...(await context.profile('sockets', () => idleSocketsFigure(context, cluster, baselines.echoServer))));
   }
-  if (want('throughput')) {
-    const rate = await throughputThrough(context, 'cluster', cluster.url, secret, 'bench-flood');
-    rows.push(throughputRow('cluster', rate, baselines.flood));
-  }
-  if (want('sessions')) rows.push(...(await sessionsFigure(context, cluster)));
-  if (want('sockets')) rows.push(...(await idleSocketsFigure(context, cluster, baselines.echoServer)));
   if (want('ai')) {
     rows.push(
       ...(standinUrl
-        ? await aiRelayFigure(context, cluster.url, secret, standinUrl)
+        ? await context.profile('ai', () => aiRelayFigure(context, cluster.url, secret, standinUrl))
         : [unmeasured(5, 'ai', 'AI relay overhead', 'the Anthropic stand-in did not start')]),
     );
   }
-  if (want('fanout')) rows.push(...(await fanoutFigure(context, cluster)));
-  if (want('gateways')) rows.push(...(await gatewayIsolationFigure(context, cluster)));
+  if (want('fanout')) rows.push(...(await context.profile('fanout', () => fanoutFigure(context, cluster))));
+  if (want('gateways')) {
+    rows.push(...(await context.profile('gateways', () => gatewayIsolationFigure(context, cluster))));
+  }
 }
 
 /** The cluster's rows when it did not start: every wanted figure, unmeasured. */
-function unmeasuredClusterRows(plan: Plan, baselines: Baselines): FigureRow[] {
-  const { want } = plan;
+async function unmeasuredClusterFigures(want: Want, baselines: Baselines, context: RunContext): Promise<void> {
+  await terminalFigures(want, baselines, context, CLUSTER, CLUSTER_TARGETS);
   const reason = 'the cluster did not start (see problems)';
-  return [
-    ...(want('keystroke') ? keystrokeRows('cluster', undefined, baselines.echo, CLUSTER_BUDGET_MS) : []),
-    ...(want('throughput') ? [throughputRow('cluster', undefined, baselines.flood)] : []),
+  const rows: FigureRow[] = [
     ...(want('sessions') ? [unmeasured(3, 'sessions', 'sessions per terminal-worker', reason)] : []),
     ...(want('sockets') ? [unmeasured(4, 'sockets', 'idle sockets per gateway', reason)] : []),
     ...(want('ai') ? [unmeasured(5, 'ai', 'AI relay overhead', reason)] : []),
     ...(want('fanout') ? [unmeasured(6, 'fanout', 'message fan-out', reason)] : []),
     ...(want('gateways') ? [unmeasured(7, 'gateways', 'gateway CPU for output it does not deliver', reason)] : []),
   ];
+  context.rows.push(...rows);
 }

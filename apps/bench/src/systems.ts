@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { startCluster, type Cluster, type ClusterProcessInfo } from '@ctos/launcher';
 import { createLogger } from '@ctos/runtime';
+import { profilingEnv } from './figure-profiles';
 import type { OwnedProcess, OwnedProcesses } from './owned-processes';
 import { BENCH_SHELL, BENCH_SHELL_ARGS } from './shell-commands';
 
@@ -11,19 +12,13 @@ const START_TIMEOUT_MS = 30_000;
 /** The launcher's compiled entry points (the repository's own, as `npm start` runs them). */
 const LAUNCHER_DIST = path.join(path.dirname(require.resolve('@ctos/launcher/package.json')), 'dist');
 
-/** Settings every system under test gets: the benchmark's shell, and logs that announce ports. */
+/** Settings every system under test gets: the benchmark's shell, logs that announce ports, and profiling when on. */
 function serviceSettings(cpuProfileDir: string | undefined): Record<string, string> {
   return {
     TERMINAL_SHELL: BENCH_SHELL,
     TERMINAL_SHELL_ARGS: BENCH_SHELL_ARGS.join(' '),
     LOG_LEVEL: 'info',
-    // NODE_OPTIONS refuses --cpu-prof; a preloaded inspector session does the same.
-    ...(cpuProfileDir
-      ? {
-          NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-profile-preload.js')}`,
-          BENCH_CPU_PROFILE_DIR: cpuProfileDir,
-        }
-      : {}),
+    ...profilingEnv(cpuProfileDir),
   };
 }
 

@@ -1,16 +1,11 @@
 import type { TerminalOutputEvent } from '@ctos/protocol';
-import type { ClientSocket } from '@ctos/testkit';
-import type { EchoPath } from './echo-loop';
-import { CAT_COMMAND, DONE_MARK, floodCommand, KEY, QUIET_MS, READY_COMMAND, READY_MARK } from './shell-commands';
+import { connectClient, signToken, type ClientSocket } from '@ctos/testkit';
+import type { PathName, TerminalLink, TerminalPath } from './terminal-link';
 
 /** An acknowledgement slower than this (ms) is a failure, not a figure. */
 const ACK_TIMEOUT_MS = 15_000;
-/** A flood that delivers nothing for this long (ms) is stuck. */
-const STALL_TIMEOUT_MS = 30_000;
 /** The web client acknowledges rendered output every this many bytes (web/src/terminal/terminal-view.ts). */
 export const ACK_EVERY_BYTES = 5000;
-/** Characters of output kept to look for a mark that may be split across chunks. */
-const TAIL_CHARS = 64;
 
 /**
  * Opens a terminal session on `socket` and returns its id and how long the
@@ -37,117 +32,52 @@ export async function closeTerminal(socket: ClientSocket, sessionId: string): Pr
 }
 
 /**
- * Types `command` and resolves once `mark` has been printed and the output has then
- * been quiet for QUIET_MS.
- * @throws Error after `timeoutMs`.
+ * One session of ours as a link: `terminal:input` out, `terminal:output` back. With
+ * `acking`, every chunk is first acknowledged (`terminal:ack`) each ACK_EVERY_BYTES as
+ * the web client does, so flow control paces the PTY to this reader. The listeners live
+ * as long as the socket.
  */
-export function typeAndWait(
-  socket: ClientSocket,
-  sessionId: string,
-  command: string,
-  mark: string,
-  timeoutMs = ACK_TIMEOUT_MS,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let tail = '';
-    let seen = false;
-    let quiet: NodeJS.Timeout | undefined;
-    const finish = (error?: Error): void => {
-      clearTimeout(quiet);
-      clearTimeout(deadline);
-      socket.off('terminal:output', onOutput);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onOutput = (event: TerminalOutputEvent): void => {
-      if (event.session_id !== sessionId) return;
-      tail = (tail + event.data).slice(-TAIL_CHARS);
-      if (!seen && tail.includes(mark)) seen = true;
-      if (!seen) return;
-      clearTimeout(quiet);
-      quiet = setTimeout(() => finish(), QUIET_MS);
-    };
-    const deadline = setTimeout(
-      () =>
-        finish(
-          new Error(`the shell did not print ${mark} within ${timeoutMs} ms (last output ${JSON.stringify(tail)})`),
-        ),
-      timeoutMs,
-    );
-    socket.on('terminal:output', onOutput);
-    socket.emit('terminal:input', { session_id: sessionId, data: command });
-  });
-}
-
-/** Puts the session's shell into `stty raw -echo; exec cat`, ready for the echo loop. */
-export function startCat(socket: ClientSocket, sessionId: string): Promise<void> {
-  return typeAndWait(socket, sessionId, CAT_COMMAND, READY_MARK);
-}
-
-/** The keystroke path through the system: `terminal:input` out, `terminal:output` back. */
-export function terminalEchoPath(socket: ClientSocket, sessionId: string): EchoPath {
-  const input = { session_id: sessionId, data: KEY };
+export function sessionLink(socket: ClientSocket, sessionId: string, acking: boolean): TerminalLink {
+  if (acking) {
+    let acked = 0;
+    socket.on('terminal:output', (event) => {
+      if (event.session_id !== sessionId || event.seq - acked < ACK_EVERY_BYTES) return;
+      acked = event.seq;
+      socket.emit('terminal:ack', { session_id: sessionId, seq: event.seq });
+    });
+  }
   return {
-    send: () => socket.emit('terminal:input', input),
-    listen(onEcho) {
-      const onOutput = (event: TerminalOutputEvent): void => {
-        if (event.session_id === sessionId) onEcho();
+    write: (data) => socket.emit('terminal:input', { session_id: sessionId, data }),
+    onOutput(listener) {
+      const onEvent = (event: TerminalOutputEvent): void => {
+        if (event.session_id === sessionId) listener(event.data);
       };
-      socket.on('terminal:output', onOutput);
-      return () => socket.off('terminal:output', onOutput);
+      socket.on('terminal:output', onEvent);
+      return () => socket.off('terminal:output', onEvent);
     },
   };
 }
 
-/** What a flood delivered. */
-export interface FloodResult {
-  /** Output bytes received from the command line to the done mark (seq difference). */
-  bytes: number;
-  /** From typing the command to receiving the done mark (ms). */
-  ms: number;
-  chunks: number;
-}
-
 /**
- * Runs the flood in a fresh shell and reads it as the web client does: acknowledging
- * (`terminal:ack`) every ACK_EVERY_BYTES, so flow control paces the PTY to this reader.
- * @throws Error when output stalls for STALL_TIMEOUT_MS.
+ * Terminals of our system at `url` (embedded mode's gateway, nginx, or one gateway):
+ * each a new socket of `user`, authenticated with a token signed with `secret`, holding
+ * one new session that is closed with the socket.
  */
-export async function floodTerminal(socket: ClientSocket, sessionId: string, bytes: number): Promise<FloodResult> {
-  await typeAndWait(socket, sessionId, READY_COMMAND, READY_MARK);
-  return new Promise((resolve, reject) => {
-    let tail = '';
-    let firstSeq: number | undefined;
-    let acked = 0;
-    let chunks = 0;
-    let lastProgress = performance.now();
-    const started = performance.now();
-    const finish = (error?: Error, result?: FloodResult): void => {
-      clearInterval(watchdog);
-      socket.off('terminal:output', onOutput);
-      if (error) reject(error);
-      else resolve(result!);
-    };
-    const onOutput = (event: TerminalOutputEvent): void => {
-      if (event.session_id !== sessionId) return;
-      firstSeq ??= event.seq - Buffer.byteLength(event.data, 'utf8');
-      chunks++;
-      lastProgress = performance.now();
-      if (event.seq - acked >= ACK_EVERY_BYTES) {
-        acked = event.seq;
-        socket.emit('terminal:ack', { session_id: sessionId, seq: event.seq });
+export function systemPath(name: PathName, url: string, secret: string, user: string): TerminalPath {
+  return {
+    ...name,
+    async open(flowControl) {
+      const socket = await connectClient(url, await signToken(user, { secret }));
+      try {
+        const { sessionId } = await createTerminal(socket, flowControl);
+        return {
+          link: sessionLink(socket, sessionId, flowControl),
+          close: () => closeTerminal(socket, sessionId).finally(() => socket.close()),
+        };
+      } catch (error) {
+        socket.close();
+        throw error;
       }
-      tail = (tail + event.data.slice(-TAIL_CHARS)).slice(-TAIL_CHARS);
-      if (tail.includes(DONE_MARK)) {
-        finish(undefined, { bytes: event.seq - firstSeq, ms: performance.now() - started, chunks });
-      }
-    };
-    const watchdog = setInterval(() => {
-      if (performance.now() - lastProgress > STALL_TIMEOUT_MS) {
-        finish(new Error(`the flood stalled: nothing for ${STALL_TIMEOUT_MS} ms`));
-      }
-    }, 1000);
-    socket.on('terminal:output', onOutput);
-    socket.emit('terminal:input', { session_id: sessionId, data: floodCommand(bytes) });
-  });
+    },
+  };
 }

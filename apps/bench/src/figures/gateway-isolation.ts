@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { ClusterProcessInfo } from '@ctos/launcher';
-import { connectClient, signToken } from '@ctos/testkit';
 import type { FigureRow } from '../report';
 import { attempt, type RunContext } from '../run-context';
 import type { ClusterSystem } from '../systems';
-import { closeTerminal, createTerminal, floodTerminal } from '../terminal-client';
+import { systemPath } from '../terminal-client';
+import { floodTerminal, withTerminal } from '../terminal-link';
 
 /** Issue 17: the gateways that hold no socket of a flooded session together use at most this share of the one that does. */
 const MAX_SHARE = 0.05;
@@ -33,26 +33,26 @@ export async function gatewayIsolationFigure(context: RunContext, cluster: Clust
   const result = await attempt(context, 'gateway isolation', async () => {
     const gateways: ClusterProcessInfo[] = [...cluster.gateways];
     while (gateways.length < GATEWAYS) gateways.push(await cluster.cluster.addProcess('gateway'));
-    const [delivering, ...others] = gateways as [ClusterProcessInfo, ...ClusterProcessInfo[]];
+    const delivering = gateways[0]!;
     const url = `http://127.0.0.1:${delivering.port}`;
-    const socket = await connectClient(url, await signToken('bench-gateways', { secret: cluster.cluster.jwtSecret }));
-    try {
-      const { sessionId } = await createTerminal(socket, true);
+    const path = systemPath(
+      { key: 'gateways', label: delivering.name },
+      url,
+      cluster.cluster.jwtSecret,
+      'bench-gateways',
+    );
+    const used = await withTerminal(path, true, async (link) => {
       const before = gateways.map((g) => cpuMs(g.pid));
-      const flood = await floodTerminal(socket, sessionId, bytes);
-      const used = gateways.map((g, i) => cpuMs(g.pid) - before[i]!);
-      await closeTerminal(socket, sessionId);
+      const flood = await floodTerminal(link, bytes);
       if (flood.bytes < bytes) throw new Error(`only ${flood.bytes} of ${bytes} bytes arrived`);
-      const othersMs = used.slice(1).reduce((sum, ms) => sum + ms, 0);
-      return {
-        deliveringMs: used[0]!,
-        othersMs,
-        perGateway: used,
-        gateways: [delivering, ...others].map((g) => g.name),
-      };
-    } finally {
-      socket.close();
-    }
+      return gateways.map((g, i) => cpuMs(g.pid) - before[i]!);
+    });
+    return {
+      deliveringMs: used[0]!,
+      othersMs: used.slice(1).reduce((sum, ms) => sum + ms, 0),
+      perGateway: used,
+      gateways: gateways.map((g) => g.name),
+    };
   });
   context.details.gateway_isolation = result;
   return [

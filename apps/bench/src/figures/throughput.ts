@@ -1,71 +1,66 @@
-import { connectClient, signToken } from '@ctos/testkit';
-import { floodPty, killShell, spawnShell } from '../pty-baseline';
 import type { FigureRow } from '../report';
 import { attempt, type RunContext } from '../run-context';
-import { closeTerminal, createTerminal, floodTerminal, type FloodResult } from '../terminal-client';
+import { floodTerminal, withTerminal, type FloodResult, type PathName, type TerminalPath } from '../terminal-link';
+import { WETTY } from '../wetty';
 
-/** Issue 8: an acking client gets at least this share of what node-pty in-process reads. */
-const MIN_SHARE_OF_PTY = 0.5;
+/** What figure 2 holds every path against, measured in the same run (MB/s): node-pty in this process, and wetty. */
+export interface ThroughputBaselines {
+  pty?: number;
+  wetty?: number;
+}
+
+/** The least share of each baseline a path must reach; a baseline with none is shown beside it without a target. */
+export type ThroughputTargets = { [baseline in keyof ThroughputBaselines]?: number };
 
 /** MB/s (10^6 bytes per second) of `bytes` delivered in `ms`. */
 function megabytesPerSecond(bytes: number, ms: number): number {
   return bytes / 1e6 / (ms / 1000);
 }
 
-/** The flood read straight from node-pty in this process (MB/s). */
-export async function throughputBaseline(context: RunContext): Promise<number | undefined> {
+/**
+ * The flood through a fresh terminal on `path`, read by a client that acknowledges as
+ * that path's own client does (MB/s): the same client logic on every path.
+ */
+export async function throughputOver(context: RunContext, path: TerminalPath): Promise<number | undefined> {
   const bytes = context.config.BENCH_FLOOD_BYTES;
-  context.progress(`2 throughput: node-pty in-process, ${bytes / 1e6} MB`);
-  const result = await attempt(context, 'throughput baseline node-pty', async () => {
-    const shell = spawnShell();
-    try {
-      return await floodPty(shell, bytes);
-    } finally {
-      killShell(shell);
-    }
-  });
-  context.details.throughput_baseline = result;
-  return result ? megabytesPerSecond(bytes, result.ms) : undefined;
-}
-
-/** The flood through a system at `url`, read by a client that acknowledges as the web client does (MB/s). */
-export async function throughputThrough(
-  context: RunContext,
-  mode: string,
-  url: string,
-  secret: string,
-  user: string,
-): Promise<number | undefined> {
-  const bytes = context.config.BENCH_FLOOD_BYTES;
-  context.progress(`2 throughput: ${mode}, ${bytes / 1e6} MB`);
-  const result = await attempt(context, `throughput ${mode}`, async (): Promise<FloodResult> => {
-    const socket = await connectClient(url, await signToken(user, { secret }));
-    try {
-      const { sessionId } = await createTerminal(socket, true);
-      const flood = await floodTerminal(socket, sessionId, bytes);
+  context.progress(`2 throughput: ${path.label}, ${bytes / 1e6} MB`);
+  const result = await attempt(context, `throughput ${path.label}`, () =>
+    withTerminal(path, true, async (link): Promise<FloodResult> => {
+      const flood = await floodTerminal(link, bytes);
       if (flood.bytes < bytes) throw new Error(`only ${flood.bytes} of ${bytes} bytes arrived`);
-      await closeTerminal(socket, sessionId);
       return flood;
-    } finally {
-      socket.close();
-    }
-  });
-  context.details[`throughput_${mode}`] = result;
+    }),
+  );
+  context.details[`throughput_${path.key}`] = result;
   return result ? megabytesPerSecond(bytes, result.ms) : undefined;
 }
 
-/** Figure 2's row for one mode. */
-export function throughputRow(mode: string, value: number | undefined, baseline: number | undefined): FigureRow {
-  return {
-    key: `throughput.${mode}`,
-    figure: 2,
-    label: `output throughput to an acking client, ${mode}`,
-    value: value ?? null,
-    unit: 'MB/s',
-    baseline: baseline ?? null,
-    baselineLabel: '(node-pty in-process)',
-    comparison: 'ratio',
-    target: `≥ ${MIN_SHARE_OF_PTY} × baseline`,
-    met: value !== undefined && baseline !== undefined ? value >= MIN_SHARE_OF_PTY * baseline : null,
+/**
+ * Figure 2's rows for one path: its rate beside node-pty's and, for ours, beside wetty's,
+ * each with the target `targets` gives it. Without `targets` (a peer, or a baseline)
+ * one row beside node-pty, to compare.
+ */
+export function throughputRows(
+  path: PathName,
+  value: number | undefined,
+  baselines: ThroughputBaselines,
+  targets?: ThroughputTargets,
+): FigureRow[] {
+  const row = (against: keyof ThroughputBaselines, againstLabel: string): FigureRow => {
+    const baseline = baselines[against];
+    const share = targets?.[against];
+    return {
+      key: `throughput.${path.key}${against === 'pty' ? '' : `.vs_${against}`}`,
+      figure: 2,
+      label: `output throughput to an acking client, ${path.label}`,
+      value: value ?? null,
+      unit: 'MB/s',
+      baseline: baseline ?? null,
+      baselineLabel: `(${againstLabel})`,
+      comparison: 'ratio',
+      target: share !== undefined ? `≥ ${share} × baseline` : targets ? '–' : '(peer)',
+      met: share !== undefined && value !== undefined && baseline !== undefined ? value >= share * baseline : null,
+    };
   };
+  return targets ? [row('pty', 'node-pty in-process'), row('wetty', WETTY.label)] : [row('pty', 'node-pty in-process')];
 }
