@@ -27,6 +27,12 @@ type BacklogEntry = string | { cols: number; rows: number };
 export class ScreenMirror {
   private terminal: Terminal;
   private serializer: SerializeAddon;
+  /**
+   * The screen must start over from empty, at this size, before the backlog is parsed:
+   * set when a flood outran {@link MAX_BACKLOG_CHARS}, acted on at the next parse, so a
+   * flood that outruns it many times over makes one new terminal, not one per megabyte.
+   */
+  private startOverAt: { cols: number; rows: number } | undefined;
   private backlog: BacklogEntry[] = [];
   private backlogChars = 0;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -66,12 +72,12 @@ export class ScreenMirror {
     this.terminal.dispose();
   }
 
-  private createTerminal(): [Terminal, SerializeAddon] {
+  private createTerminal(size = { cols: this.cols, rows: this.rows }): [Terminal, SerializeAddon] {
     // A named import is right here: we compile to CommonJS, and the package sets __esModule
     // (a named import throws only in native ESM, where the package has no exports map).
     const terminal = new Terminal({
-      cols: this.cols,
-      rows: this.rows,
+      cols: size.cols,
+      rows: size.rows,
       scrollback: this.scrollback,
       allowProposedApi: true,
     });
@@ -88,6 +94,11 @@ export class ScreenMirror {
   private parseBacklog(): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
+    if (this.startOverAt) {
+      this.terminal.dispose();
+      [this.terminal, this.serializer] = this.createTerminal(this.startOverAt);
+      this.startOverAt = undefined;
+    }
     for (const entry of this.backlog) {
       if (typeof entry === 'string') this.terminal.write(entry);
       else this.terminal.resize(entry.cols, entry.rows);
@@ -97,8 +108,7 @@ export class ScreenMirror {
   }
 
   private startOver(): void {
-    this.terminal.dispose();
-    [this.terminal, this.serializer] = this.createTerminal();
+    this.startOverAt = { cols: this.cols, rows: this.rows };
     this.backlog = [];
     this.backlogChars = 0;
   }
