@@ -9,7 +9,11 @@
  * noticed after 1 s (3 s by default).
  */
 import type { AiHistoryMessage } from '@ctos/protocol';
-import { waitFor, waitForValue } from '@ctos/testkit';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { recordingFile } from '@ctos/runtime';
+import { asciicastOutput, parseAsciicast, waitFor, waitForValue } from '@ctos/testkit';
 import { Redis } from 'ioredis';
 import type { ClusterProcessInfo } from '../src/cluster';
 import {
@@ -45,6 +49,7 @@ function pidOf(workerId: string): number {
 describe('process kills on the process cluster', () => {
   let system: FaultCluster;
   let redis: Redis;
+  let recordings: string;
   const clients: RecoveringClient[] = [];
 
   const connect = async (user: string, url: string, localAddress?: string): Promise<RecoveringClient> => {
@@ -60,7 +65,9 @@ describe('process kills on the process cluster', () => {
     redis.hget(`${system.cluster.redisPrefix}:term:s:${sessionId}`, 'worker');
 
   beforeAll(async () => {
-    system = await startFaultCluster();
+    recordings = mkdtempSync(path.join(tmpdir(), 'ctos-fault-recordings-'));
+    // Every session is recorded (issue 19): a killed worker must leave its recordings whole.
+    system = await startFaultCluster({ TERMINAL_RECORDING: 'on', TERMINAL_RECORDING_DIR: recordings });
     redis = new Redis(system.cluster.redisUrl);
   }, 60_000);
 
@@ -71,6 +78,7 @@ describe('process kills on the process cluster', () => {
   afterAll(async () => {
     redis?.disconnect();
     await system?.stop();
+    rmSync(recordings, { recursive: true, force: true });
   });
 
   it('reattaches every client of a SIGKILLed gateway through the other within 10 s, with output whole', async () => {
@@ -184,6 +192,27 @@ describe('process kills on the process cluster', () => {
     for (let i = 0; i < 4; i++) fresh.push(pidOf((await workerOf(await other.createTerminal()))!));
     expect(fresh.filter((pid) => pid === victim.pid)).toEqual([]);
     expect(fresh).toContain(replacement.pid);
+
+    // Each killed session's recording parses as asciicast v2 up to the crash, and holds what
+    // its owner saw. Through nginx it is served to its owner alone.
+    for (const { owner, id } of lost) {
+      const user = owner === client ? 'tess' : 'tom';
+      const { events } = parseAsciicast(readFileSync(recordingFile(recordings, user, id)!, 'utf8'));
+      const recorded = asciicastOutput(events);
+      expect(recorded.length).toBeGreaterThan(0);
+      // The last chunk may have reached the file and not the client, or the client and not the file.
+      const seen = owner.terminals.get(id)!.text;
+      const [shorter, longer] = recorded.length <= seen.length ? [recorded, seen] : [seen, recorded];
+      expect(longer.startsWith(shorter)).toBe(true);
+      const download = async (as: string) =>
+        fetch(`${system.cluster.url}/recordings/${id}.cast`, {
+          headers: { authorization: `Bearer ${await system.cluster.signToken(as)}` },
+        });
+      const served = await download(user);
+      expect(served.status).toBe(200);
+      expect(asciicastOutput(parseAsciicast(await served.text()).events)).toBe(recorded);
+      expect((await download(user === 'tess' ? 'tom' : 'tess')).status).toBe(404);
+    }
   }, 90_000);
 
   it('ends the reply of a SIGKILLed ai-worker with a retryable ai:error within 5 s, stored as interrupted', async () => {

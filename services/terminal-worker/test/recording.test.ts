@@ -11,35 +11,10 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { recordingFile, recordingFolder } from '@ctos/runtime';
-import { signToken, waitFor, type ClientSocket } from '@ctos/testkit';
+import { asciicastOutput, parseAsciicast, signToken, waitFor, type ClientSocket } from '@ctos/testkit';
 import { SIZE_LIMIT_MARKER } from '../src/asciicast-writer';
 import { connectAs, openSession, type } from './harness';
 import { BUILDS, startTerminalCluster, type TerminalCluster } from './terminal-cluster';
-
-type AsciicastEvent = [number, 'o' | 'i' | 'r' | 'm', string];
-
-/** A `.cast` file as asciicast v2 readers take it: a header line, then one event per line. */
-function parseCast(text: string): { header: Record<string, unknown>; events: AsciicastEvent[] } {
-  const lines = text.split('\n');
-  expect(lines.pop()).toBe(''); // every line ends with \n
-  const header = JSON.parse(lines.shift()!) as Record<string, unknown>;
-  const events = lines.map((line) => JSON.parse(line) as AsciicastEvent);
-  for (const [time, code, data] of events) {
-    expect(typeof time).toBe('number');
-    expect(['o', 'i', 'r', 'm']).toContain(code);
-    expect(typeof data).toBe('string');
-  }
-  const times = events.map(([time]) => time);
-  expect(times).toEqual([...times].sort((a, b) => a - b));
-  return { header, events };
-}
-
-/** Output events concatenated: what the shell wrote. */
-const outputOf = (events: AsciicastEvent[]): string =>
-  events
-    .filter(([, code]) => code === 'o')
-    .map(([, , data]) => data)
-    .join('');
 
 /** About 5 MiB of CJK and emoji, with a line number so that nothing repeats. */
 const WIDE_FLOOD =
@@ -85,10 +60,10 @@ describe.each(BUILDS)('session recordings (%s)', (build) => {
     expect(Buffer.byteLength(out.text, 'utf8')).toBeGreaterThan(5 * 1024 * 1024);
 
     const file = recordingFile(root, 'rita', out.sessionId)!;
-    await waitFor(() => outputOf(parseCast(readFileSync(file, 'utf8')).events) === out.text, {
+    await waitFor(() => asciicastOutput(parseAsciicast(readFileSync(file, 'utf8')).events) === out.text, {
       message: 'the recording to hold all the output',
     });
-    const { header, events } = parseCast(readFileSync(file, 'utf8'));
+    const { header, events } = parseAsciicast(readFileSync(file, 'utf8'));
     expect(header).toMatchObject({ version: 2, width: 100, height: 30 });
     expect(events.filter(([, code]) => code === 'r').map(([, , size]) => size)).toEqual(['120x40', '90x20']);
     expect(events.some(([, code]) => code === 'i')).toBe(false); // input only with TERMINAL_RECORD_INPUT
@@ -165,9 +140,9 @@ describe.each(BUILDS)('recording limits (%s)', (build) => {
       expect(readdirSync(folder).sort()).toEqual([`${recent}.cast`, `${recorded.sessionId}.cast`].sort());
       const text = readFileSync(recordingFile(root, 'uma', recorded.sessionId)!, 'utf8');
       expect(Buffer.byteLength(text)).toBeLessThanOrEqual(CAP_BYTES);
-      const { events } = parseCast(text);
+      const { events } = parseAsciicast(text);
       expect(events.at(-1)!.slice(1)).toEqual(['m', SIZE_LIMIT_MARKER]);
-      expect(recorded.text.startsWith(outputOf(events))).toBe(true);
+      expect(recorded.text.startsWith(asciicastOutput(events))).toBe(true);
     } finally {
       for (const socket of sockets.splice(0)) socket.close();
       await cluster.stop();
