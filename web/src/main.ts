@@ -64,7 +64,7 @@ async function start(): Promise<void> {
   let token = credentials.token;
   const socket = connectSocket(() => token);
   const monitor = new ConnectionMonitor(socket);
-  const desktop = new Desktop(socket, monitor, credentials);
+  const desktop = new Desktop(socket, monitor, credentials, () => token);
   root.replaceChildren(desktop.element);
   publishHandle(desktop.handle());
 

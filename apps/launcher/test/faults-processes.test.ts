@@ -8,12 +8,12 @@
  * and the suite's heartbeat is 200 ms with five missed beats, so a dead worker is
  * noticed after 1 s (3 s by default).
  */
-import type { AiHistoryMessage } from '@ctos/protocol';
+import { asciicastOutput, parseAsciicast, type AiHistoryMessage } from '@ctos/protocol';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { recordingFile } from '@ctos/runtime';
-import { asciicastOutput, parseAsciicast, waitFor, waitForValue } from '@ctos/testkit';
+import { waitFor, waitForValue } from '@ctos/testkit';
 import { Redis } from 'ioredis';
 import type { ClusterProcessInfo } from '../src/cluster';
 import {

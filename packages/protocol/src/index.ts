@@ -14,6 +14,7 @@ export * from './limits';
 export * from './message';
 export * from './terminal';
 export * from './utf8';
+export * from './asciicast';
 export * from './rooms';
 export * from './internal/bus-family';
 export * from './internal/terminal-bus';

@@ -11,7 +11,8 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { recordingFile, recordingFolder } from '@ctos/runtime';
-import { asciicastOutput, parseAsciicast, signToken, waitFor, type ClientSocket } from '@ctos/testkit';
+import { asciicastOutput, parseAsciicast } from '@ctos/protocol';
+import { signToken, waitFor, type ClientSocket } from '@ctos/testkit';
 import { SIZE_LIMIT_MARKER } from '../src/asciicast-writer';
 import { connectAs, openSession, type } from './harness';
 import { BUILDS, startTerminalCluster, type TerminalCluster } from './terminal-cluster';

@@ -20,4 +20,3 @@ export { signToken, TEST_JWT_SECRET, type TokenOptions } from './tokens';
 export { waitFor, waitForValue, type WaitOptions } from './wait-for';
 export { Gate } from './gate';
 export { BUILDS, transportFactory, type Build, type TransportFactory } from './transports';
-export { asciicastOutput, parseAsciicast, type AsciicastEvent } from './asciicast';

@@ -5,7 +5,7 @@ import { icon, type IconName } from '../icons';
 import type { WindowGeometry } from './layout-store';
 
 /** The kinds of window the desktop opens. */
-export type WindowKind = 'terminal' | 'assistant' | 'messages';
+export type WindowKind = 'terminal' | 'assistant' | 'messages' | 'recordings';
 
 /** A size in CSS pixels. */
 export interface Size {

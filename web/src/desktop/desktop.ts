@@ -10,6 +10,7 @@ import type { AppSocket } from '../shell/socket-client';
 import { TERMINAL_KEY_PREFIX, TerminalApp } from '../terminal/terminal-app';
 import { connectionBanner } from './connection-banner';
 import { Dock } from './dock';
+import { RecordingsApp } from '../recordings/recordings-app';
 import { LayoutStore } from './layout-store';
 import { signInCard } from './sign-in';
 import { Toasts } from './toasts';
@@ -32,12 +33,14 @@ export interface DesktopHandle {
   connection(): ConnectionStatus;
   terminals(): ReturnType<TerminalApp['list']>;
   terminalText(sessionId: string): string | undefined;
+  /** The screen text of an open recording player. */
+  playerText(recordingId: string): string | undefined;
   messages(): { unread: number; ids: number[] };
 }
 
 /**
- * The desktop: top bar, window area, dock and toasts, with the three apps — terminals,
- * the assistant and the message centre — on one socket. On every connect the apps
+ * The desktop: top bar, window area, dock and toasts, with the apps — terminals, the
+ * assistant, the message centre and the recordings — on one socket. On every connect the apps
  * catch up: terminals restore (first) or resume (later), the assistant resumes its
  * reply, messages sync from the last id.
  */
@@ -48,6 +51,7 @@ export class Desktop {
   private readonly assistant: AiPanel;
   private readonly store: MessageStore;
   private readonly centre: MessageCentre;
+  private readonly recordings: RecordingsApp;
   private readonly notifier: DesktopNotifier;
   private readonly toasts = new Toasts();
   private readonly topBar: TopBar;
@@ -60,6 +64,8 @@ export class Desktop {
     private readonly socket: AppSocket,
     private readonly monitor: ConnectionMonitor,
     credentials: Credentials,
+    /** The token now (it may have been renewed since sign-in), for HTTP requests beside the socket. */
+    token: () => string,
   ) {
     const layout = new LayoutStore(`ctos.layout.${credentials.user}`);
     this.windows = new WindowManager(this.area, layout);
@@ -68,11 +74,13 @@ export class Desktop {
     this.store = new MessageStore(socket);
     this.notifier = new DesktopNotifier(`ctos.notified.${credentials.user}`);
     this.centre = new MessageCentre(this.store, this.notifier, this.toasts);
+    this.recordings = new RecordingsApp(socket, this.windows, this.toasts, token);
     this.topBar = new TopBar(monitor, credentials.user, () => this.toggleMessages());
     const dock = new Dock(this.windows, [
       { name: 'Terminal', icon: 'terminal', keyPrefix: TERMINAL_KEY_PREFIX, open: () => void this.terminals.openNew() },
       { name: 'Assistant', icon: 'assistant', keyPrefix: 'assistant', open: () => this.openAssistant() },
       { name: 'Messages', icon: 'inbox', keyPrefix: 'messages', open: () => this.openMessages() },
+      { name: 'Recordings', icon: 'film', keyPrefix: 'recording', open: () => this.recordings.open() },
     ]);
     this.area.appendChild(
       el('div', 'desktop-hint', [
@@ -108,6 +116,7 @@ export class Desktop {
       connection: () => this.monitor.status,
       terminals: () => this.terminals.list(),
       terminalText: (sessionId: string) => this.terminals.text(sessionId),
+      playerText: (recordingId: string) => this.recordings.playerText(recordingId),
       messages: () => ({ unread: this.store.unread, ids: this.store.messages().map((item) => item.id) }),
     });
   }

@@ -10,7 +10,7 @@ import type { FitAddon } from '@xterm/addon-fit';
 import type { Terminal } from '@xterm/xterm';
 import { onSocketEvent, request, type AppSocket } from '../shell/socket-client';
 import { ReplayGuard } from './replay-guard';
-import { openXterm } from './xterm-setup';
+import { bufferText, openXterm } from './xterm-setup';
 
 /** Acknowledge rendered output every this many bytes (VS Code's 5,000): few acks, and below the worker's low watermark. */
 const ACK_EVERY_BYTES = 5000;
@@ -149,15 +149,7 @@ export class TerminalView {
 
   /** The whole buffer (scrollback and screen) as text, one line per row, trailing blanks trimmed. */
   text(): string {
-    const buffer = this.term.buffer.active;
-    const lines: string[] = [];
-    for (let row = 0; row < buffer.length; row++) {
-      const line = buffer.getLine(row);
-      if (!line) continue;
-      if (line.isWrapped && lines.length > 0) lines[lines.length - 1] += line.translateToString(true);
-      else lines.push(line.translateToString(true));
-    }
-    return lines.join('\n').replace(/\n+$/, '');
+    return bufferText(this.term);
   }
 
   focus(): void {

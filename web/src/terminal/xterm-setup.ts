@@ -63,6 +63,19 @@ export function openXterm(container: HTMLElement, store: DisposableStore): Opene
   return { term, fit };
 }
 
+/** The whole buffer (scrollback and screen) as text, one line per row (wrapped rows joined), trailing blanks trimmed. */
+export function bufferText(term: Terminal): string {
+  const buffer = term.buffer.active;
+  const lines: string[] = [];
+  for (let row = 0; row < buffer.length; row++) {
+    const line = buffer.getLine(row);
+    if (!line) continue;
+    if (line.isWrapped && lines.length > 0) lines[lines.length - 1] += line.translateToString(true);
+    else lines.push(line.translateToString(true));
+  }
+  return lines.join('\n').replace(/\n+$/, '');
+}
+
 function loadRenderer(term: Terminal, store: DisposableStore): void {
   try {
     const webgl = new WebglAddon();

@@ -83,6 +83,7 @@ export interface PageHandle {
   connection(): ConnectionStatus;
   terminals(): TerminalWindowInfo[];
   terminalText(sessionId: string): string | undefined;
+  playerText(recordingId: string): string | undefined;
   messages(): { unread: number; ids: number[] };
 }
 
@@ -162,8 +163,14 @@ export async function waitForTerminalText(
   }
 }
 
-/** Clicks a dock launcher (`terminal`, `assistant`, `messages`). */
-export async function launch(page: Page, app: 'terminal' | 'assistant' | 'messages'): Promise<void> {
+/** The screen text of the open player of `recordingId` (empty while none is open). */
+export async function playerText(page: Page, recordingId: string): Promise<string> {
+  const text = await page.evaluate((id) => (globalThis as unknown as PageGlobals).ctos.playerText(id), recordingId);
+  return text ?? '';
+}
+
+/** Clicks a dock launcher (`terminal`, `assistant`, `messages`, `recordings`). */
+export async function launch(page: Page, app: 'terminal' | 'assistant' | 'messages' | 'recordings'): Promise<void> {
   await page.click(`.dock-app[data-app="${app}"]`);
 }
 

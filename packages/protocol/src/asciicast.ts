@@ -1,4 +1,10 @@
-/** One asciicast v2 event: seconds since the start, its code, its data. */
+/**
+ * asciicast v2, the recording format of asciinema and its player
+ * (https://docs.asciinema.org/manual/asciicast/v2/), which session recordings are written
+ * in (issue 19). Browser-safe: the page's player and the tests read recordings with it.
+ */
+
+/** One asciicast v2 event: seconds since the start, its code (output, input, resize, marker), its data. */
 export type AsciicastEvent = [number, 'o' | 'i' | 'r' | 'm', string];
 
 /**
