@@ -105,3 +105,50 @@ export interface AiResumeResult {
   /** Index of the last chunk the server has sent or will send before live ones. */
   last_index: number;
 }
+
+/** What a user may answer to a tool call: this once, never, or for the rest of the conversation (this tool). */
+export const AI_TOOL_DECISIONS = ['allow', 'deny', 'allow_for_conversation'] as const;
+export type AiToolDecision = (typeof AI_TOOL_DECISIONS)[number];
+
+/**
+ * `ai:tool:decide` — the user's decision on a tool call waiting for it (`ai:tool:request`).
+ * A call of another user, or one no longer waiting, answers `NOT_FOUND`.
+ */
+export const aiToolDecideSchema = z.strictObject({
+  tool_use_id: idSchema,
+  decision: z.enum(AI_TOOL_DECISIONS),
+});
+export type AiToolDecidePayload = z.input<typeof aiToolDecideSchema>;
+
+/** A tool call of a reply, as the tool events show it (issue 18). */
+export interface AiToolCall {
+  conversation_id: string;
+  message_id: string;
+  /** The API's `tool_use` block id. */
+  tool_use_id: string;
+  /** `run_command` or `read_terminal`. */
+  name: string;
+  /** The input the model gave, as it gave it. */
+  input: unknown;
+}
+
+/** `ai:tool:request` (server→client): the call waits for the user's `ai:tool:decide`. */
+export type AiToolRequestEvent = AiToolCall;
+
+/** `ai:tool:start` (server→client): the call runs; `session_id` is the terminal it runs in or reads. */
+export interface AiToolStartEvent extends AiToolCall {
+  session_id?: string;
+}
+
+/** How a tool call ended: it ran (`done`, `failed` when it could not), or never ran. */
+export type AiToolOutcome = 'done' | 'failed' | 'denied' | 'timed_out';
+
+/** `ai:tool:end` (server→client): the call's outcome and the result the model gets. */
+export interface AiToolEndEvent extends AiToolCall {
+  outcome: AiToolOutcome;
+  /** The `tool_result` text sent to the model. */
+  result: string;
+  is_error: boolean;
+  session_id?: string;
+}
+
