@@ -164,7 +164,10 @@ test('pasted text cannot end the bracketed paste and run commands (P07)', async 
   const marker = `/tmp/${unique('ctos-paste-')}`;
   const done = unique('done-');
   await run(page, 'bind -v | grep -q "enable-bracketed-paste on" && echo bracketed-on');
-  await waitForTerminalText(page, id, /^bracketed-on$/m);
+  // Up to the next prompt: readline turns bracketed paste on (CSI ?2004h) as it starts
+  // reading a line, and output goes out as the shell writes it, so a paste made before
+  // the prompt arrives would reach a shell not yet reading, unbracketed, as in any terminal.
+  await waitForTerminalText(page, id, /^bracketed-on\n\S*[$#] *$/m);
   // The end marker, then a command separator and a newline: if the bracket closed early,
   // `;touch` would run as soon as the newline arrived.
   const payload = `echo first\x1b[201~;touch ${marker}\r`;
