@@ -58,7 +58,7 @@ test('a recorded session plays back in the page: seek, play, and the last screen
   const desktop = await openDesktop(browser, server);
   desktops.push(desktop);
   const { page } = desktop;
-  const { session_id: sessionId } = await openTerminal(page);
+  const sessionId = (await openTerminal(page)).session_id ?? '';
   await run(page, "printf '\\e[1;32mgreen\\e[0m and \\e[4mplain\\e[0m 語😀\\n'; seq 1 60; echo REC-END");
   await waitForTerminalText(page, sessionId, /^REC-END$/m);
   await run(page, 'exit');
@@ -69,19 +69,19 @@ test('a recorded session plays back in the page: seek, play, and the last screen
   await page.click(`.recordings-play[data-recording="${sessionId}"]`);
   await page.waitForSelector('.player-seek');
   // At the start the screen is empty; at the end it is the session's last screen.
-  await waitFor(async () => (await playerText(page, sessionId!)) === '', { message: 'the player at the start' });
+  await waitFor(async () => (await playerText(page, sessionId)) === '', { message: 'the player at the start' });
   await seekTo(page, 1);
-  await waitFor(async () => (await playerText(page, sessionId!)) === live, {
+  await waitFor(async () => (await playerText(page, sessionId)) === live, {
     message: 'the last screen after seeking to the end',
   });
   await seekTo(page, 0);
-  await waitFor(async () => (await playerText(page, sessionId!)) === '', {
+  await waitFor(async () => (await playerText(page, sessionId)) === '', {
     message: 'an empty screen after seeking back',
   });
   // Played from the start at 8×, it ends on the same screen.
   await page.selectOption('.player-speed', '8');
   await page.click('.player-play');
-  await waitFor(async () => (await playerText(page, sessionId!)) === live, {
+  await waitFor(async () => (await playerText(page, sessionId)) === live, {
     timeoutMs: 20_000,
     message: 'the last screen after playing to the end',
   });
