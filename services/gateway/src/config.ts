@@ -56,7 +56,10 @@ export const gatewaySettings = {
    */
   GATEWAY_DRAIN_WINDOW_MS: setting.int(2000, 0, 10_000),
   /** Where terminal-workers write recordings (the same folder, or volume, as theirs): served to their owners. */
-  TERMINAL_RECORDING_DIR: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/ctos-realtime/recordings'),
+  TERMINAL_RECORDING_DIR: z
+    .string()
+    .startsWith('/', 'must be an absolute path')
+    .default('/var/lib/ctos-realtime/recordings'),
   /** Sustained `terminal:input` per socket (bytes/s); beyond it gets RATE_LIMITED. */
   TERMINAL_INPUT_BYTES_PER_SECOND: setting.int(1024 * 1024, 1),
   /** Burst of `terminal:input` per socket (bytes) before the rate applies, e.g. a large paste. */
