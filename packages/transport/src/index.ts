@@ -23,7 +23,7 @@ export { busClient, dispatchBus, type BusClient } from './typed-bus';
 export { type EmitErrorObserver } from './redis/outage-tracker';
 export { createRedisTransport, type RedisTransportOptions } from './redis/redis-transport';
 export { HeartbeatRegistry, WORKER_KINDS, type RegistryBackend, type RegistryObserver } from './registry';
-export type { KeyValueStore } from './store';
+export type { KeyValueStore, ScriptReply, StoreCommands, StoreScript } from './store';
 export type { AdapterFactory, Transport } from './transport';
 export * from './types';
 export { SessionDirectory, type SessionRecord } from './directory/session-directory';

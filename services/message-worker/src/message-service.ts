@@ -1,6 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  rooms,
-  ServiceError,
   type MessageDraft,
   type MessageListResult,
   type MessageReadPayload,
@@ -8,19 +8,11 @@ import {
   type MessageSyncResult,
 } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
-import type { KeyValueStore, RoomEmitter } from '@ctos/transport';
-import { IdempotencyLedger } from './idempotency';
-import { mapLimit } from './map-limit';
-import { MessageStore, type RetentionPolicy } from './message-store';
+import type { KeyValueStore, RoomEmitter, RoomWire } from '@ctos/transport';
+import { IdempotencyConflictError, PENDING_POLL_MS, PENDING_WAIT_MS } from './idempotency';
+import { MessageStore, type KeyedWrite, type Recipient, type RetentionPolicy } from './message-store';
 import { draftDigest } from './producer-request';
-import { UserLock } from './user-lock';
-
-/**
- * Recipients of one request written at once. Each is a few store round trips under its
- * own user's lock; 16 keeps a 1,000-recipient request well under a second on one Redis
- * without monopolising its connection.
- */
-const PUBLISH_CONCURRENCY = 16;
+import { UnreadCountPushes, type CountAfter } from './unread-counts';
 
 /** A message to publish to one or more users. */
 export interface PublishRequest {
@@ -39,6 +31,10 @@ export interface PublishResult {
 /** What {@link MessageService} needs. */
 export interface MessageServiceDeps {
   store: KeyValueStore;
+  /**
+   * The room emitter of the store's transport: the store's scripts publish through its
+   * `wire`, so it must have one (both transports' emitters do).
+   */
   emitter: RoomEmitter;
   retention: RetentionPolicy;
   /** How long idempotency keys are remembered (ms). */
@@ -58,88 +54,92 @@ export interface MessageServiceDeps {
  * HTTP; the worker wires both.
  *
  * Errors it produces: `NOT_FOUND` (marking an id the user does not have),
- * `INVALID_PAYLOAD` ({@link IdempotencyConflictError}), `UNAVAILABLE` (a user's lock
- * busy too long, or the store unreachable). Store failures are
- * passed on as they are.
+ * `INVALID_PAYLOAD` ({@link IdempotencyConflictError}), `UNAVAILABLE` (the store
+ * unreachable). Store failures are passed on as they are.
  */
 export class MessageService {
   private readonly messages: MessageStore;
-  private readonly lock: UserLock;
-  private readonly ledger: IdempotencyLedger;
+  private readonly counts: UnreadCountPushes;
 
   constructor(private readonly deps: MessageServiceDeps) {
     this.messages = new MessageStore(deps.store, deps.retention, deps.now);
-    this.lock = new UserLock(deps.store, (user) => this.messages.lockKey(user));
-    this.ledger = new IdempotencyLedger(deps.store, deps.idempotencyTtlMs);
+    this.counts = new UnreadCountPushes(deps.emitter);
   }
 
-  /** Creates the message for every recipient (once per key) and delivers it live. */
+  /**
+   * Creates the message for every recipient (once per key) and delivers it live: each
+   * recipient's copy is stored and its `message:new` published in one store step, all
+   * recipients' steps sent at once. Resolves once every copy is stored and published, so
+   * an answer means kept; each user's `message:unread_count` follows, once per user for
+   * messages written close together (see {@link UnreadCountPushes}).
+   * @throws IdempotencyConflictError when the key was used for another message (copies
+   *   for other recipients may have been created); store failures as they are.
+   */
   async publish(request: PublishRequest): Promise<PublishResult> {
-    const digest = draftDigest(request.draft);
-    const messages = await mapLimit(request.users, PUBLISH_CONCURRENCY, (user) =>
-      this.publishOne(user, request, digest),
-    );
-    return { messages };
-  }
-
-  private async publishOne(
-    user: string,
-    request: PublishRequest,
-    digest: string,
-  ): Promise<PublishResult['messages'][number]> {
-    const claim =
-      request.idempotencyKey === undefined ? undefined : await this.ledger.claim(user, request.idempotencyKey, digest);
-    const duplicate = (id: number): PublishResult['messages'][number] => {
-      this.deps.onPublished?.('duplicate');
-      return { user_id: user, id, duplicate: true };
-    };
-    if (claim && 'kind' in claim) return duplicate(claim.id);
-    const outcome = await this.lock.run(user, async () => {
-      if (claim) {
-        const settled = await claim.settle((id) => this.messages.has(user, id));
-        if (settled.kind === 'done') {
-          // Stored by a request that died or failed before marking the key done, so
-          // perhaps never delivered: deliver it now (clients dedupe by id).
-          await this.redeliver(user, settled.id);
-          return { id: settled.id, created: false };
-        }
+    const { users, draft, idempotencyKey } = request;
+    const keyed: KeyedWrite | undefined =
+      idempotencyKey === undefined
+        ? undefined
+        : { key: idempotencyKey, digest: draftDigest(draft), writer: randomUUID(), ttlMs: this.deps.idempotencyTtlMs };
+    const results: PublishResult['messages'] = [];
+    const counts: CountAfter[] = [];
+    let conflict = false;
+    this.counts.begin(users);
+    try {
+      const wire = this.wire();
+      let todo: Array<Recipient & { index: number }> = users.map((user, index) => ({ user, index, takeover: false }));
+      const started = Date.now();
+      while (todo.length > 0) {
+        const outcomes = await this.messages.append(todo, draft, wire, keyed);
+        const claimed: typeof todo = [];
+        outcomes.forEach((outcome, i) => {
+          const recipient = todo[i] as (typeof todo)[number];
+          const { user, index } = recipient;
+          switch (outcome.kind) {
+            case 'written':
+            case 'redelivered':
+              counts.push({ user, count: outcome.count, version: outcome.version });
+              results[index] = { user_id: user, id: outcome.id, duplicate: outcome.kind === 'redelivered' };
+              break;
+            case 'done':
+              results[index] = { user_id: user, id: outcome.id, duplicate: true };
+              break;
+            case 'pending':
+              claimed.push(recipient);
+              break;
+            case 'conflict':
+              conflict = true;
+              break;
+          }
+        });
+        if (conflict || claimed.length === 0) break;
+        // Keys claimed by a message-worker from before the append script, which claimed
+        // before it wrote: wait for it, then take the key over.
+        await sleep(PENDING_POLL_MS);
+        const takeover = Date.now() - started >= PENDING_WAIT_MS;
+        todo = claimed.map((recipient) => ({ ...recipient, takeover }));
       }
-      const message = await this.messages.append(user, request.draft, (id) => claim?.writing(id));
-      const count = await this.messages.unreadCount(user);
-      const version = await this.messages.stamp(user);
-      const delivered = await this.deps.emitter.emit(rooms.user(user), 'message:new', { ...message, read: false });
-      await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count, version });
-      // Marked done only after the emits: a key that is done was delivered, and a request
-      // that dies before this leaves its id recorded for the retry to find and deliver.
-      // An emit Redis refused fails a keyed request for the same reason (its retry
-      // delivers); a keyless one is stored and answered, and clients find it on sync.
-      if (claim && delivered === false) {
-        throw new ServiceError('UNAVAILABLE', 'The message was stored but could not be delivered yet; retry.');
+    } finally {
+      await this.counts.end(users, counts);
+    }
+    if (conflict) throw new IdempotencyConflictError();
+    for (const result of results) {
+      this.deps.onPublished?.(result.duplicate ? 'duplicate' : 'created');
+      if (!result.duplicate) {
+        this.deps.logger.debug(
+          { user_id: result.user_id, message_id: result.id, source: draft.source },
+          'message created',
+        );
       }
-      await claim?.complete(message.id);
-      return { id: message.id, created: true };
-    });
-    if (!outcome.created) return duplicate(outcome.id);
-    this.deps.onPublished?.('created');
-    this.deps.logger.debug({ user_id: user, message_id: outcome.id, source: request.draft.source }, 'message created');
-    return { user_id: user, id: outcome.id, duplicate: false };
-  }
-
-  /** Emits a stored message and the unread count again, as they are now (under the user's lock). */
-  private async redeliver(user: string, id: number): Promise<void> {
-    const message = (await this.messages.after(user, id - 1, 1)).messages.find((m) => m.id === id);
-    if (!message) return; // dropped by retention since
-    const count = await this.messages.unreadCount(user);
-    // Nothing changed: the count is the one of the version the user's state has now.
-    const version = await this.messages.version(user);
-    await this.deps.emitter.emit(rooms.user(user), 'message:new', message);
-    await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count, version });
+    }
+    return { messages: results };
   }
 
   /**
    * `message:sync`: what came after `since` (oldest first), the unread count, the newest id
-   * and the version. It reads without the lock, so the version is read first: the rest is
-   * then at least that new, and a client that has seen a newer push keeps the push's count.
+   * and the version. Its answer takes another path than pushes (the bus, not the room), so
+   * the version is read first: the rest is then at least that new, and a client that has
+   * seen a newer push keeps the push's count.
    *
    * The last page (no `has_more`) counts the unread messages up to the newest it returns
    * (or `since`): exactly those a client that synced from the last id it holds now holds,
@@ -170,16 +170,19 @@ export class MessageService {
 
   /**
    * `message:read`: marks read for `user` only and tells every socket of the user the new
-   * count and what was read, in order with new messages (both run under the user's lock).
+   * count and what was read, in one step with the mark (so in order with new messages).
    */
   async read(user: string, mark: MessageReadPayload): Promise<MessageReadResult> {
-    return this.lock.run(user, async () => {
-      await this.messages.dropAged(user);
-      const read = await this.messages.markRead(user, mark);
-      const count = await this.messages.unreadCount(user);
-      const version = await this.messages.stamp(user);
-      await this.deps.emitter.emit(rooms.user(user), 'message:unread_count', { count, read, version });
-      return { unread_count: count, version };
-    });
+    await this.messages.dropAged(user);
+    const { count, version } = await this.messages.markRead(user, mark, this.wire());
+    this.counts.superseded(user, version);
+    return { unread_count: count, version };
+  }
+
+  /** How the store's scripts publish into users' rooms. */
+  private wire(): RoomWire {
+    const { emitter } = this.deps;
+    if (!emitter.wire) throw new Error('the message service needs an emitter that store scripts can publish through');
+    return emitter.wire();
   }
 }

@@ -43,11 +43,10 @@ export interface MessageWorker {
  * The message-worker: owns users' messages. Gateways reach it over the bus with
  * `MessageBusMessage`s (sync, list, read); other backend services post messages through
  * its HTTP API; it delivers through the user's room. Any message-worker can serve any
- * user: state lives in the store, and writes of one user are serialised by a lock there.
+ * user: state lives in the store, and each change is one store step that publishes its own push.
  *
  * Errors it answers: `INVALID_PAYLOAD` (a malformed bus message), `NOT_FOUND` (an id the
- * user does not have), `UNAVAILABLE` (the store cannot be reached, or a user's lock is
- * busy too long). Anything else is a bug: logged, and `INTERNAL` to the caller.
+ * user does not have), `UNAVAILABLE` (the store cannot be reached). Anything else is a bug: logged, and `INTERNAL` to the caller.
  */
 export function createMessageWorker(deps: MessageWorkerDeps): MessageWorker {
   const { transport, config, id } = deps;

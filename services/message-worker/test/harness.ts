@@ -217,9 +217,14 @@ export class Inbox {
     return this.messages.map((message) => message.id);
   }
 
-  /** The latest unread count heard, if any. */
+  /**
+   * The unread count of the newest version heard, if any, as a client keeps it: a count
+   * without a mark may arrive after a newer one (decision 0016).
+   */
   get count(): number | undefined {
-    return this.counts[this.counts.length - 1]?.count;
+    let newest: MessageUnreadCountEvent | undefined;
+    for (const event of this.counts) if (!newest || (event.version ?? 0) >= (newest.version ?? 0)) newest = event;
+    return newest?.count;
   }
 
   /** Waits until a message titled `title` has arrived, and returns it. */
@@ -229,7 +234,7 @@ export class Inbox {
     });
   }
 
-  /** Waits until the latest unread count heard is `count`. */
+  /** Waits until the unread count of the newest version heard is `count`. */
   waitForCount(count: number): Promise<true> {
     return waitForValue(() => this.count === count || undefined, {
       message: `message:unread_count ${count} (got ${JSON.stringify(this.counts)})`,

@@ -1,21 +1,14 @@
-import { ServiceError, type MessageDraft, type ServerEventName } from '@ctos/protocol';
+import { ServiceError, type MessageDraft } from '@ctos/protocol';
 import { Gate, waitFor } from '@ctos/testkit';
-import type { KeyValueStore, RoomEmitter } from '@ctos/transport';
+import type { KeyValueStore } from '@ctos/transport';
 import { MessageService } from '../src';
+import { PENDING_WAIT_MS } from '../src/idempotency';
+import { draftDigest } from '../src/producer-request';
 import { BUILDS, quiet, transportFactory } from './harness';
+import { PushRecorder } from './push-recorder';
 
-/** An emitter that records what would have gone to each room. */
-class RecordingEmitter implements RoomEmitter {
-  readonly events: Array<{ room: string; event: ServerEventName; payload: unknown }> = [];
-  async emit(room: string | string[], event: ServerEventName, payload: unknown): Promise<void> {
-    for (const one of Array.isArray(room) ? room : [room]) this.events.push({ room: one, event, payload });
-  }
-  ids(room: string): number[] {
-    return this.events
-      .filter((e) => e.room === room && e.event === 'message:new')
-      .map((e) => (e.payload as { id: number }).id);
-  }
-}
+/** The rooms whose pushes these tests look at. */
+const LISTENED = ['user:alice', 'user:bob'];
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -54,34 +47,44 @@ function note(title: string, extra: Partial<MessageDraft> = {}): MessageDraft {
 
 describe.each(BUILDS)('message storage and read state (%s)', (build) => {
   let transports: ReturnType<typeof transportFactory>;
+  let recorder: PushRecorder;
   let store: KeyValueStore;
   let clock: number;
-  const make = (retention = { maxCount: 1000, maxAgeMs: 30 * DAY_MS }, emitter = new RecordingEmitter()) => ({
-    emitter,
+  const make = (retention = { maxCount: 1000, maxAgeMs: 30 * DAY_MS }) => ({
     service: new MessageService({
       store,
-      emitter,
+      emitter: recorder.emitter,
       retention,
       idempotencyTtlMs: DAY_MS,
       logger: quiet('message-worker'),
       now: () => clock,
     }),
   });
+  /** What the listened rooms heard, once everything published so far has arrived. */
+  const heard = async () => {
+    await recorder.settle(LISTENED);
+    return recorder;
+  };
 
-  beforeEach(() => {
+  beforeEach(async () => {
     transports = transportFactory(build);
-    store = transports.open('store').store;
+    recorder = await PushRecorder.open(build, transports, LISTENED);
+    store = recorder.store;
     clock = Date.parse('2026-11-29T10:00:00Z');
   });
-  afterEach(() => transports.cleanup());
+  afterEach(async () => {
+    recorder.close();
+    await transports.cleanup();
+  });
 
   it('gives each user their own ids from 1, in order, and delivers to their room only', async () => {
-    const { service, emitter } = make();
+    const { service } = make();
     for (const title of ['a', 'b', 'c']) await service.publish({ users: ['alice'], draft: note(title) });
     const bob = await service.publish({ users: ['bob'], draft: note('d') });
     expect(bob.messages).toEqual([{ user_id: 'bob', id: 1, duplicate: false }]);
-    expect(emitter.ids('user:alice')).toEqual([1, 2, 3]);
-    expect(emitter.ids('user:bob')).toEqual([1]);
+    const pushes = await heard();
+    expect(pushes.ids('user:alice')).toEqual([1, 2, 3]);
+    expect(pushes.ids('user:bob')).toEqual([1]);
     const sync = await service.sync('alice', 0, 10);
     expect(sync.messages.map((m) => m.title)).toEqual(['a', 'b', 'c']);
     expect(sync).toMatchObject({ unread_count: 3, latest_id: 3, has_more: false });
@@ -123,7 +126,7 @@ describe.each(BUILDS)('message storage and read state (%s)', (build) => {
   });
 
   it('marks read per user: one message, up to an id, then everything', async () => {
-    const { service, emitter } = make();
+    const { service } = make();
     for (let i = 1; i <= 5; i++) await service.publish({ users: ['alice', 'bob'], draft: note(`m${i}`) });
     // Five messages were versions 1–5 of alice's read state; each mark is the next.
     await expect(service.read('alice', { message_id: 2 })).resolves.toEqual({ unread_count: 4, version: 6 });
@@ -138,8 +141,7 @@ describe.each(BUILDS)('message storage and read state (%s)', (build) => {
     ]);
     expect((await service.sync('bob', 0, 10)).unread_count).toBe(5);
     await expect(service.read('alice', { all: true })).resolves.toEqual({ unread_count: 0, version: 8 });
-    const counts = emitter.events.filter((e) => e.room === 'user:alice' && e.event === 'message:unread_count');
-    expect(counts.map((e) => e.payload)).toEqual([
+    expect((await heard()).of('user:alice', 'message:unread_count')).toEqual([
       ...[1, 2, 3, 4, 5].map((n) => ({ count: n, version: n })),
       { count: 4, read: { message_id: 2 }, version: 6 },
       { count: 2, read: { up_to: 3 }, version: 7 },
@@ -194,14 +196,14 @@ describe.each(BUILDS)('message storage and read state (%s)', (build) => {
   });
 
   it('creates one message for a key however often it is retried, even at once', async () => {
-    const { service, emitter } = make();
+    const { service } = make();
     const request = { users: ['alice'], draft: note('once'), idempotencyKey: 'event-42' };
     const answers = await Promise.all([service.publish(request), service.publish(request), service.publish(request)]);
     const again = await service.publish(request);
     const ids = [...answers, again].map((answer) => answer.messages[0]?.id);
     expect(new Set(ids)).toEqual(new Set([1]));
     expect([...answers, again].filter((answer) => !answer.messages[0]?.duplicate)).toHaveLength(1);
-    expect(emitter.ids('user:alice')).toEqual([1]);
+    expect((await heard()).ids('user:alice')).toEqual([1]);
     expect((await service.sync('alice', 0, 10)).messages).toHaveLength(1);
   });
 
@@ -213,6 +215,23 @@ describe.each(BUILDS)('message storage and read state (%s)', (build) => {
       .catch((error: unknown) => error);
     expect((refusal as ServiceError).code).toBe('INVALID_PAYLOAD');
     expect((await service.sync('alice', 0, 10)).messages.map((m) => m.title)).toEqual(['first']);
+  });
+
+  it('waits for a claim of its key left without an id, then takes it over and writes once', async () => {
+    // A message-worker from before the append script claimed keys before writing; one
+    // that died between its claim and its write leaves the claim alone.
+    const { service } = make();
+    const request = { users: ['alice'], draft: note('claimed'), idempotencyKey: 'k' };
+    const digest = draftDigest(request.draft);
+    await store.set('msg:idem:alice:k', JSON.stringify({ s: 'pending', d: digest, t: 'old worker' }));
+    const started = Date.now();
+    const answer = await service.publish(request);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(PENDING_WAIT_MS);
+    expect(answer.messages).toEqual([{ user_id: 'alice', id: 1, duplicate: false }]);
+    await expect(service.publish(request)).resolves.toEqual({
+      messages: [{ user_id: 'alice', id: 1, duplicate: true }],
+    });
+    expect((await heard()).ids('user:alice')).toEqual([1]);
   });
 
   it('never shows a message read that is still being stored, nor counts it before a sync returns it', async () => {
@@ -249,22 +268,24 @@ describe.each(BUILDS)('message storage and read state (%s)', (build) => {
       expect({ holdAt, count: synced.unread_count }).toEqual({ holdAt, count: synced.messages.length });
       if (gate.held === 0) break; // the publish made fewer calls: every point between them was tried
     }
-    expect(holdAt).toBeGreaterThan(5);
+    // One call: the append step (one script: the message whole, with its unread id, and its push).
+    expect(holdAt).toBe(2);
   });
 
   it('commits and delivers one user’s messages in id order when two workers write at once', async () => {
-    const emitter = new RecordingEmitter();
-    const one = make(undefined, emitter).service;
+    const one = make().service;
     // The second worker's store is slow by a varying few ms, as a busy network would make
-    // it: without the lock its ids would be taken before, and emitted after, the other's.
+    // it: had it taken an id in one step and pushed it in another, it would push some
+    // after the other worker's newer ones.
     const fast = store;
     store = laggy(fast);
-    const two = make(undefined, emitter).service;
+    const two = make().service;
     store = fast;
     await Promise.all(
       Array.from({ length: 40 }, (_, i) => (i % 2 ? one : two).publish({ users: ['alice'], draft: note(`m${i}`) })),
     );
-    expect(emitter.ids('user:alice')).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    expect((await one.sync('alice', 0, 100)).messages.map((m) => m.id)).toEqual(emitter.ids('user:alice'));
+    const pushes = await heard();
+    expect(pushes.ids('user:alice')).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect((await one.sync('alice', 0, 100)).messages.map((m) => m.id)).toEqual(pushes.ids('user:alice'));
   });
 });

@@ -20,9 +20,11 @@ const PAGE = 4;
  *
  * It never marks anything read locally: its view changes only through what the server
  * sends, so a view that matches the model proves the pushes and the catch-up suffice.
- * Whatever breaks the protocol's promises on the wire (a push out of id or version order
- * or twice on one connection, a sync page out of order, a count without a version) is
- * recorded in {@link violations}.
+ * Whatever breaks the protocol's promises on the wire (a message pushed out of id order or
+ * twice on one connection, a mark pushed after a newer count, a sync page out of order, a
+ * count without a version) is recorded in {@link violations}. A count without a mark (one
+ * per user after new messages, pushed after the messages' own step: decision 0016) may
+ * arrive after a newer one; like the page, the tab keeps the newer.
  */
 export class Tab {
   readonly items = new Map<number, MessageItem>();
@@ -96,8 +98,8 @@ export class Tab {
   };
 
   private readonly onCount = ({ count, read, version }: MessageUnreadCountEvent): void => {
-    if (version !== undefined && version < this.lastPushedVersion) {
-      this.violations.push(`count of version ${version} pushed after ${this.lastPushedVersion}`);
+    if (read && version !== undefined && version < this.lastPushedVersion) {
+      this.violations.push(`mark of version ${version} pushed after a count of ${this.lastPushedVersion}`);
     }
     this.lastPushedVersion = Math.max(this.lastPushedVersion, version ?? 0);
     if (read) {

@@ -1,6 +1,6 @@
 import type { Server } from 'socket.io';
 import { ClusterAdapter, type ClusterMessage, type ClusterResponse } from 'socket.io-adapter';
-import type { RoomEmitter, ServerPayload } from '../types';
+import type { RoomEmitter, RoomWire, ServerPayload } from '../types';
 import type { ServerEventName } from '@ctos/protocol';
 
 type AdapterConstructor = new (nsp: { name: string }) => ClusterAdapter;
@@ -36,14 +36,30 @@ export class MemoryAdapterHub {
   emitter(): RoomEmitter {
     return {
       emit: async <E extends ServerEventName>(room: string | string[], event: E, payload: ServerPayload<E>) => {
-        // Any server will do: its cluster adapter forwards to the others. With none
-        // attached there is no socket to reach.
-        const server = this.servers.values().next().value;
-        if (!server) return true;
-        (server.to(room) as unknown as { emit(event: string, payload: unknown): void }).emit(event, payload);
+        this.emitNow(room, event, payload);
         return true;
       },
+      // What a store script publishes comes back through the store's sink to publish().
+      wire: (): RoomWire => ({ channel: ['', ''], head: ['{"room":', ',"data":'], tail: '}' }),
     };
+  }
+
+  /**
+   * Emits what a store script published with the emitter's {@link RoomEmitter.wire}:
+   * `message` is `{"room": <room>, "data": [event, payload]}`. The memory transport
+   * gives this to its store as the store's publish sink.
+   */
+  publish(_channel: string, message: string): void {
+    const { room, data } = JSON.parse(message) as { room: string; data: [string, unknown] };
+    this.emitNow(room, data[0], data[1]);
+  }
+
+  private emitNow(room: string | string[], event: string, payload: unknown): void {
+    // Any server will do: its cluster adapter forwards to the others. With none
+    // attached there is no socket to reach.
+    const server = this.servers.values().next().value;
+    if (!server) return;
+    (server.to(room) as unknown as { emit(event: string, payload: unknown): void }).emit(event, payload);
   }
 
   /** @internal */

@@ -18,7 +18,8 @@ export class MemoryCluster {
     now: () => number = Date.now,
   ) {
     this.network = new MemoryNetwork(now);
-    this.store = new MemoryStore(now);
+    // What the store's scripts publish is emitted into the hub's rooms (RoomEmitter.wire).
+    this.store = new MemoryStore(now, (channel, message) => this.hub.publish(channel, message));
   }
 }
 
