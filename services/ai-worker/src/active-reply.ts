@@ -43,8 +43,9 @@ type Outcome =
 /**
  * One reply being written: the upstream request (aborted for cancel, the idle limit,
  * the overall cap or shutdown — P14, P15), its deltas handed to the relay, and how it
- * ended stored and announced. {@link run} never rejects. Disposing it stops it as for a
- * shutdown.
+ * ended stored and announced (the outcome and a check of the reply slot in one round
+ * trip, the slot freed just ahead of the end). {@link run} never rejects. Disposing it
+ * stops it as for a shutdown.
  */
 export class ActiveReply implements Disposable {
   private readonly controller = new AbortController();
@@ -218,9 +219,17 @@ export class ActiveReply implements Disposable {
       metrics.replies.inc({ outcome: stored.status });
     }
     await relay.end(terminal, async (content) => {
-      await store.endReply(this.conversationId, this.messageId, this.user, this.deps.worker, { ...stored, content });
-      // Freed before the end is announced, so a client that hears it can send the next message.
-      await store.unlockReply(this.conversationId, this.messageId);
+      const holdsSlot = await store.endReply(this.conversationId, this.messageId, this.user, this.deps.worker, {
+        ...stored,
+        content,
+      });
+      if (!holdsSlot) return undefined;
+      // Freed before the end is announced, so a client that hears it can send the next
+      // message: the relay sends this just ahead of the terminal event (see FinalWrite).
+      return {
+        now: () => store.freeReplySlot(this.conversationId),
+        again: () => store.unlockReply(this.conversationId, this.messageId),
+      };
     });
     this.deps.logger.info({ outcome: outcome.kind, stop_reason: stored.stop_reason, ...this.usage }, 'reply ended');
   }

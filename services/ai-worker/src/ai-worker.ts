@@ -20,6 +20,12 @@ export interface AiWorkerDeps {
   metrics: Registry;
   /** The Messages API; default the SDK configured from `config` (none without a key). */
   upstream?: Upstream;
+  /**
+   * The least time between two chunks of a reply (ms); default `CHUNK_INTERVAL_MS` (see
+   * `ReplyRelay`). 0 sends a chunk whenever none is on its way: tests that race many
+   * small chunks.
+   */
+  chunkIntervalMs?: number;
 }
 
 /** A running ai-worker. */
@@ -78,6 +84,7 @@ export function createAiWorker(deps: AiWorkerDeps): AiWorker {
     logger,
     isDraining: () => draining,
     touch: () => announcement?.touch(),
+    ...(deps.chunkIntervalMs === undefined ? {} : { chunkIntervalMs: deps.chunkIntervalMs }),
   });
   const handle = aiBusHandler({ conversations, live, intake, healthy: () => transport.healthy(), logger });
 

@@ -24,6 +24,9 @@ export interface ContextTurn {
   content: string;
 }
 
+/** What {@link ConversationStore.claim} found. */
+export type Claim = 'created' | 'mine' | 'other';
+
 /** How a reply ended, as stored. */
 export type ReplyOutcome = Required<Pick<AiStoredMessageFields, 'status' | 'stop_reason' | 'content'>> &
   Pick<AiStoredMessageFields, 'input_tokens' | 'output_tokens' | 'error_code' | 'error' | 'retryable'>;
@@ -49,24 +52,30 @@ export class ConversationStore {
   }
 
   /**
-   * Makes the conversation `user`'s if nobody owns it. True when it is `user`'s (now or
-   * already); false when another user got there first.
+   * Makes the conversation `user`'s if nobody owns it, in one round trip (`SET NX`, then
+   * `GET` behind it): `created` when this call made it theirs (the caller then titles it,
+   * with {@link addTurn} or {@link describe}), `mine` when it was theirs already, `other`
+   * when another user has it.
    */
-  async claim(conversationId: string, user: string, firstMessage: string): Promise<boolean> {
-    if (await this.store.set(keys.owner(conversationId), user, { nx: true })) {
-      const at = new Date(this.now()).toISOString();
-      // Sent together, answered in one round trip (see {@link writeInOrder}).
-      await writeInOrder([
-        this.store.hset(keys.conversation(conversationId), {
-          title: titleOf(firstMessage),
-          created_at: at,
-          updated_at: at,
-        }),
-        this.store.zadd(keys.userConversations(user), this.now(), conversationId),
-      ]);
-      return true;
-    }
-    return (await this.owner(conversationId)) === user;
+  async claim(conversationId: string, user: string): Promise<Claim> {
+    const key = keys.owner(conversationId);
+    const [created, owner] = await Promise.all([this.store.set(key, user, { nx: true }), this.store.get(key)]);
+    if (created) return 'created';
+    return owner === user ? 'mine' : 'other';
+  }
+
+  /** Titles a conversation this user just {@link claim}ed (`created`) and lists it as theirs. */
+  async describe(conversationId: string, user: string, firstMessage: string): Promise<void> {
+    const at = new Date(this.now()).toISOString();
+    // Sent together, answered in one round trip (see {@link writeInOrder}).
+    await writeInOrder([
+      this.store.hset(keys.conversation(conversationId), {
+        title: titleOf(firstMessage),
+        created_at: at,
+        updated_at: at,
+      }),
+      this.store.zadd(keys.userConversations(user), this.now(), conversationId),
+    ]);
   }
 
   /** Takes the conversation's one reply slot; false when a reply holds it. `ttlMs` bounds a holder that died unreaped. */
@@ -74,11 +83,19 @@ export class ConversationStore {
     return this.store.set(keys.active(conversationId), encodeAiRecord(active), { nx: true, ttlMs });
   }
 
-  /** Frees the reply slot if `messageId` still holds it. */
+  /** Frees the reply slot if `messageId` still holds it (two round trips). */
   async unlockReply(conversationId: string, messageId: string): Promise<void> {
     const active = await this.activeReply(conversationId);
     // Get-then-delete is not atomic; only the holder's own reply ever frees it, once.
-    if (active?.message_id === messageId) await this.store.del(keys.active(conversationId));
+    if (active?.message_id === messageId) await this.freeReplySlot(conversationId);
+  }
+
+  /**
+   * Frees the reply slot without looking who holds it: only for a caller that has just
+   * read that its own reply does ({@link endReply}'s answer); otherwise {@link unlockReply}.
+   */
+  async freeReplySlot(conversationId: string): Promise<void> {
+    await this.store.del(keys.active(conversationId));
   }
 
   /** The reply streaming now in the conversation, if any. */
@@ -102,24 +119,51 @@ export class ConversationStore {
     return messageId;
   }
 
-  /** Stores a reply that starts streaming on `worker`, and lists it as that worker's. */
-  async addReply(conversationId: string, messageId: string, worker: string): Promise<void> {
+  /**
+   * Stores a user's turn and the reply `replyId` that starts streaming for it on
+   * `worker`, lists the reply as that worker's, and marks the conversation active — or,
+   * for a conversation this turn's message made (`created`, see {@link claim}), titles
+   * it. Six commands sent together, answered in one round trip.
+   */
+  async addTurn(
+    conversationId: string,
+    user: string,
+    content: string,
+    reply: { replyId: string; worker: string },
+    created: boolean,
+  ): Promise<void> {
+    const at = new Date(this.now()).toISOString();
+    const userMessageId = randomUUID();
     await writeInOrder([
-      this.store.hset(keys.message(conversationId, messageId), {
+      this.store.hset(keys.message(conversationId, userMessageId), {
+        role: 'user',
+        status: 'complete',
+        created_at: at,
+        content,
+      } satisfies AiStoredMessageFields),
+      this.store.hset(keys.message(conversationId, reply.replyId), {
         role: 'assistant',
         status: 'streaming',
-        created_at: new Date(this.now()).toISOString(),
-        worker,
+        created_at: at,
+        worker: reply.worker,
       } satisfies AiStoredMessageFields),
-      this.store.rpush(keys.messages(conversationId), messageId),
+      this.store.rpush(keys.messages(conversationId), userMessageId, reply.replyId),
+      this.store.hset(
+        keys.conversation(conversationId),
+        created ? { title: titleOf(content), created_at: at, updated_at: at } : { updated_at: at },
+      ),
+      this.store.zadd(keys.userConversations(user), this.now(), conversationId),
       this.store.sadd(
-        keys.inFlight(worker),
-        encodeAiRecord({ conversation_id: conversationId, message_id: messageId }),
+        keys.inFlight(reply.worker),
+        encodeAiRecord({ conversation_id: conversationId, message_id: reply.replyId }),
       ),
     ]);
   }
 
-  /** Appends one chunk of a streaming reply (its index is its position). */
+  /**
+   * Appends one chunk of a streaming reply (its index is its position): one `RPUSH`, not
+   * awaited by the relay before the chunk's emit (see `ReplyRelay`).
+   */
   async addChunk(conversationId: string, messageId: string, chunk: string): Promise<void> {
     await this.store.rpush(keys.chunks(conversationId, messageId), chunk);
   }
@@ -127,7 +171,7 @@ export class ConversationStore {
   /**
    * Stores chunk `index` unless it is there: the retry of an {@link addChunk} that failed,
    * and may or may not have landed. The relay retries one chunk at a time, in order, so
-   * checking the length first is safe.
+   * checking the length first is safe. Only retries pay this second round trip.
    */
   async addChunkAt(conversationId: string, messageId: string, index: number, chunk: string): Promise<void> {
     const key = keys.chunks(conversationId, messageId);
@@ -135,17 +179,21 @@ export class ConversationStore {
     await this.store.rpush(key, chunk);
   }
 
-  /** Records how a reply ended and takes it off `worker`'s list. */
+  /**
+   * Records how a reply ended, takes it off `worker`'s list, and reads the reply slot,
+   * all in one round trip. True when `messageId` still holds the slot: the caller then
+   * frees it ({@link freeReplySlot}) right before it announces the end.
+   */
   async endReply(
     conversationId: string,
     messageId: string,
     user: string,
     worker: string,
     outcome: ReplyOutcome,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const fields: Record<string, string> = {};
     for (const [name, value] of Object.entries(outcome)) if (value !== undefined) fields[name] = value;
-    await writeInOrder([
+    const writes = writeInOrder([
       this.store.hset(keys.message(conversationId, messageId), fields),
       this.store.expire(keys.chunks(conversationId, messageId), AI_CHUNKS_TTL_MS),
       this.store.srem(
@@ -154,6 +202,10 @@ export class ConversationStore {
       ),
       ...this.touchWrites(conversationId, user),
     ]);
+    const active = this.activeReply(conversationId);
+    active.catch(() => undefined); // read below, after the writes' outcome
+    await writes;
+    return (await active)?.message_id === messageId;
   }
 
   /** One stored message, or null when the conversation has no such message. */
@@ -195,17 +247,42 @@ export class ConversationStore {
   }
 
   /**
+   * The ids of the conversation's newest messages, as many as {@link contextTurns} reads
+   * at once: sent ahead of the reply slot, so that the slot's round trip also reads their
+   * records (see {@link contextTurns}'s `newest`).
+   */
+  newestIds(conversationId: string): Promise<string[]> {
+    return this.store.lrange(keys.messages(conversationId), -CONTEXT_BATCH, -1);
+  }
+
+  /** The stored messages `ids` (null for one that is not there), read at once. */
+  records(conversationId: string, ids: readonly string[]): Promise<Array<AiStoredMessage | null>> {
+    return Promise.all(ids.map((id) => this.message(conversationId, id)));
+  }
+
+  /**
    * Earlier turns with text, newest first, while their text fits `budgetChars` (the
    * first turn that does not fit ends the list, so the context is never a patchwork).
+   *
+   * `newest`: the newest batch already read — ids from {@link newestIds} and their
+   * {@link records} — saving a round trip. The caller vouches that they were read under
+   * the reply slot (sent after it on the store's one connection), so no turn can have
+   * been added or ended since.
    */
-  async contextTurns(conversationId: string, budgetChars: number): Promise<ContextTurn[]> {
+  async contextTurns(
+    conversationId: string,
+    budgetChars: number,
+    newest?: { ids: readonly string[]; records: ReadonlyArray<AiStoredMessage | null> },
+  ): Promise<ContextTurn[]> {
     const listKey = keys.messages(conversationId);
     const turns: ContextTurn[] = [];
     let used = 0;
     for (let end = -1; ; end -= CONTEXT_BATCH) {
-      const ids = (await this.store.lrange(listKey, end - CONTEXT_BATCH + 1, end)).reverse();
+      const batch =
+        end === -1 && newest ? newest : await this.batch(conversationId, listKey, end - CONTEXT_BATCH + 1, end);
+      const ids = [...batch.ids].reverse();
+      const records = [...batch.records].reverse();
       if (ids.length === 0) return turns;
-      const records = await Promise.all(ids.map((id) => this.message(conversationId, id)));
       for (const [i, record] of records.entries()) {
         if (!record || record.status === 'streaming') continue;
         const content = await this.textOf(conversationId, ids[i]!, record);
@@ -243,6 +320,17 @@ export class ConversationStore {
       }),
     );
     return infos.filter((info): info is AiConversationInfo => info !== undefined);
+  }
+
+  /** Message ids `start`..`stop` of the list (oldest first) and their records. */
+  private async batch(
+    conversationId: string,
+    listKey: string,
+    start: number,
+    stop: number,
+  ): Promise<{ ids: string[]; records: Array<AiStoredMessage | null> }> {
+    const ids = await this.store.lrange(listKey, start, stop);
+    return { ids, records: await this.records(conversationId, ids) };
   }
 
   /** A message's text: the stored content, or a reply's chunks while it has none yet. */

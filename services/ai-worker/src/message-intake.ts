@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { rooms, ServiceError, type AiAccepted, type AiBusMessage } from '@ctos/protocol';
+import { rooms, ServiceError, type AiAccepted, type AiBusMessage, type AiStoredMessage } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
 import type { RoomEmitter } from '@ctos/transport';
 import { ActiveReply } from './active-reply';
@@ -55,6 +55,8 @@ export interface MessageIntakeDeps {
   isDraining(): boolean;
   /** Heartbeats at once, so gateways see a change of load before the next beat. */
   touch(): void;
+  /** The least time between two chunks of a reply (ms); default `CHUNK_INTERVAL_MS` (see `ReplyRelay`). */
+  chunkIntervalMs?: number;
 }
 
 /** One message being accepted. */
@@ -77,9 +79,18 @@ interface Turn {
  * the turn and tells the room (`ai:error` `UNAVAILABLE`, not retryable) why no reply comes.
  *
  * Refusals, in the order they are checked: `UNAVAILABLE` (draining), `NOT_FOUND`
- * (another user's conversation), `RATE_LIMITED` (`AI_MESSAGES_PER_MINUTE`),
- * `UNAVAILABLE` (`AI_WORKER_CAPACITY` replies streaming), `LIMIT_EXCEEDED` (a reply is
- * already being written in the conversation). Store failures are passed on as they are.
+ * (another user's conversation), `RATE_LIMITED` (`AI_MESSAGES_PER_MINUTE`; every message
+ * that passes the drain check counts), `UNAVAILABLE` (`AI_WORKER_CAPACITY` replies
+ * streaming), `LIMIT_EXCEEDED` (a reply is already being written in the conversation).
+ * Store failures are passed on as they are.
+ *
+ * Time to first token: the store commands go out together, three round trips in all —
+ * the checks (owner, rate, and a read-ahead of the context's newest ids); the reply
+ * slot with the claim or the context's reads behind it; the turn's writes — then the
+ * upstream request opens and the answer goes. A client is told its message was accepted
+ * only once it is stored. (Opening the request while the writes are on their way was
+ * measured: on a busy 2-core box the SDK's work then delays the writes' answer, and so
+ * the gateway's join and release of the hold, by more than it saves; decision 0009.)
  */
 export class MessageIntake {
   /** Accepts under way: a drain waits for them, so none starts a reply after it. */
@@ -87,7 +98,7 @@ export class MessageIntake {
 
   constructor(private readonly deps: MessageIntakeDeps) {}
 
-  /** Accepts `m`; resolves with the reply's id once its first events are queued (held for the gateway). */
+  /** Accepts `m`; resolves with the reply's id once its turn is stored and its first events are queued (held for the gateway). */
   accept(m: AiMessageRequest): Promise<AiAccepted> {
     const accepting = this.acceptNow(m);
     this.inFlight.add(accepting);
@@ -106,22 +117,28 @@ export class MessageIntake {
 
   private async acceptNow(m: AiMessageRequest): Promise<AiAccepted> {
     const { user, conversation_id: conversationId, content } = m;
+    if (this.deps.isDraining()) this.refuse('UNAVAILABLE', 'This assistant worker is shutting down; send again.');
+    // Read ahead with the checks, for the context (confirmed under the slot: see storeTurn).
+    const guess = this.deps.upstream ? this.deps.conversations.newestIds(conversationId) : undefined;
+    guess?.catch(() => undefined); // read below, once the checks passed
     const isNew = await this.admit(m);
     const messageId = randomUUID();
     const log = this.deps.logger.child({ user_id: user, conversation_id: conversationId, message_id: messageId });
     const turn: Turn = { user, conversationId, content, messageId, isNew, holder: m.holder ?? UNNAMED_HOLDER, log };
-    if (this.deps.upstream) await this.startReply(turn, this.deps.upstream);
+    if (this.deps.upstream && guess) await this.startReply(turn, this.deps.upstream, await guess);
     else await this.answerUnconfigured(turn);
     return { message_id: messageId, worker: this.deps.worker };
   }
 
-  /** The checks every message passes, configured or not; true when the conversation is new. */
+  /**
+   * The checks every message passes, configured or not, in one round trip (the owner and
+   * the rate counter are read together); true when the conversation is new.
+   */
   private async admit({ user, conversation_id: conversationId }: AiMessageRequest): Promise<boolean> {
     const { conversations, rate, config } = this.deps;
-    if (this.deps.isDraining()) this.refuse('UNAVAILABLE', 'This assistant worker is shutting down; send again.');
-    const owner = await conversations.owner(conversationId);
+    const [owner, withinRate] = await Promise.all([conversations.owner(conversationId), rate.take(user)]);
     if (owner !== null && owner !== user) this.refuse('NOT_FOUND', 'No such conversation.');
-    if (!(await rate.take(user))) {
+    if (!withinRate) {
       this.refuse(
         'RATE_LIMITED',
         `You have sent more than ${config.AI_MESSAGES_PER_MINUTE} messages in a minute; wait a moment and send again.`,
@@ -133,9 +150,14 @@ export class MessageIntake {
   /** Nothing to call: the message is kept, and the room hears why there is no reply. */
   private async answerUnconfigured(turn: Turn): Promise<void> {
     const { conversationId, messageId } = turn;
-    await this.claim(turn);
-    await this.deps.conversations.addUserMessage(conversationId, turn.user, turn.content);
-    void this.openRelay(turn).end(
+    const { conversations } = this.deps;
+    if (turn.isNew) {
+      const claim = await conversations.claim(conversationId, turn.user);
+      if (claim === 'other') this.refuse('NOT_FOUND', 'No such conversation.');
+      if (claim === 'created') await conversations.describe(conversationId, turn.user, turn.content);
+    }
+    await conversations.addUserMessage(conversationId, turn.user, turn.content);
+    void this.deps.live.addRelay(this.openRelay(turn)).end(
       {
         event: 'ai:error',
         payload: {
@@ -152,20 +174,16 @@ export class MessageIntake {
     turn.log.warn('message answered UNAVAILABLE: no ANTHROPIC_API_KEY');
   }
 
-  /** Takes the conversation's reply slot, stores the turn, and starts the reply, owned by `live`. */
-  private async startReply(turn: Turn, upstream: Upstream): Promise<void> {
+  /**
+   * Takes the conversation's reply slot, stores the turn, and starts the reply, owned by
+   * `live`. `guess`: the conversation's newest message ids, read with the checks.
+   */
+  private async startReply(turn: Turn, upstream: Upstream, guess: string[]): Promise<void> {
     const { config, conversations, live, worker } = this.deps;
     if (live.streaming >= config.AI_WORKER_CAPACITY)
       this.refuse('UNAVAILABLE', 'The assistant is busy; send again shortly.');
-    const slotTtl = config.AI_STREAM_MAX_MS + REPLY_SLOT_MARGIN_MS;
-    if (!(await conversations.lockReply(turn.conversationId, { message_id: turn.messageId, worker }, slotTtl))) {
-      this.refuse(
-        'LIMIT_EXCEEDED',
-        'A reply is still being written in this conversation; wait for it to finish or stop it, then send again.',
-      );
-    }
-    const earlier = await this.storeTurn(turn);
-    const relay = this.openRelay(turn);
+    const earlier = await this.storeTurn(turn, guess);
+    const relay = live.addRelay(this.openRelay(turn));
     relay.start();
     const reply = new ActiveReply({
       user: turn.user,
@@ -181,29 +199,45 @@ export class MessageIntake {
     live.addReply(reply);
     this.deps.touch();
     turn.log.info({ context_turns: earlier.length }, 'reply started');
+    // The request goes out now, just before the answer: the answer (and so the gateway's
+    // join and release of the hold) is not kept waiting behind the SDK's work.
     void live.run(reply, buildContext(earlier, turn.content)).then(() => this.deps.touch());
   }
 
   /**
-   * Under the reply slot: claims a new conversation, reads the turns the context has room
-   * for, and stores the user's turn and the reply's record; returns the earlier turns. On
-   * a failure the slot is freed and the error passed on.
+   * Takes the reply slot, claims a new conversation, reads the turns the context has room
+   * for, and stores the user's turn and the reply's record; returns the earlier turns.
+   * Two round trips: (1) in this order on the store's connection, the slot, then the claim
+   * of a new conversation, or the newest ids again and the records of the guessed ones —
+   * read after the slot was taken, so no turn can be added or end after them; (2) the
+   * writes. On a failure after the slot was taken it is freed and the error passed on.
    */
-  private async storeTurn(turn: Turn): Promise<ContextTurn[]> {
-    const { conversations, config, worker } = this.deps;
-    const { conversationId, messageId, content } = turn;
-    try {
-      await this.claim(turn);
-      const earlier = await conversations.contextTurns(
-        conversationId,
-        Math.max(0, config.AI_CONTEXT_BUDGET_CHARS - content.length),
+  private async storeTurn(turn: Turn, guess: string[]): Promise<ContextTurn[]> {
+    const { config, conversations, worker } = this.deps;
+    const { conversationId, messageId, content, user } = turn;
+    const slotTtl = config.AI_STREAM_MAX_MS + REPLY_SLOT_MARGIN_MS;
+    const locking = conversations.lockReply(conversationId, { message_id: messageId, worker }, slotTtl);
+    const claiming = turn.isNew ? conversations.claim(conversationId, user) : undefined;
+    const newest = turn.isNew ? undefined : conversations.newestIds(conversationId);
+    const records = conversations.records(conversationId, guess);
+    // Each is read below; the others' failures are not left unhandled meanwhile.
+    for (const read of [claiming, newest, records]) read?.catch(() => undefined);
+    const locked = await locking;
+    const claim = await claiming;
+    // A conversation this message made is titled even when its message is refused: another
+    // message of the same user, which found it claimed, holds the slot and will not title it.
+    if (claim === 'created' && !locked) await conversations.describe(conversationId, user, content);
+    if (!locked) {
+      this.refuse(
+        'LIMIT_EXCEEDED',
+        'A reply is still being written in this conversation; wait for it to finish or stop it, then send again.',
       );
+    }
+    try {
+      if (claim === 'other') this.refuse('NOT_FOUND', 'No such conversation.');
+      const earlier = await this.context(turn, claim === 'created', newest, guess, records);
       // Stored before the call: whatever happens upstream, what the user typed is kept.
-      // Both sent at once, in this order, answered in one round trip.
-      await Promise.all([
-        conversations.addUserMessage(conversationId, turn.user, content),
-        conversations.addReply(conversationId, messageId, worker),
-      ]);
+      await conversations.addTurn(conversationId, user, content, { replyId: messageId, worker }, claim === 'created');
       return earlier;
     } catch (error) {
       await conversations.unlockReply(conversationId, messageId).catch((unlockError: unknown) => {
@@ -214,14 +248,26 @@ export class MessageIntake {
     }
   }
 
-  /** Makes a new conversation the user's; `NOT_FOUND` when another message claimed it first. */
-  private async claim({ isNew, conversationId, user, content }: Turn): Promise<void> {
-    if (isNew && !(await this.deps.conversations.claim(conversationId, user, content))) {
-      this.refuse('NOT_FOUND', 'No such conversation.');
-    }
+  /**
+   * The earlier turns the context has room for: none in a conversation this message
+   * made; else from the records read with the slot when the newest ids are still the
+   * guessed ones, or read afresh.
+   */
+  private async context(
+    { conversationId, content }: Turn,
+    created: boolean,
+    newest: Promise<string[]> | undefined,
+    guess: string[],
+    records: Promise<Array<AiStoredMessage | null>>,
+  ): Promise<ContextTurn[]> {
+    if (created) return [];
+    const ids = await newest;
+    const budget = Math.max(0, this.deps.config.AI_CONTEXT_BUDGET_CHARS - content.length);
+    const read = ids !== undefined && sameIds(ids, guess) ? { ids, records: await records } : undefined;
+    return this.deps.conversations.contextTurns(conversationId, budget, read);
   }
 
-  /** A relay into the conversation's room, held for the sending socket until its gateway has joined it, owned by `live`. */
+  /** A relay into the conversation's room, held for the sending socket until its gateway has joined it; the caller hands it to `live`. */
   private openRelay({ conversationId, messageId, user, holder }: Turn): ReplyRelay {
     const { emitter, conversations, metrics, logger } = this.deps;
     const room = rooms.ai(conversationId);
@@ -236,14 +282,19 @@ export class MessageIntake {
         logger.warn({ err: error, conversation_id: conversationId, message_id: messageId }, 'could not store a reply'),
       giveUp: () => this.deps.live.stopped,
     };
-    const relay = new ReplyRelay(conversationId, messageId, user, sink, HOLD_TIMEOUT_MS);
+    const relay = new ReplyRelay(conversationId, messageId, user, sink, HOLD_TIMEOUT_MS, this.deps.chunkIntervalMs);
     // Held until the accepting gateway has acknowledged and joined the room.
     relay.hold(holder);
-    return this.deps.live.addRelay(relay);
+    return relay;
   }
 
   private refuse(code: Refusal, message: string): never {
     this.deps.metrics.refusals.inc({ code });
     throw new ServiceError(code, message);
   }
+}
+
+/** True when `a` and `b` list the same ids in the same order. */
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }

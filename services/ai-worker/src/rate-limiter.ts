@@ -17,13 +17,17 @@ export class RateLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Counts one message of `user`; false when it is over the limit. Store failures are passed on. */
+  /**
+   * Counts one message of `user`; false when it is over the limit. The expiry is sent
+   * with every count rather than after the first (which would cost a second round trip
+   * before a reply can start): the key names its window, so a later expiry only keeps
+   * a finished window's counter a little longer. Store failures are passed on.
+   */
   async take(user: string): Promise<boolean> {
     const window = Math.floor(this.now() / WINDOW_MS);
     const key = aiStoreKeys.rate(user, window);
-    const count = await this.store.incr(key);
     // Kept past its window by one more, so a clock a little behind still finds it.
-    if (count === 1) await this.store.expire(key, 2 * WINDOW_MS);
+    const [count] = await Promise.all([this.store.incr(key), this.store.expire(key, 2 * WINDOW_MS)]);
     return count <= this.perMinute;
   }
 }

@@ -54,6 +54,8 @@ export interface ClusterOptions {
   heartbeat?: HeartbeatOptions;
   /** Wraps each ai-worker's transport (a test that holds its store calls). */
   workerTransport?: (transport: Transport) => Transport;
+  /** The ai-workers' least time between two chunks (ms; default theirs): 0 for a chunk per round trip. */
+  chunkIntervalMs?: number;
 }
 
 /** Gateways and ai-workers of one build in this process, calling one stand-in. */
@@ -101,6 +103,7 @@ export async function startCluster(build: Build, options: ClusterOptions = {}): 
       config,
       logger: options.workerLogger ?? quiet('ai-worker'),
       metrics: new Registry(),
+      ...(options.chunkIntervalMs === undefined ? {} : { chunkIntervalMs: options.chunkIntervalMs }),
     });
     worker.start();
     workers.push(worker);

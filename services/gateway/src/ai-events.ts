@@ -55,8 +55,12 @@ async function message(link: AiLink, socket: GatewaySocket, payload: ParsedPaylo
 
 /** Stops the reply streaming in the user's conversation, if one is. */
 async function cancel(link: AiLink, user: string, payload: ParsedPayload<'ai:cancel'>): Promise<void> {
-  await link.owned(payload.conversation_id, user);
-  const active = parseAiActiveReply(await link.store.get(aiStoreKeys.active(payload.conversation_id)));
+  // Read together, one round trip: the slot is looked at only once the conversation is the user's.
+  const [, slot] = await Promise.all([
+    link.owned(payload.conversation_id, user),
+    link.store.get(aiStoreKeys.active(payload.conversation_id)),
+  ]);
+  const active = parseAiActiveReply(slot);
   // Nothing streams (it ended, or this is a repeated cancel): nothing to do.
   if (!active) return;
   await link.toWorker(active.worker, {

@@ -31,9 +31,13 @@ export async function resume(
 ): Promise<Outcome> {
   const { conversation_id: conversationId, message_id: messageId, since } = payload;
   const user = socket.data.user;
-  await link.owned(conversationId, user);
+  // Read together, one round trip: the slot is looked at only once the conversation is the user's.
+  const [, slot] = await Promise.all([
+    link.owned(conversationId, user),
+    link.store.get(aiStoreKeys.active(conversationId)),
+  ]);
   const ref: ResumeRef = { user, conversation_id: conversationId, message_id: messageId, since };
-  const active = parseAiActiveReply(await link.store.get(aiStoreKeys.active(conversationId)));
+  const active = parseAiActiveReply(slot);
   if (active?.message_id === messageId) {
     const live = await resumeLive(link, socket, active, ref);
     if (live) return live;
