@@ -1,6 +1,7 @@
 import { DisposableStore, type AiStopReason, type AiUsage, type Disposable } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
-import type { ContextTurn, ConversationStore, ReplyOutcome } from './conversation-store';
+import type { ContextTurn } from './conversation-reader';
+import type { ConversationStore, ReplyOutcome } from './conversation-store';
 import type { AiWorkerMetrics } from './metrics';
 import { ownedTimeout } from './owned-timeout';
 import type { ReplyRelay, Terminal } from './reply-relay';

@@ -10,7 +10,7 @@ import {
 } from '@ctos/protocol';
 import type { Logger } from '@ctos/runtime';
 import { dispatchBus } from '@ctos/transport';
-import type { ConversationStore } from './conversation-store';
+import type { ConversationReader } from './conversation-reader';
 import type { LiveReplies } from './live-replies';
 import type { MessageIntake } from './message-intake';
 import { UNNAMED_HOLDER } from './reply-relay';
@@ -22,7 +22,7 @@ const HISTORY_MESSAGES = 1000;
 
 /** What {@link aiBusHandler} needs. */
 export interface AiBusHandlerDeps {
-  conversations: ConversationStore;
+  conversations: ConversationReader;
   /** The replies and relays of this worker, for `release`, `cancel` and `resume`. */
   live: LiveReplies;
   /** Answers `message`. */
@@ -80,7 +80,7 @@ export function aiBusHandler(deps: AiBusHandlerDeps): (body: unknown) => unknown
 }
 
 /** Throws `NOT_FOUND` unless `user` owns the conversation. */
-async function owned(conversations: ConversationStore, conversationId: string, user: string): Promise<void> {
+async function owned(conversations: ConversationReader, conversationId: string, user: string): Promise<void> {
   if ((await conversations.owner(conversationId)) !== user) {
     throw new ServiceError('NOT_FOUND', 'No such conversation.');
   }
@@ -96,7 +96,7 @@ async function resumeAnswer(live: LiveReplies, m: Extract<AiBusMessage, { op: 'r
 
 /** `replay`: a reply's stored chunks after `since`, and how it ended if it has. `NOT_FOUND` for another user's. */
 async function replayAnswer(
-  conversations: ConversationStore,
+  conversations: ConversationReader,
   m: Extract<AiBusMessage, { op: 'replay' }>,
 ): Promise<AiReplayAnswer> {
   await owned(conversations, m.conversation_id, m.user);

@@ -22,7 +22,7 @@ export interface AiWorkerDeps {
   upstream?: Upstream;
   /**
    * The least time between two chunks of a reply (ms); default `CHUNK_INTERVAL_MS` (see
-   * `ReplyRelay`). 0 sends a chunk whenever none is on its way: tests that race many
+   * `ReplyOutbox`). 0 sends a chunk whenever none is on its way: tests that race many
    * small chunks.
    */
   chunkIntervalMs?: number;

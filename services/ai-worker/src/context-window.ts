@@ -1,4 +1,4 @@
-import type { ContextTurn } from './conversation-store';
+import type { ContextTurn } from './conversation-reader';
 
 /** Joins two turns of the same role that end up next to each other. */
 const TURN_SEPARATOR = '\n\n';

@@ -1,6 +1,6 @@
 import { DisposableStore, type Disposable } from '@ctos/protocol';
 import type { ActiveReply } from './active-reply';
-import type { ContextTurn } from './conversation-store';
+import type { ContextTurn } from './conversation-reader';
 import { pendingAfter, type HandoffReport } from '@ctos/runtime';
 import { ownedTimeout } from './owned-timeout';
 import type { ReplyRelay } from './reply-relay';

@@ -5,7 +5,8 @@ import type { RoomEmitter } from '@ctos/transport';
 import { ActiveReply } from './active-reply';
 import type { AiWorkerConfig } from './config';
 import { buildContext } from './context-window';
-import type { ContextTurn, ConversationStore } from './conversation-store';
+import type { ContextTurn } from './conversation-reader';
+import type { ConversationStore } from './conversation-store';
 import type { LiveReplies } from './live-replies';
 import type { AiWorkerMetrics } from './metrics';
 import type { RateLimiter } from './rate-limiter';
@@ -55,7 +56,7 @@ export interface MessageIntakeDeps {
   isDraining(): boolean;
   /** Heartbeats at once, so gateways see a change of load before the next beat. */
   touch(): void;
-  /** The least time between two chunks of a reply (ms); default `CHUNK_INTERVAL_MS` (see `ReplyRelay`). */
+  /** The least time between two chunks of a reply (ms); default `CHUNK_INTERVAL_MS` (see `ReplyOutbox`). */
   chunkIntervalMs?: number;
 }
 

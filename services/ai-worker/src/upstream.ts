@@ -1,7 +1,7 @@
 import Anthropic, { type ClientOptions } from '@anthropic-ai/sdk';
 import type { Logger } from '@ctos/runtime';
 import type { AiWorkerConfig } from './config';
-import type { ContextTurn } from './conversation-store';
+import type { ContextTurn } from './conversation-reader';
 
 /** A streamed reply as the SDK yields it (pings are filtered out by the SDK). */
 export type UpstreamEvent = Anthropic.RawMessageStreamEvent;

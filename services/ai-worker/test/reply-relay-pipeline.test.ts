@@ -1,4 +1,5 @@
-import { ReplyRelay, type FinalWrite, type RelaySink, type Terminal } from '../src/reply-relay';
+import { ReplyRelay, type RelaySink, type Terminal } from '../src/reply-relay';
+import type { FinalWrite } from '../src/reply-writes';
 
 /**
  * A reply relay's emits on their way together, on a fake clock: what it sends without

@@ -10,7 +10,7 @@ import { LiveReplies } from '../src/live-replies';
 import { MessageIntake } from '../src/message-intake';
 import { createAiWorkerMetrics } from '../src/metrics';
 import { RateLimiter } from '../src/rate-limiter';
-import { CHUNK_INTERVAL_MS } from '../src/reply-relay';
+import { CHUNK_INTERVAL_MS } from '../src/reply-outbox';
 import type { Upstream, UpstreamEvent } from '../src/upstream';
 
 /**
