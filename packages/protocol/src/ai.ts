@@ -151,4 +151,3 @@ export interface AiToolEndEvent extends AiToolCall {
   is_error: boolean;
   session_id?: string;
 }
-
