@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { ServerEventName } from '@ctos/protocol';
+import { ServiceError, type ServerEventName } from '@ctos/protocol';
 import { deletePrefix, SHARED_REDIS_URL, startOwnRedis, uniquePrefix, waitFor, type OwnRedis } from '@ctos/testkit';
 import {
   createMemoryTransport,
@@ -7,6 +7,7 @@ import {
   emitAll,
   MemoryCluster,
   MemoryStore,
+  RedisStore,
   type RoomWire,
   type StoreScript,
   type Transport,
@@ -222,5 +223,30 @@ describe('store scripts (a Redis of the test’s own)', () => {
       [2, 2, 'a', 'b'],
       [3, 3, 'a', 'b', 'c'],
     ]);
+  });
+});
+
+describe('store scripts (a server that forgets them at once)', () => {
+  it('answers UNAVAILABLE, as for other connection trouble, when a script is unknown again after its load', async () => {
+    const prefix = uniquePrefix('noscript-again');
+    const connection = new Redis(SHARED_REDIS_URL, { protocol: 2 });
+    // Every SCRIPT LOAD of this connection's pipelines is lost (a PING in its place), as
+    // when the server is flushed or replaced between a load and its EVALSHA.
+    const pipeline = connection.pipeline.bind(connection);
+    connection.pipeline = ((...args: Parameters<Redis['pipeline']>) => {
+      const commands = pipeline(...args);
+      commands.script = (() => commands.ping()) as unknown as typeof commands.script;
+      return commands;
+    }) as Redis['pipeline'];
+    // A script of this test alone, so no other client has it loaded.
+    const forgotten: StoreScript = { name: 'forgotten', lua: `return {1} -- ${prefix}`, run: () => [1] };
+    try {
+      const store = new RedisStore(connection, prefix);
+      const refusal: unknown = await store.script(forgotten, [], []).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(ServiceError);
+      expect((refusal as ServiceError).code).toBe('UNAVAILABLE');
+    } finally {
+      connection.disconnect();
+    }
   });
 });

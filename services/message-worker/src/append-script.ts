@@ -9,12 +9,13 @@ export const AGE_SCAN_BATCH = 100;
 
 /**
  * Keys of one recipient in {@link APPEND_SCRIPT}, in order: the user's id counter,
- * messages, unread ids and read-state version, then the idempotency ledger entry when the
- * message has a key (see `MessageStore` and `LedgerEntry` for what each holds).
+ * messages, unread ids and read-state version, then, when the message has a key, the
+ * idempotency ledger entry and the user's write lock of a message-worker from before this
+ * script (see `MessageStore` and `LedgerEntry` for what each holds).
  */
 export type RecipientKeys =
   | [seq: string, messages: string, unread: string, version: string]
-  | [seq: string, messages: string, unread: string, version: string, ledger: string];
+  | [seq: string, messages: string, unread: string, version: string, ledger: string, oldLock: string];
 
 /**
  * The arguments of {@link APPEND_SCRIPT}, in order (strings as `ARGV`):
@@ -31,10 +32,10 @@ export type RecipientKeys =
  *   request's token in the ledger, how long ledger entries are kept, and its done entry
  *   as JSON up to the id (`doneHead` + id + `}`; empty strings and 0 without a key).
  * - `takeover`: one character per recipient, `1` once that write has waited long enough
- *   to take over a claim without an id, else `0`.
+ *   to take over another request's claim whose message is not stored, else `0`.
  * - `ageCheck`: one character per recipient, `1` to look for aged messages, `0` when the
  *   caller knows the oldest kept message is not aged.
- * - `width`: keys per recipient, 4, or 5 with a ledger entry.
+ * - `width`: keys per recipient, 4, or 6 with a ledger entry and the old lock.
  * - the wire of the rooms (`RoomWire`): the channel's two parts, the head's two parts, the tail.
  * - then for each recipient, the user's room, and the room as JSON.
  */
@@ -52,7 +53,7 @@ export type AppendArgs = [
   doneHead: string,
   takeover: string,
   ageCheck: string,
-  width: 4 | 5,
+  width: 4 | 6,
   channelBefore: string,
   channelAfter: string,
   headBefore: string,
@@ -76,8 +77,9 @@ const FIXED_ARGS = 19;
  *   before marking the key done (a message-worker from before this script); now done,
  *   and its `message:new` published again (clients drop what they hold); `count` and
  *   `version` as they are.
- * - `pending`: another request claimed the key and recorded no id yet (a message-worker
- *   from before this script); nothing was written.
+ * - `pending`: another request (a message-worker from before this script) claimed the
+ *   key and may still store its message: the user's old lock is held, or the claim's
+ *   message is not stored and `takeover` was not given; nothing was written.
  * - `conflict`: the key was used for a different message; nothing was written.
  * Items a kind does not use are 0 or ''.
  */
@@ -109,28 +111,33 @@ local digest, writer, ledgerMs, doneHead = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local takeovers, ageChecks, width = ARGV[12], ARGV[13], tonumber(ARGV[14])
 local channelBefore, channelAfter, headBefore, headAfter, tail = ARGV[15], ARGV[16], ARGV[17], ARGV[18], ARGV[19]
 
-local function append(seq, messages, unread, version, ledger, takeover, checkAge, room, roomJson)
+local function append(seq, messages, unread, version, ledger, oldLock, takeover, checkAge, room, roomJson)
   local channel = channelBefore .. room .. channelAfter
-  local entry = false
+  local stored = false
   if ledger then
     local raw = redis.call('GET', ledger)
     if raw then
-      entry = cjson.decode(raw)
+      local entry = cjson.decode(raw)
       if entry.d ~= digest then return 'conflict', 0, 0, 0, '' end
       if entry.s == 'done' then return 'done', entry.id, 0, 0, '' end
-      if entry.t ~= writer and entry.id == nil and not takeover then return 'pending', 0, 0, 0, '' end
+      if entry.t ~= writer then
+        if redis.call('EXISTS', oldLock) == 1 then return 'pending', 0, 0, 0, '' end
+        if entry.id ~= nil and redis.call('ZCOUNT', messages, entry.id, entry.id) > 0 then stored = entry.id end
+        if not stored and not takeover then return 'pending', 0, 0, 0, '' end
+      end
     end
   end
 
-  if entry and entry.t ~= writer and entry.id ~= nil and redis.call('ZCOUNT', messages, entry.id, entry.id) > 0 then
-    redis.call('SET', ledger, doneHead .. entry.id .. '}', 'PX', ledgerMs)
-    local stored = redis.call('ZRANGE', messages, entry.id, entry.id, 'BYSCORE')[1]
+  if stored then
+    local id = stored
+    redis.call('SET', ledger, doneHead .. id .. '}', 'PX', ledgerMs)
+    local message = redis.call('ZRANGE', messages, id, id, 'BYSCORE')[1]
     local read = 'true'
-    if redis.call('ZSCORE', unread, entry.id) then read = 'false' end
+    if redis.call('ZSCORE', unread, id) then read = 'false' end
     redis.call('SPUBLISH', channel, headBefore .. roomJson .. headAfter ..
-      eventHead .. string.sub(stored, 1, -2) .. ',"read":' .. read .. '}]' .. tail)
+      eventHead .. string.sub(message, 1, -2) .. ',"read":' .. read .. '}]' .. tail)
     local count = redis.call('ZCARD', unread)
-    return 'redelivered', entry.id, count, tonumber(redis.call('GET', version) or '0'), ''
+    return 'redelivered', id, count, tonumber(redis.call('GET', version) or '0'), ''
   end
 
   local id = redis.call('INCR', seq)
@@ -172,8 +179,9 @@ local function append(seq, messages, unread, version, ledger, takeover, checkAge
   redis.call('SPUBLISH', channel,
     headBefore .. roomJson .. headAfter .. eventHead .. '{"id":' .. id .. ',' .. pushRest .. tail)
   local count = redis.call('ZCARD', unread)
-  -- Alone in it, the id made the unread set anew, without an expiry.
-  if count == 1 then redis.call('PEXPIRE', unread, keepMs) end
+  -- Alone in it, the id made the unread set anew, without an expiry: it gets what the
+  -- messages have left (at least maxAgeMs, renewed above), so it never outlives them.
+  if count == 1 then redis.call('PEXPIRE', unread, redis.call('PTTL', messages)) end
   return 'written', id, count, redis.call('INCR', version), oldestKept
 end
 
@@ -181,10 +189,10 @@ local reply = {}
 for r = 1, #KEYS / width do
   local k = (r - 1) * width
   local a = ${FIXED_ARGS} + (r - 1) * 2
-  local ledger = false
-  if width == 5 then ledger = KEYS[k + 5] end
+  local ledger, oldLock = false, false
+  if width == 6 then ledger, oldLock = KEYS[k + 5], KEYS[k + 6] end
   local kind, id, count, version, oldest = append(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], ledger,
-    string.sub(takeovers, r, r) == '1', string.sub(ageChecks, r, r) == '1', ARGV[a + 1], ARGV[a + 2])
+    oldLock, string.sub(takeovers, r, r) == '1', string.sub(ageChecks, r, r) == '1', ARGV[a + 1], ARGV[a + 2])
   local n = #reply
   reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4], reply[n + 5] = kind, id, count, version, oldest
 end
@@ -224,7 +232,7 @@ function run(store: StoreCommands, keys: readonly string[], args: readonly strin
     args.slice(11, FIXED_ARGS);
 
   const append = (
-    [seq = '', messages = '', unread = '', version = '', ledger]: readonly string[],
+    [seq = '', messages = '', unread = '', version = '', ledger, oldLock = '']: readonly string[],
     takeover: boolean,
     checkAge: boolean,
     room: string,
@@ -232,29 +240,27 @@ function run(store: StoreCommands, keys: readonly string[], args: readonly strin
   ): AppendRecord => {
     const channel = `${channelBefore}${room}${channelAfter}`;
     const head = `${headBefore}${roomJson}${headAfter}`;
-    let entry: LedgerEntry | undefined;
+    let stored: number | undefined;
     if (ledger !== undefined) {
       const raw = store.get(ledger);
       if (raw !== null) {
-        entry = JSON.parse(raw) as LedgerEntry;
+        const entry = JSON.parse(raw) as LedgerEntry;
         if (entry.d !== digest) return ['conflict', 0, 0, 0, ''];
         if (entry.s === 'done') return ['done', entry.id, 0, 0, ''];
-        if (entry.t !== writer && entry.id === undefined && !takeover) return ['pending', 0, 0, 0, ''];
+        if (entry.t !== writer) {
+          if (store.pttl(oldLock) !== -2) return ['pending', 0, 0, 0, ''];
+          if (entry.id !== undefined && store.zcount(messages, entry.id, entry.id) > 0) stored = entry.id;
+          if (stored === undefined && !takeover) return ['pending', 0, 0, 0, ''];
+        }
       }
     }
 
-    if (
-      ledger !== undefined &&
-      entry?.s === 'pending' &&
-      entry.t !== writer &&
-      entry.id !== undefined &&
-      store.zcount(messages, entry.id, entry.id) > 0
-    ) {
-      const id = entry.id;
+    if (ledger !== undefined && stored !== undefined) {
+      const id = stored;
       store.set(ledger, `${doneHead}${id}}`, { ttlMs: Number(ledgerMs) });
-      const stored = store.zrange(messages, { min: id, max: id })[0]?.member ?? '';
+      const message = store.zrange(messages, { min: id, max: id })[0]?.member ?? '';
       const read = store.zcount(unread, id, id) > 0 ? 'false' : 'true';
-      store.publish(channel, `${head}${eventHead}${stored.slice(0, -1)},"read":${read}}]${tail}`);
+      store.publish(channel, `${head}${eventHead}${message.slice(0, -1)},"read":${read}}]${tail}`);
       const count = store.zcard(unread);
       return ['redelivered', id, count, Number(store.get(version) ?? 0), ''];
     }
@@ -276,7 +282,7 @@ function run(store: StoreCommands, keys: readonly string[], args: readonly strin
 
     store.publish(channel, `${head}${eventHead}{"id":${id},${pushRest}${tail}`);
     const count = store.zcard(unread);
-    if (count === 1) store.expire(unread, Number(keepMs));
+    if (count === 1) store.expire(unread, store.pttl(messages));
     return ['written', id, count, store.incr(version), oldestKept];
   };
 
@@ -300,10 +306,14 @@ function run(store: StoreCommands, keys: readonly string[], args: readonly strin
  * {@link RecipientKeys} per recipient; arguments: {@link AppendArgs}; reply: an
  * {@link AppendRecord} per recipient.
  *
- * A claim with no id (written by a message-worker from before this script, which claimed
- * keys before it wrote) is waited for by the caller, then taken over with `takeover`. A
- * claim with an id whose message is stored is done: its request stored it and stopped
- * before marking it. A message's created time is read back as its JSON's last field
+ * Another request's claim (written by a message-worker from before this script, which
+ * claimed keys before it wrote, and recorded the id before storing the message, all under
+ * the user's lock `msg:lock:<user>`) is `pending` while that lock is held: its request may
+ * still store and push its message, and a second message for the key would follow. Once
+ * the lock is gone (it expires by itself, so this is bounded), a claim with an id whose
+ * message is stored is done: its request stored it and stopped before marking it. One
+ * whose message is not stored (no id, or an id not stored yet) is waited for by the
+ * caller, then taken over with `takeover`. A message's created time is read back as its JSON's last field
  * (`created_at`), which this script and the versions before it write last.
  */
 export const APPEND_SCRIPT: StoreScript = { name: 'message-append', lua: LUA, run };

@@ -1,10 +1,11 @@
 import { ServiceError } from '@ctos/protocol';
 
 /**
- * How long a write waits for another request's claim of its key that records no id (ms)
- * before it takes the key over. Only a message-worker from before the append script
- * leaves such a claim (it claimed keys before writing); a current one marks a key done in
- * the same step as it stores and publishes the message, so it leaves no claim at all.
+ * How long a write waits for another request's claim of its key whose message is not
+ * stored (ms) before it takes the key over, and longer while the user's lock of that
+ * request's worker is held. Only a message-worker from before the append script leaves
+ * such a claim (it claimed keys before writing); a current one marks a key done in the
+ * same step as it stores and publishes the message, so it leaves no claim at all.
  */
 export const PENDING_WAIT_MS = 3000;
 
@@ -29,8 +30,10 @@ export class IdempotencyConflictError extends ServiceError {
  *   is created exactly once however requests with one key overlap, die or fail.
  * - `pending`: request `t` was writing it. Only message-workers from before the append
  *   script wrote these (a claim before the write, then the id before storing, then done
- *   after delivering); the append script settles them: it waits for one without an id,
- *   and finds the message of one with an id, delivers it again and marks it done.
+ *   after delivering, all but the claim under the user's lock); the append script
+ *   settles them: it waits while that lock is held, then finds the message of one with
+ *   an id, delivers it again and marks it done, and takes over one whose message is not
+ *   stored once it has waited `PENDING_WAIT_MS`.
  *
  * Kept the key's TTL in every state.
  */

@@ -114,7 +114,9 @@ export class MessageService {
         });
         if (conflict || claimed.length === 0) break;
         // Keys claimed by a message-worker from before the append script, which claimed
-        // before it wrote: wait for it, then take the key over.
+        // before it wrote: wait for it, then take the key over. The script answers
+        // `pending` whatever `takeover` says while that worker's user lock is held (it may
+        // still store its message), so this wait lasts at most that lock's TTL longer.
         await sleep(PENDING_POLL_MS);
         const takeover = Date.now() - started >= PENDING_WAIT_MS;
         todo = claimed.map((recipient) => ({ ...recipient, takeover }));

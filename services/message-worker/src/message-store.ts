@@ -169,7 +169,7 @@ export class MessageStore {
         const id = encodeURIComponent(user);
         const own: RecipientKeys = [keyOf('seq', id), keyOf('m', id), keyOf('unread', id), keyOf('ver', id)];
         keys.push(...own);
-        if (keyed) keys.push(ledgerKey(user, keyed.key));
+        if (keyed) keys.push(ledgerKey(user, keyed.key), keyOf('lock', id));
         const room = rooms.user(user);
         roomArgs.push(room, JSON.stringify(room));
         takeovers += takeover ? '1' : '0';
@@ -189,7 +189,7 @@ export class MessageStore {
         doneHead,
         takeovers,
         ageChecks,
-        keyed ? 5 : 4,
+        keyed ? 6 : 4,
         ...wire.channel,
         ...wire.head,
         wire.tail,
@@ -328,8 +328,8 @@ export class MessageStore {
   }
 }
 
-/** The kinds of a user's keys (see {@link MessageStore}). */
-type KeyKind = 'seq' | 'm' | 'unread' | 'ver';
+/** The kinds of a user's keys (see {@link MessageStore}; `lock`, only read, see `RecipientKeys`). */
+type KeyKind = 'seq' | 'm' | 'unread' | 'ver' | 'lock';
 
 /** The store key of kind `kind` of the user whose URI-encoded id is `encodedUser`. */
 function keyOf(kind: KeyKind, encodedUser: string): string {

@@ -6,10 +6,12 @@ import { emitAll, type RoomEmit, type RoomEmitter } from '@ctos/transport';
  * count is state, not an event: a newer one (higher version) makes the older useless, and
  * a gateway pays as much to deliver a count as a message. So while more of a user's
  * messages are being written, the count is pushed once after them rather than once per
- * message, and at least this often: the badge lags a burst by half a second at most. The
- * web client asks for the count itself 400 ms after its last `message:new` without one;
- * a count is held only while the user's writes are in flight, and each of those pushes its
- * message when it ends, so that happens only if one write takes longer than that.
+ * message, and during a long burst with the first write to end once one has waited this
+ * long. There is no timer: a held count leaves when a write of this process ends, so it
+ * can wait longer than this, as long as one write takes. The web client asks for the
+ * count itself 400 ms after its last `message:new` without one; a count is held only
+ * while the user's writes are in flight, and each of those pushes its message when it
+ * ends, so that happens only if one write takes longer than that.
  */
 export const COUNT_HOLD_MS = 500;
 
@@ -24,7 +26,7 @@ export interface CountAfter {
  * Pushes `message:unread_count` after new messages, coalesced per user: each write says
  * when it starts ({@link begin}) and when it ends ({@link end}, with the counts it
  * produced); a user's newest count goes out when none of their writes is in flight any
- * more, or once it has waited {@link COUNT_HOLD_MS}. Counts carry their version, so one
+ * more, or with the first {@link end} after it has waited {@link COUNT_HOLD_MS}. Counts carry their version, so one
  * that arrives after a newer one (from a mark, or another worker) is ignored by clients.
  * What this process holds when it stops is lost, as a push the network lost is: clients
  * ask for the count when none follows a message.

@@ -178,13 +178,34 @@ describe('the message store’s scripts', () => {
       await bench.store.set(ledger('alice', 'k2'), JSON.stringify({ s: 'pending', d: 'd', t: 'old' }));
       await bench.store.set(ledger('alice', 'k3'), JSON.stringify({ s: 'pending', d: 'd', t: 'old', id: 7 }));
       const alice = (takeover: boolean) => [{ user: 'alice', takeover }];
-      return {
+      const outcomes = {
         redelivered: await messages.append([{ user: 'bob', takeover: false }], note('stored'), bench.wire, key('k1')),
         waiting: await messages.append(alice(false), note('claimed'), bench.wire, key('k2')),
         takenOver: await messages.append(alice(true), note('claimed'), bench.wire, key('k2')),
-        neverStored: await messages.append(alice(false), note('lost'), bench.wire, key('k3')),
+        notStoredYet: await messages.append(alice(false), note('lost'), bench.wire, key('k3')),
+        neverStored: await messages.append(alice(true), note('lost'), bench.wire, key('k3')),
+      };
+      // c:m:d, a rolling upgrade: an old worker holds the user's lock, took id 1 and
+      // recorded it, and stalls before storing it; a retry must not write a message 2.
+      const cmd = [{ user: 'c:m:d', takeover: true }];
+      const oldLock = `msg:lock:${encodeURIComponent('c:m:d')}`;
+      await bench.store.set(oldLock, 'old', { ttlMs: 5000 });
+      await bench.store.set(ledger('c:m:d', 'k4'), JSON.stringify({ s: 'pending', d: 'd', t: 'old', id: 1 }));
+      const whileLocked = await messages.append(cmd, note('locked'), bench.wire, key('k4'));
+      // The old worker resumes: stores message 1 (a write of the same steps), still holding its lock.
+      await messages.append([{ user: 'c:m:d', takeover: false }], note('locked'), bench.wire);
+      const storedWhileLocked = await messages.append(cmd, note('locked'), bench.wire, key('k4'));
+      await bench.store.del(oldLock);
+      return {
+        ...outcomes,
+        whileLocked,
+        storedWhileLocked,
+        unlocked: await messages.append(cmd, note('locked'), bench.wire, key('k4')),
+        seq: await bench.store.get(`msg:seq:${encodeURIComponent('c:m:d')}`),
         ledger: await Promise.all(
-          [ledger('bob', 'k1'), ledger('alice', 'k2'), ledger('alice', 'k3')].map((k) => bench.store.get(k)),
+          [ledger('bob', 'k1'), ledger('alice', 'k2'), ledger('alice', 'k3'), ledger('c:m:d', 'k4')].map((k) =>
+            bench.store.get(k),
+          ),
         ),
         published: await bench.published(),
       };
@@ -200,12 +221,22 @@ describe('the message store’s scripts', () => {
         redelivered: [{ kind: 'redelivered', id: 1, count: 1, version: 1 }],
         waiting: [{ kind: 'pending' }],
         takenOver: [{ kind: 'written', id: 1 }],
+        // A claim with an id whose message is not stored yet is waited for too...
+        notStoredYet: [{ kind: 'pending' }],
+        // ...then taken over.
         neverStored: [{ kind: 'written', id: 2 }],
+        // Whatever the claim, nothing is written or settled while the old lock is held...
+        whileLocked: [{ kind: 'pending' }],
+        storedWhileLocked: [{ kind: 'pending' }],
+        // ...and once it is gone, the old worker's message is the key's: one message.
+        unlocked: [{ kind: 'redelivered', id: 1 }],
+        seq: '1',
       });
       expect(inMemory.ledger.map((entry) => JSON.parse(entry ?? 'null') as unknown)).toEqual([
         { s: 'done', d: 'd', id: 1 },
         { s: 'done', d: 'd', id: 1 },
         { s: 'done', d: 'd', id: 2 },
+        { s: 'done', d: 'd', id: 1 },
       ]);
       // bob's message went out twice: written, and again (unread) when its key was settled.
       const bob = (inMemory.published as Array<{ room: string; data: [string, { id: number; read: boolean }] }>)
@@ -242,6 +273,17 @@ describe('the message store’s scripts', () => {
           withinSlack: true,
         });
       }
+      // A new unread set never outlives the messages, whose expiry is renewed only once
+      // less than the age limit is left: here it has an hour less than a new set would get.
+      await messages.markRead('alice', { all: true }, bench.wire);
+      await bench.store.expire('msg:m:alice', DAY_MS + 1000);
+      await messages.append(alice, note('three'), bench.wire);
+      const messagesLeft = await bench.store.pttl('msg:m:alice');
+      const unreadLeft = await bench.store.pttl('msg:unread:alice');
+      expect({ messagesLeft: messagesLeft <= DAY_MS + 1000, unreadLeft: unreadLeft <= messagesLeft }).toEqual({
+        messagesLeft: true,
+        unreadLeft: true,
+      });
       // The counter and the version never expire.
       await expect(bench.store.pttl('msg:seq:alice')).resolves.toBe(-1);
       await expect(bench.store.pttl('msg:ver:alice')).resolves.toBe(-1);

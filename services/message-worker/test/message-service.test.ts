@@ -234,6 +234,51 @@ describe.each(BUILDS)('message storage and read state (%s)', (build) => {
     expect((await heard()).ids('user:alice')).toEqual([1]);
   });
 
+  it('leaves a claim alone while its old worker holds the user’s lock, so a retry creates no second message', async () => {
+    // A rolling upgrade: a message-worker from before the append script took alice's lock,
+    // took id 1, recorded it in its claim, and stalls before storing the message.
+    const request = { users: ['alice'], draft: note('stalled'), idempotencyKey: 'k' };
+    const digest = draftDigest(request.draft);
+    await store.incr('msg:seq:alice');
+    await store.set('msg:lock:alice', 'old worker', { ttlMs: 5000 });
+    await store.set('msg:idem:alice:k', JSON.stringify({ s: 'pending', d: digest, t: 'old worker', id: 1 }));
+    let tookOver!: () => void;
+    const triedTakeover = new Promise<void>((resolve) => (tookOver = resolve));
+    // The retry's store, telling when one of its writes (answered) was allowed to take over.
+    const watched = new Proxy(store, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (property !== 'script') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<KeyValueStore['script']>) => {
+          const reply = await target.script(...args);
+          if (args[2][11] === '1') tookOver();
+          return reply;
+        };
+      },
+    });
+    const service = new MessageService({
+      store: watched,
+      emitter: recorder.emitter,
+      retention: { maxCount: 1000, maxAgeMs: 30 * DAY_MS },
+      idempotencyTtlMs: DAY_MS,
+      logger: quiet('message-worker'),
+      now: () => clock,
+    });
+    const answer = service.publish(request);
+    await triedTakeover;
+    // Past its wait, the retry still wrote nothing: the old worker may yet store its message.
+    await expect(store.get('msg:seq:alice')).resolves.toBe('1');
+    // The old worker resumes: stores message 1, marks its key done and lets go of the lock.
+    const stored = { id: 1, ...request.draft, created_at: new Date(clock).toISOString() };
+    await store.zadd('msg:m:alice', 1, JSON.stringify(stored));
+    await store.zadd('msg:unread:alice', 1, '1');
+    await store.set('msg:idem:alice:k', JSON.stringify({ s: 'done', d: digest, id: 1 }));
+    await store.del('msg:lock:alice');
+    await expect(answer).resolves.toEqual({ messages: [{ user_id: 'alice', id: 1, duplicate: true }] });
+    expect((await service.sync('alice', 0, 10)).messages.map((m) => m.id)).toEqual([1]);
+    await expect(store.get('msg:seq:alice')).resolves.toBe('1');
+  });
+
   it('never shows a message read that is still being stored, nor counts it before a sync returns it', async () => {
     // Sync and list read without the user's lock, so they can fall between any two store
     // calls of a publish: each round holds the publish before its n-th call, and reads.

@@ -64,6 +64,20 @@ describe('unread count pushes after new messages', () => {
     expect(pushed.map((push) => push.payload)).toEqual([{ count: version, version }]);
   });
 
+  it('pushes a count held past COUNT_HOLD_MS with the next write to end, not by itself (no timer)', async () => {
+    const { pushed, emitter } = recorder();
+    const counts = new UnreadCountPushes(emitter, () => clock);
+    counts.begin(['alice']);
+    counts.begin(['alice']);
+    await counts.end(['alice'], [{ user: 'alice', count: 1, version: 1 }]);
+    clock += 10 * COUNT_HOLD_MS;
+    expect(pushed).toEqual([]);
+    // A write of another user ends: alice's held count goes out with it, late.
+    counts.begin(['bob']);
+    await counts.end(['bob'], []);
+    expect(pushed.map((push) => [push.room, push.payload])).toEqual([['user:alice', { count: 1, version: 1 }]]);
+  });
+
   it('drops a held count that a mark made out of date, and still pushes what a failed write produced', async () => {
     const { pushed, emitter } = recorder();
     const counts = new UnreadCountPushes(emitter, () => clock);

@@ -207,7 +207,8 @@ export class RedisStore implements KeyValueStore {
    * loaded over this connection, so calls run in the order made. Should the server
    * still not know one (flushed or replaced while the connection stayed up), its calls
    * are answered `NOSCRIPT` without running and are sent again after a load; only then
-   * can they run after calls of other scripts made later in the same tick.
+   * can they run after calls of other scripts made later in the same tick. A second
+   * `NOSCRIPT` rejects them as unreachable (`UNAVAILABLE`), as other connection trouble.
    */
   async script(
     script: StoreScript,
@@ -258,8 +259,15 @@ export class RedisStore implements KeyValueStore {
       const [error, value] = results[load.length + i] ?? [unreachable(), null];
       const loadError = unloaded.get(call.script);
       if (loadError) call.reject(storeError(loadError));
-      else if (error && !again && NO_SCRIPT.test(error.message)) notLoaded.push(call);
-      else if (error) call.reject(storeError(error));
+      else if (error && NO_SCRIPT.test(error.message)) {
+        if (!again) notLoaded.push(call);
+        else {
+          // Loaded and forgotten again within one round trip: the server is being flushed
+          // or replaced under us (a failover), which is an outage, not a bug; the next call loads it anew.
+          known.delete(call.script);
+          call.reject(unreachable());
+        }
+      } else if (error) call.reject(storeError(error));
       else {
         try {
           call.resolve(asReply(call, value));
