@@ -24,5 +24,4 @@ export {
   recordingFile,
   recordingFolder,
   type AsciicastHeader,
-  type RecordingInfo,
 } from './recordings';

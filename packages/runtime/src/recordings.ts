@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { TerminalRecordingInfo } from '@ctos/protocol';
 
 /**
  * Where terminal recordings live (issue 19), shared by the terminal-workers that write
@@ -15,19 +16,6 @@ export const RECORDING_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 
 /** The MIME type of asciicast files (asciinema's own). */
 export const ASCIICAST_CONTENT_TYPE = 'application/x-asciicast';
-
-/** One recording as `terminal:recordings` lists it (`TerminalRecordingInfo` in @ctos/protocol). */
-export interface RecordingInfo {
-  recording_id: string;
-  /** When it started (ISO 8601). */
-  started_at: string;
-  /** Its size on disk (bytes). */
-  bytes: number;
-  /** The terminal's size at the start, in cells. */
-  cols: number;
-  rows: number;
-  title?: string;
-}
 
 /** The header line of an asciicast v2 file, as far as we write and read it. */
 export interface AsciicastHeader {
@@ -65,7 +53,7 @@ async function firstLine(file: string): Promise<string | undefined> {
 }
 
 /** `user`'s recordings under `root`, newest first; files that are not recordings are skipped. */
-export async function listRecordings(root: string, user: string): Promise<RecordingInfo[]> {
+export async function listRecordings(root: string, user: string): Promise<TerminalRecordingInfo[]> {
   const folder = recordingFolder(root, user);
   let names: string[];
   try {
@@ -74,7 +62,7 @@ export async function listRecordings(root: string, user: string): Promise<Record
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const found: RecordingInfo[] = [];
+  const found: TerminalRecordingInfo[] = [];
   for (const name of names) {
     const id = name.slice(0, -'.cast'.length);
     if (!name.endsWith('.cast') || !RECORDING_ID_PATTERN.test(id)) continue;
