@@ -13,6 +13,10 @@ export const SCHEMA_BOUNDS = {
   TERMINAL_INPUT_CHARS: 1024 * 1024,
   /** Longest command the assistant may run in a user's terminal (`run_command`), in characters. */
   TERMINAL_COMMAND_CHARS: 16 * 1024,
+  /** Longest a command run for the assistant may be given (ms): a day. */
+  TERMINAL_RUN_TIMEOUT_MS: 24 * 3600 * 1000,
+  /** Most output a run's outcome may carry (UTF-8 bytes). */
+  TERMINAL_RUN_OUTPUT_BYTES: 1024 * 1024,
   /** Most scrollback lines one `screen` read may ask for (`read_terminal`). */
   TERMINAL_SCREEN_SCROLLBACK_LINES: 10_000,
   /** Largest AI user message, in characters. */

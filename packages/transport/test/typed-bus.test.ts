@@ -49,7 +49,15 @@ describe('the typed bus', () => {
       close: () => ({}),
       info: (m) => m.session_ids.map((id) => ({ session_id: id }) as TerminalBusReplies['info'][number]),
       run: (m) => ({ session_id: `run-${m.user}`, worker: 'worker' }),
-      outcome: () => ({ exit_code: 0, signal: null, timed_out: false, output: '', output_bytes: 0, truncated: false }),
+      outcome: () => ({
+        reason: 'exit',
+        exit_code: 0,
+        signal: null,
+        timed_out: false,
+        output: '',
+        output_bytes: 0,
+        truncated: false,
+      }),
       screen: (m) => ({ session_id: m.session_id, cols: 80, rows: 24, text: '' }),
     };
     worker.bus.serve((body) => dispatchBus(handlers, body as TerminalBusMessage));

@@ -15,7 +15,13 @@ const OUTCOME_MARGIN_MS = 5000;
 const DEFAULT_SCROLLBACK_LINES = 200;
 
 const runCommandInput = z.strictObject({
-  command: z.string().trim().min(1).max(SCHEMA_BOUNDS.TERMINAL_COMMAND_CHARS),
+  command: z
+    .string()
+    .trim()
+    .min(1)
+    .max(SCHEMA_BOUNDS.TERMINAL_COMMAND_CHARS)
+    // A NUL ends the shell's argument: what runs would be a prefix of what the user approved.
+    .refine((text) => !text.includes('\0'), 'must not contain NUL characters'),
 });
 const readTerminalInput = z.strictObject({
   session_id: idSchema.optional(),
@@ -143,9 +149,11 @@ async function runCommand(input: unknown, context: ToolContext): Promise<ToolRes
   const lines = [
     outcome.timed_out
       ? `Stopped after ${run.timeoutMs} ms (the timeout): it had not finished.`
-      : outcome.exit_code === null
-        ? `Ended by signal ${outcome.signal ?? 'unknown'}.`
-        : `Exit code: ${outcome.exit_code}`,
+      : outcome.exit_code !== null
+        ? `Exit code: ${outcome.exit_code}`
+        : outcome.signal !== null
+          ? `Ended by signal ${outcome.signal}.`
+          : `Stopped before it finished: its terminal ended (${outcome.reason}).`,
     outcome.truncated
       ? `Output (${outcome.output_bytes} bytes in all; only the last ${run.maxOutputBytes} bytes are shown):`
       : 'Output:',
@@ -153,8 +161,9 @@ async function runCommand(input: unknown, context: ToolContext): Promise<ToolRes
   ];
   return {
     content: lines.join('\n'),
-    // A command that failed still ran: its exit code says so. One stopped at its timeout did not finish.
-    is_error: outcome.timed_out,
+    // A command that failed still ran: its exit code says so. One stopped (its timeout, its
+    // terminal's end) did not finish.
+    is_error: outcome.timed_out || (outcome.exit_code === null && outcome.signal === null),
     session_id: started.session_id,
   };
 }

@@ -52,7 +52,7 @@ describe.each(BUILDS)("the assistant's tools against a terminal-worker (%s)", (b
   });
 
   it('answers bad input, an unknown tool, a timeout and an output over the cap with a clear result', async () => {
-    for (const input of [{}, { command: '' }, { command: 'ls', extra: 1 }, 'ls', null]) {
+    for (const input of [{}, { command: '' }, { command: 'ls', extra: 1 }, { command: 'ls x\u0000y' }, 'ls', null]) {
       const result = await runTool('run_command', input, context('ann'));
       expect(result.is_error).toBe(true);
       expect(result.content).toMatch(/^Invalid input: /);

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ServiceError } from '@ctos/protocol';
 import { ASCIICAST_CONTENT_TYPE, listRecordings, recordingFile } from '@ctos/runtime';
-import type { Express, Response } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import { verifyUserToken, type TokenPolicy } from './auth';
 import { bindEvent } from './bind-event';
 import type { RouteContext, RouteModule } from './types';
@@ -64,8 +64,17 @@ export function mountRecordingDownloads(app: Express, root: string, policy: Toke
       .type(ASCIICAST_CONTENT_TYPE)
       .set('Content-Length', String(size))
       .set('Cache-Control', 'private, no-store');
+    // A recording just started (or whose header could not be written) is empty so far.
+    if (size === 0) {
+      response.end();
+      return;
+    }
     const stream = createReadStream(file, { start: 0, end: size - 1 });
     stream.on('error', () => response.destroy());
     stream.pipe(response);
+  });
+  // A path Express cannot decode (`%E0%A4%A`) is no recording either: a 404, never an error page.
+  app.use('/recordings', (_error: unknown, _request: Request, response: Response, _next: NextFunction) => {
+    refuse(response, 404, new ServiceError('NOT_FOUND', 'No such recording.'));
   });
 }

@@ -55,6 +55,7 @@ export class CommandRuns {
     const exited = reason === 'exit';
     void session.printedText(run.maxOutputBytes).then(({ text, truncated }) => {
       run.settle({
+        reason,
         exit_code: exited && !signal ? (exitCode ?? null) : null,
         signal: signal ? signal : null,
         timed_out: run.timedOut,

@@ -3,6 +3,8 @@ import { ReplayBuffer, type ReplayObserver, type SnapshotReason } from './replay
 import { ScreenMirror } from './screen-mirror';
 import { screenText } from './screen-text';
 
+/** The most rows {@link PrintedOutput.printedText} renders (a bound on its work; the replay buffer holds less anyway). */
+const MAX_PRINTED_ROWS = 100_000;
 /** OSC 0 / OSC 2: set window title, ended by BEL or ST. */
 const TITLE_PATTERN = /\x1b\][02];([^\x07\x1b]*)(?:\x07|\x1b\\)/g;
 
@@ -90,10 +92,13 @@ export class PrintedOutput {
    */
   async printedText(maxBytes: number): Promise<{ text: string; truncated: boolean }> {
     const { data, complete } = this.replay.since(0);
-    // Every line that fits, however short: a line is at least one byte ("\n").
-    const text = await screenText(data, this.cols, this.rows, Math.min(maxBytes, lineCount(data)));
+    // Scrollback counts rows: a line wraps into as many as its length needs (at most one
+    // per `cols` characters, plus its own), so this many hold all of `data`.
+    const rowsNeeded = lineCount(data) + Math.ceil(data.length / this.cols);
+    const scrollback = Math.min(rowsNeeded, MAX_PRINTED_ROWS);
+    const text = await screenText(data, this.cols, this.rows, scrollback);
     const tail = utf8Tail(text, maxBytes);
-    return { text: tail, truncated: !complete || tail.length < text.length };
+    return { text: tail, truncated: !complete || rowsNeeded > scrollback || tail.length < text.length };
   }
 
   /** Releases the mirror and closes the recording (the replay stays readable). */

@@ -79,6 +79,15 @@ describe.each(BUILDS)('commands run for the assistant, and screens read for it (
     expect(outcome.output_bytes).toBeGreaterThan(2000 * 'line 1 語😀\r\n'.length);
   });
 
+  it('fills the cap from the end of output of long lines, which wrap into many rows, and says it was cut', async () => {
+    const command = "head -c 200000 /dev/zero | tr '\\0' a; echo; echo END";
+    const { session_id: sessionId } = await run('ann', command, { timeout_ms: 30_000, max_output_bytes: 16_384 });
+    const outcome = await request({ op: 'outcome', session_id: sessionId, user: 'ann' });
+    expect(outcome).toMatchObject({ exit_code: 0, truncated: true });
+    expect(outcome.output).toMatch(/^a+\nEND$/);
+    expect(Buffer.byteLength(outcome.output)).toBe(16_384);
+  });
+
   it('reads the screen of the user’s own session as text, and refuses another user’s', async () => {
     const socket = await connect('ann');
     const out = await openSession(socket);
@@ -99,11 +108,16 @@ describe.each(BUILDS)('commands run for the assistant, and screens read for it (
     await expect(request({ op: 'outcome', session_id: sessionId, user: 'bob' })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
-    await expect(
-      request({ op: 'run', user: 'ann', command: '', ...SIZE, timeout_ms: 1000, max_output_bytes: 10 }),
-    ).rejects.toMatchObject({
-      code: 'INVALID_PAYLOAD',
-    });
+    for (const bad of [
+      { command: '' },
+      { command: 'rm -rf /tmp/x\u0000/cache' }, // a NUL would run only what comes before it
+      { timeout_ms: 2 ** 31 }, // beyond what a timer can wait: it would fire at once
+      { max_output_bytes: 2 ** 30 },
+    ]) {
+      await expect(
+        request({ op: 'run', user: 'ann', command: 'true', ...SIZE, timeout_ms: 1000, max_output_bytes: 10, ...bad }),
+      ).rejects.toMatchObject({ code: 'INVALID_PAYLOAD' });
+    }
     expect((await request({ op: 'outcome', session_id: sessionId, user: 'ann' })).exit_code).toBe(0);
   });
 });

@@ -95,6 +95,17 @@ describe.each(BUILDS)('session recordings (%s)', (build) => {
     for (const name of ['00000000-0000-4000-8000-000000000000.cast', '..%2F..%2Fetc%2Fpasswd', `${out.sessionId}`]) {
       expect((await download('sam', name)).status).toBe(404);
     }
+    // A path that cannot be decoded is no recording either.
+    const undecodable = await download('sam', '%E0%A4%A.cast');
+    expect([undecodable.status, await undecodable.json()]).toEqual([
+      404,
+      expect.objectContaining({ code: 'NOT_FOUND' }),
+    ]);
+    // A recording whose header is not written yet is empty, not an error.
+    const empty = '33333333-3333-4333-8333-333333333333';
+    writeFileSync(recordingFile(root, 'sam', empty)!, '');
+    const started = await download('sam', `${empty}.cast`);
+    expect([started.status, await started.text()]).toEqual([200, '']);
     const anonymous = await download(undefined, `${out.sessionId}.cast`);
     expect([anonymous.status, await anonymous.json()]).toEqual([
       401,

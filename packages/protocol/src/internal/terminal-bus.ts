@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { idSchema, offsetSchema } from '../common';
 import { SCHEMA_BOUNDS } from '../limits';
-import type { TerminalAttachResult, TerminalCreateResult, TerminalSessionInfo } from '../terminal';
+import type { TerminalAttachResult, TerminalCloseReason, TerminalCreateResult, TerminalSessionInfo } from '../terminal';
 
 /**
  * Messages from gateways (and, for the assistant's tools, ai-workers) to terminal-workers
@@ -44,12 +44,17 @@ export const terminalBusMessageSchema = z.discriminatedUnion('op', [
   z.object({
     op: z.literal('run'),
     user: idSchema,
-    command: z.string().min(1).max(SCHEMA_BOUNDS.TERMINAL_COMMAND_CHARS),
+    // A NUL would end the command where the shell's argument ends, running a prefix of what was approved.
+    command: z
+      .string()
+      .min(1)
+      .max(SCHEMA_BOUNDS.TERMINAL_COMMAND_CHARS)
+      .refine((text) => !text.includes('\0'), 'must not contain NUL'),
     cols: cells,
     rows: cells,
-    timeout_ms: z.number().int().positive(),
+    timeout_ms: z.number().int().positive().max(SCHEMA_BOUNDS.TERMINAL_RUN_TIMEOUT_MS),
     /** The most output (UTF-8 bytes of screen text) the outcome carries; the end is kept. */
-    max_output_bytes: z.number().int().positive(),
+    max_output_bytes: z.number().int().positive().max(SCHEMA_BOUNDS.TERMINAL_RUN_OUTPUT_BYTES),
   }),
   /** Waits until a `run` session of `user` has ended and answers how. */
   z.object({ op: z.literal('outcome'), session_id: idSchema, user: idSchema }),
@@ -84,6 +89,8 @@ export interface TerminalBusReplies {
 
 /** How a `run` ended. */
 export interface TerminalRunOutcome {
+  /** Why its session ended: `exit` (it ended by itself), `timeout` (killed at its timeout), `shutdown` (its worker stopped)… */
+  reason: TerminalCloseReason;
   /** The shell's exit code; null when a signal ended it. */
   exit_code: number | null;
   /** The signal that ended it, if one did. */
