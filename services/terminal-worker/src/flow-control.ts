@@ -54,7 +54,7 @@ export interface FlowReport {
   /**
    * The most {@link unackedBytes} has been since the session started. Flow control keeps
    * it at most the high watermark plus one PTY read, except when a shell exits while
-   * paused (its last output is then read whole, P02).
+   * paused: its last output is then read (P02), up to one more high watermark.
    */
   peakUnackedBytes: number;
   /** Read from the PTY and not handed to the transport yet (bytes). */
@@ -95,6 +95,12 @@ export class FlowControl {
   private stallReleases = 0;
   private stallTimer: NodeJS.Timeout | undefined;
   private exitWatch: NodeJS.Timeout | undefined;
+  /**
+   * The shell died while the PTY was paused and reading resumed for its last output: the
+   * most {@link unacked} may reach before reading stops again (what still writes then is
+   * a job the shell left behind, and the session is ending).
+   */
+  private readingAfterExitUpTo: number | undefined;
   private disposed = false;
 
   /**
@@ -185,6 +191,9 @@ export class FlowControl {
       this.stallTimer = setTimeout(() => this.releaseStalledClients(), this.limits.flowStallMs);
     } else if (this.paused && behind <= this.limits.flowLowBytes) {
       this.resumeReading();
+    } else if (this.readingAfterExitUpTo !== undefined && behind > this.readingAfterExitUpTo) {
+      this.readingAfterExitUpTo = undefined;
+      this.target.pause();
     }
   }
 
@@ -218,6 +227,7 @@ export class FlowControl {
 
   private resumeReading(): void {
     this.paused = false;
+    this.readingAfterExitUpTo = undefined;
     this.target.resume();
     clearInterval(this.exitWatch);
     this.exitWatch = undefined;
@@ -262,7 +272,9 @@ export class FlowControl {
   /**
    * node-pty reports exit only after the PTY's stream closes, and destroys the stream
    * 200 ms after the shell dies; a paused stream would lose the last output. So while
-   * paused, watch the shell and resume reading as soon as it is gone (P02).
+   * paused, watch the shell and resume reading as soon as it is gone (P02) — for one more
+   * high watermark at most: a job the shell left behind (`yes &`) may write on, and a
+   * client that does not ack must not get it all.
    */
   private watchExitWhilePaused(): void {
     clearInterval(this.exitWatch);
@@ -270,6 +282,7 @@ export class FlowControl {
       if (isAlive(this.target.pid)) return;
       clearInterval(this.exitWatch);
       this.exitWatch = undefined;
+      this.readingAfterExitUpTo = this.unacked() + this.limits.flowHighBytes;
       this.target.resume();
     }, EXIT_WATCH_MS);
   }

@@ -98,4 +98,17 @@ describe.each(BUILDS)('a viewer that stops acking (%s)', (build) => {
     expect(report().stallReleases).toBe(1);
     await hungView.waitForText(FLOOD_DONE); // the released viewer still receives output
   });
+
+  it('reads one more window at most after a shell dies while paused, when a job it left behind floods on', async () => {
+    const socket = await connect();
+    const out = await openSession(socket, { flow_control: true }); // and never acks
+    const session = cluster.terminalWorker.sessions.get(out.sessionId)!;
+    const closed = new Promise((resolve) => socket.once('terminal:closed', resolve));
+    // The shell waits until the flood has paused the PTY, then dies; `yes` writes on.
+    type(socket, out, 'yes ORPHAN-FLOOD & sleep 1; kill -9 $$');
+    await closed;
+    expect(session.flowReport().pauses).toBeGreaterThan(0);
+    const oneMoreWindow = cluster.config.TERMINAL_FLOW_HIGH_BYTES;
+    expect(session.flowReport().peakUnackedBytes).toBeLessThanOrEqual(unackedBound(cluster.config) + oneMoreWindow);
+  });
 });
