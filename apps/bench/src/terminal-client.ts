@@ -1,11 +1,9 @@
-import type { TerminalOutputEvent } from '@ctos/protocol';
+import { TERMINAL_ACK_EVERY_BYTES, type TerminalOutputEvent } from '@ctos/protocol';
 import { connectClient, signToken, type ClientSocket } from '@ctos/testkit';
 import type { PathName, TerminalLink, TerminalPath } from './terminal-link';
 
 /** An acknowledgement slower than this (ms) is a failure, not a figure. */
 const ACK_TIMEOUT_MS = 15_000;
-/** The web client acknowledges rendered output every this many bytes (web/src/terminal/terminal-view.ts). */
-export const ACK_EVERY_BYTES = 5000;
 
 /**
  * Opens a terminal session on `socket` and returns its id and how long the
@@ -33,7 +31,7 @@ export async function closeTerminal(socket: ClientSocket, sessionId: string): Pr
 
 /**
  * One session of ours as a link: `terminal:input` out, `terminal:output` back. With
- * `acking`, every chunk is first acknowledged (`terminal:ack`) each ACK_EVERY_BYTES as
+ * `acking`, every chunk is first acknowledged (`terminal:ack`) each TERMINAL_ACK_EVERY_BYTES as
  * the web client does, so flow control paces the PTY to this reader. The listeners live
  * as long as the socket.
  */
@@ -41,7 +39,7 @@ export function sessionLink(socket: ClientSocket, sessionId: string, acking: boo
   if (acking) {
     let acked = 0;
     socket.on('terminal:output', (event) => {
-      if (event.session_id !== sessionId || event.seq - acked < ACK_EVERY_BYTES) return;
+      if (event.session_id !== sessionId || event.seq - acked < TERMINAL_ACK_EVERY_BYTES) return;
       acked = event.seq;
       socket.emit('terminal:ack', { session_id: sessionId, seq: event.seq });
     });

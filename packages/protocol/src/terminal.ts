@@ -10,6 +10,13 @@ export const DEFAULT_COLS = 80;
 export const DEFAULT_ROWS = 24;
 
 /**
+ * A flow-controlled client acknowledges (`terminal:ack`) once it has rendered this many
+ * bytes more than it last acknowledged (VS Code's 5,000): the web page does, and so does
+ * the benchmark's client. The worker's low watermark must stay above it (decision 0015).
+ */
+export const TERMINAL_ACK_EVERY_BYTES = 5000;
+
+/**
  * `terminal:create` — start a shell. The PTY is spawned at this size, so programs that
  * read the size at start-up draw for the real window (P04, docs/pitfalls.md).
  * `flow_control: true` makes this socket's attachment hold the PTY paused while it has

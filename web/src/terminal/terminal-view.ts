@@ -1,5 +1,6 @@
 import {
   DisposableStore,
+  TERMINAL_ACK_EVERY_BYTES,
   utf8Length,
   type AckResponse,
   type TerminalAttachResult,
@@ -12,8 +13,6 @@ import { onSocketEvent, request, type AppSocket } from '../shell/socket-client';
 import { ReplayGuard } from './replay-guard';
 import { bufferText, openXterm } from './xterm-setup';
 
-/** Acknowledge rendered output every this many bytes (VS Code's 5,000): few acks, and below the worker's low watermark. */
-const ACK_EVERY_BYTES = 5000;
 /** Wait this long (ms) after the last size change before resizing the PTY, so a drag sends one resize, not fifty. */
 const RESIZE_SETTLE_MS = 60;
 /** First retry of an attach that failed for a passing reason (ms); it doubles up to the maximum. */
@@ -291,7 +290,7 @@ export class TerminalView {
     }
     this.seq = seq;
     const rendered = (): void => {
-      if (seq - this.acked < ACK_EVERY_BYTES || !this.sessionIdNow || this.ended) return;
+      if (seq - this.acked < TERMINAL_ACK_EVERY_BYTES || !this.sessionIdNow || this.ended) return;
       // Rendered after a reconnect but before the re-attach: the new attachment starts from its own position.
       if (!this.socket.connected || this.socket.id !== this.attachedVia) return;
       this.acked = seq;
